@@ -1,0 +1,589 @@
+import type { CSeq } from './cseq.js';
+import { HeaderField } from './header-field.js';
+import { H, headerInfo } from './header-names.js';
+import { fieldParser } from './header-parsers.js';
+import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
+import { splitListRanges } from './list.js';
+import type { MediaType } from './media-type.js';
+import type { ContactValue, NameAddr } from './name-addr.js';
+import { reasonPhrase } from './status-codes.js';
+import { bytesToText, textToBytes } from './text.js';
+import { scanUri, type Uri } from './uri.js';
+import { parseFirstVia, type Via } from './via.js';
+
+/** A header value given to an edit: text, a number, or a typed value (Via, NameAddr, Uri...). */
+export type HeaderValue = string | number | { toString(): string };
+
+/** Header fields to put in a new message: [name, value] pairs in order, or a record. */
+export type HeaderInit =
+  | ReadonlyArray<readonly [string, HeaderValue]>
+  | Record<string, HeaderValue | HeaderValue[]>;
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+function valueBytes(v: HeaderValue): string {
+  return typeof v === 'string' ? textToBytes(v) : String(v);
+}
+
+/** Common part of requests and responses (RFC 3261 §7). */
+export abstract class SipMessage {
+  /** Header fields in wire order. Change them through the methods below, not directly. */
+  readonly headers: HeaderField[];
+  /** The body, as bytes. Content-Length is made to match when the message is written. */
+  body: Buffer;
+  /** SIP-Version as written ("SIP/2.0"). */
+  version: string;
+  /** @internal Header section text (byte string) the pristine fields point into; null for built messages. */
+  src: string | null;
+  /** @internal Byte offset of src[0] in the data received. */
+  base: number;
+  /** @internal End of the start line in src while it is unchanged, else -1. */
+  startLineEnd: number;
+  /** @internal True when src uses CRLF for every line end (pristine runs can be copied whole). */
+  crlf: boolean;
+  /** @internal Content-Length value read from the wire, -1 when absent. */
+  declaredLength: number;
+  /** @internal Limits the message was parsed with (used for lazy typed parsing). */
+  limits: Readonly<ParseLimits>;
+
+  protected constructor(version: string) {
+    this.headers = [];
+    this.body = EMPTY_BODY;
+    this.version = version;
+    this.src = null;
+    this.base = 0;
+    this.startLineEnd = -1;
+    this.crlf = true;
+    this.declaredLength = -1;
+    this.limits = DEFAULT_LIMITS;
+  }
+
+  abstract get isRequest(): boolean;
+
+  /** @internal The start line as it goes on the wire (byte string). */
+  abstract startLine(): string;
+
+  /** @internal First field with a known-header id. */
+  fieldById(id: number): HeaderField | undefined {
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).id === id) return hs[i];
+    return undefined;
+  }
+
+  /** Fields with the given name (case-insensitive, compact forms included), in order. */
+  fields(name: string): HeaderField[] {
+    const info = headerInfo(name);
+    if (info !== undefined) return this.headers.filter((f) => f.id === info.id);
+    const lower = name.toLowerCase();
+    return this.headers.filter((f) => f.id === 0 && f.name.toLowerCase() === lower);
+  }
+
+  has(name: string): boolean {
+    return this.fields(name).length > 0;
+  }
+
+  /**
+   * The value of a header as text: for list headers (Via, Contact, Route,
+   * Allow...) the first element, otherwise the first field's whole value.
+   */
+  get(name: string): string | undefined {
+    const fs = this.fields(name);
+    if (fs.length === 0) return undefined;
+    const f = fs[0] as HeaderField;
+    if (headerInfo(name)?.list) {
+      const r = splitListRanges(f.value);
+      return bytesToText(f.value.slice(r[0], r[1]));
+    }
+    return f.text;
+  }
+
+  /** Every value of a header as text: list headers split at their commas, others one per field. */
+  getAll(name: string): string[] {
+    const info = headerInfo(name);
+    const out: string[] = [];
+    for (const f of this.fields(name)) {
+      if (info?.list) {
+        const v = f.value;
+        const r = splitListRanges(v);
+        for (let i = 0; i < r.length; i += 2) out.push(bytesToText(v.slice(r[i], r[i + 1])));
+      } else out.push(f.text);
+    }
+    return out;
+  }
+
+  /** @internal Typed parse of one field, cached on it. Throws SipParseError. */
+  parseField(f: HeaderField): unknown {
+    if (f.cache === undefined) {
+      const p = fieldParser(f.id);
+      f.cache = p === undefined ? f.value : p(f.value, f.valueOffset, this.limits, f.canonicalName);
+    }
+    return f.cache;
+  }
+
+  /**
+   * The typed value of a header: for list headers an array over every
+   * field, for others the first field's value; undefined when absent.
+   * Headers sipwire has no grammar for give their value as a byte string.
+   * Throws SipParseError when the value is malformed.
+   */
+  parsed(name: string): unknown {
+    const info = headerInfo(name);
+    const fs = this.fields(name);
+    if (fs.length === 0) return info?.list ? [] : undefined;
+    if (info?.list && fieldParser(info.id) !== undefined) {
+      if (fs.length === 1) return this.parseField(fs[0] as HeaderField);
+      const out: unknown[] = [];
+      for (const f of fs) out.push(...(this.parseField(f) as unknown[]));
+      return out;
+    }
+    return this.parseField(fs[0] as HeaderField);
+  }
+
+  private listById<T>(id: number): T[] {
+    let out: T[] | undefined;
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) {
+      const f = hs[i] as HeaderField;
+      if (f.id !== id) continue;
+      const vals = this.parseField(f) as T[];
+      if (out === undefined) out = vals;
+      else out = out.concat(vals);
+    }
+    return out ?? [];
+  }
+
+  private singleById<T>(id: number): T | undefined {
+    const f = this.fieldById(id);
+    return f === undefined ? undefined : (this.parseField(f) as T);
+  }
+
+  /** Every Via value, top first. */
+  get via(): Via[] {
+    return this.listById<Via>(H.VIA);
+  }
+
+  /** The top Via value (parsed alone, without reading the rest). */
+  get topVia(): Via | undefined {
+    const f = this.fieldById(H.VIA);
+    if (f === undefined) return undefined;
+    if (f.cache !== undefined) return (f.cache as Via[])[0];
+    if (f.first === undefined) f.first = parseFirstVia(f.value, f.valueOffset);
+    return f.first as Via;
+  }
+
+  get from(): NameAddr | undefined {
+    return this.singleById<NameAddr>(H.FROM);
+  }
+
+  get to(): NameAddr | undefined {
+    return this.singleById<NameAddr>(H.TO);
+  }
+
+  get callId(): string | undefined {
+    return this.singleById<string>(H.CALL_ID);
+  }
+
+  get cseq(): CSeq | undefined {
+    return this.singleById<CSeq>(H.CSEQ);
+  }
+
+  get maxForwards(): number | undefined {
+    return this.singleById<number>(H.MAX_FORWARDS);
+  }
+
+  /** Contact values (a Wildcard for `*`); empty when absent. */
+  get contact(): ContactValue[] {
+    return this.listById<ContactValue>(H.CONTACT);
+  }
+
+  get route(): NameAddr[] {
+    return this.listById<NameAddr>(H.ROUTE);
+  }
+
+  get recordRoute(): NameAddr[] {
+    return this.listById<NameAddr>(H.RECORD_ROUTE);
+  }
+
+  get contentType(): MediaType | undefined {
+    return this.singleById<MediaType>(H.CONTENT_TYPE);
+  }
+
+  /** Content-Length as declared in the header, if present. */
+  get contentLength(): number | undefined {
+    return this.singleById<number>(H.CONTENT_LENGTH);
+  }
+
+  /** Expires header in seconds (undefined when absent, or when an RFC 2543 absolute date). */
+  get expires(): number | undefined {
+    return this.parsed('Expires') as number | undefined;
+  }
+
+  /** Option tags of Supported, Require, Proxy-Require; methods of Allow. */
+  get supported(): string[] {
+    return this.parsed('Supported') as string[];
+  }
+  get require(): string[] {
+    return this.parsed('Require') as string[];
+  }
+  get proxyRequire(): string[] {
+    return this.parsed('Proxy-Require') as string[];
+  }
+  get allow(): string[] {
+    return this.parsed('Allow') as string[];
+  }
+
+  // ---- edits -------------------------------------------------------------
+
+  private makeField(name: string, value: HeaderValue): HeaderField {
+    const info = headerInfo(name);
+    return HeaderField.create(info?.id ?? 0, info?.name ?? name, valueBytes(value));
+  }
+
+  private indexOfFirst(name: string): number {
+    const info = headerInfo(name);
+    const lower = name.toLowerCase();
+    return this.headers.findIndex((f) =>
+      info ? f.id === info.id : f.id === 0 && f.name.toLowerCase() === lower,
+    );
+  }
+
+  /** Replaces every field of `name` with one field (at the place of the first) holding `value` (an array writes a list). */
+  setHeader(name: string, value: HeaderValue | HeaderValue[]): this {
+    const text = Array.isArray(value) ? value.map(valueBytes).join(', ') : valueBytes(value);
+    const field = this.makeFieldRaw(name, text);
+    const at = this.indexOfFirst(name);
+    this.removeHeader(name);
+    if (at === -1) this.headers.push(field);
+    else this.headers.splice(at, 0, field);
+    return this;
+  }
+
+  private makeFieldRaw(name: string, bytes: string): HeaderField {
+    const info = headerInfo(name);
+    return HeaderField.create(info?.id ?? 0, info?.name ?? name, bytes);
+  }
+
+  /** Adds a field at the end of the header section. */
+  appendHeader(name: string, value: HeaderValue): this {
+    this.headers.push(this.makeField(name, value));
+    return this;
+  }
+
+  /**
+   * Adds a field before the first field of the same name, or at the top of
+   * the header section when there is none: how a proxy adds its Via and
+   * Record-Route (RFC 3261 §16.6 steps 4 and 8).
+   */
+  prependHeader(name: string, value: HeaderValue): this {
+    const field = this.makeField(name, value);
+    const at = this.indexOfFirst(name);
+    this.headers.splice(at === -1 ? 0 : at, 0, field);
+    return this;
+  }
+
+  /** Removes every field of `name`. Returns how many were removed. */
+  removeHeader(name: string): number {
+    const info = headerInfo(name);
+    const lower = name.toLowerCase();
+    let removed = 0;
+    for (let i = this.headers.length - 1; i >= 0; i--) {
+      const f = this.headers[i] as HeaderField;
+      if (info ? f.id === info.id : f.id === 0 && f.name.toLowerCase() === lower) {
+        this.headers.splice(i, 1);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Removes the first value of a list header (the top Route, the top Via).
+   * Other values on the same line are kept as written. Returns false when
+   * there is none.
+   */
+  removeFirstValue(name: string): boolean {
+    const at = this.indexOfFirst(name);
+    if (at === -1) return false;
+    const f = this.headers[at] as HeaderField;
+    const v = f.value;
+    const r = splitListRanges(v);
+    if (r.length <= 2) {
+      this.headers.splice(at, 1);
+      return true;
+    }
+    const rest: string[] = [];
+    for (let i = 2; i < r.length; i += 2) rest.push(v.slice(r[i], r[i + 1]));
+    this.headers[at] = HeaderField.create(f.id, f.id === 0 ? f.name : f.canonicalName, rest.join(', '));
+    return true;
+  }
+
+  /** Replaces the first value of a header (for list headers, only the first element of the first field). */
+  replaceFirstValue(name: string, value: HeaderValue): this {
+    const at = this.indexOfFirst(name);
+    if (at === -1) {
+      this.headers.push(this.makeField(name, value));
+      return this;
+    }
+    const f = this.headers[at] as HeaderField;
+    const info = headerInfo(name);
+    let text = valueBytes(value);
+    if (info?.list) {
+      const v = f.value;
+      const r = splitListRanges(v);
+      for (let i = 2; i < r.length; i += 2) text += `, ${v.slice(r[i], r[i + 1])}`;
+    }
+    this.headers[at] = HeaderField.create(f.id, f.id === 0 ? f.name : f.canonicalName, text);
+    return this;
+  }
+
+  /** Sets Max-Forwards to one less than now (RFC 3261 §16.6 step 3), or to `initial` when absent. */
+  decrementMaxForwards(initial = 70): number {
+    const mf = this.maxForwards;
+    const next = mf === undefined ? initial : Math.max(0, mf - 1);
+    this.setHeader('Max-Forwards', next);
+    return next;
+  }
+
+  /** A copy that can be edited without touching this message (fields are shared until replaced). */
+  abstract clone(): SipMessage;
+
+  protected copyInto<T extends SipMessage>(m: T): T {
+    for (const f of this.headers) m.headers.push(f);
+    m.body = this.body;
+    m.src = this.src;
+    m.base = this.base;
+    m.startLineEnd = this.startLineEnd;
+    m.crlf = this.crlf;
+    m.declaredLength = this.declaredLength;
+    m.limits = this.limits;
+    return m;
+  }
+
+  /** The message as it goes on the wire. */
+  toBuffer(): Buffer {
+    return serialize(this);
+  }
+
+  /** The message as text (UTF-8 decoded), for logs and tests. */
+  toString(): string {
+    return this.toBuffer().toString('utf8');
+  }
+}
+
+export interface RequestInit {
+  method: string;
+  uri: Uri | string;
+  headers?: HeaderInit;
+  body?: Buffer | string;
+  version?: string;
+}
+
+export interface ResponseInit {
+  status: number;
+  reason?: string;
+  headers?: HeaderInit;
+  body?: Buffer | string;
+  version?: string;
+}
+
+function applyInit(m: SipMessage, headers: HeaderInit | undefined, body: Buffer | string | undefined): void {
+  if (headers !== undefined) {
+    const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+    for (const [name, value] of pairs as Array<[string, HeaderValue | HeaderValue[]]>) {
+      if (Array.isArray(value)) for (const v of value) m.appendHeader(name, v);
+      else m.appendHeader(name, value);
+    }
+  }
+  if (body !== undefined) m.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+}
+
+/** A SIP request (RFC 3261 §7.1). */
+export class SipRequest extends SipMessage {
+  private methodText: string;
+  /** @internal Request-URI as written (byte string). */
+  uriRaw: string;
+  private parsedUri: Uri | undefined;
+  /** @internal Offset of the Request-URI in src. */
+  uriOffset: number;
+
+  constructor(init: RequestInit) {
+    super(init.version ?? 'SIP/2.0');
+    this.methodText = init.method;
+    if (typeof init.uri === 'string') {
+      this.uriRaw = textToBytes(init.uri);
+      this.parsedUri = undefined;
+    } else {
+      this.uriRaw = init.uri.toString();
+      this.parsedUri = init.uri;
+    }
+    this.uriOffset = -1;
+    applyInit(this, init.headers, init.body);
+  }
+
+  get isRequest(): true {
+    return true;
+  }
+
+  get method(): string {
+    return this.methodText;
+  }
+
+  set method(m: string) {
+    this.methodText = m;
+    this.startLineEnd = -1;
+  }
+
+  /** The Request-URI, parsed on first access (throws SipParseError when malformed). */
+  get uri(): Uri {
+    if (this.parsedUri === undefined) {
+      const off = this.uriOffset < 0 ? 0 : this.base + this.uriOffset;
+      this.parsedUri = scanUri(this.uriRaw, 0, this.uriRaw.length, off, 'Request-URI');
+    }
+    return this.parsedUri;
+  }
+
+  /** Rewrites the Request-URI (RFC 3261 §16.5, §16.6 step 2). */
+  set uri(u: Uri | string) {
+    if (typeof u === 'string') {
+      this.uriRaw = textToBytes(u);
+      this.parsedUri = undefined;
+    } else {
+      this.uriRaw = u.toString();
+      this.parsedUri = u;
+    }
+    this.uriOffset = -1;
+    this.startLineEnd = -1;
+  }
+
+  startLine(): string {
+    if (this.startLineEnd >= 0 && this.src !== null) return this.src.slice(0, this.startLineEnd);
+    return `${this.methodText} ${this.uriRaw} ${this.version}`;
+  }
+
+  clone(): SipRequest {
+    const r = new SipRequest({
+      method: this.methodText,
+      uri: this.parsedUri ?? this.uriRaw,
+      version: this.version,
+    });
+    r.uriRaw = this.uriRaw;
+    r.uriOffset = this.uriOffset;
+    return this.copyInto(r);
+  }
+}
+
+/** A SIP response (RFC 3261 §7.2). */
+export class SipResponse extends SipMessage {
+  private statusCode: number;
+  private reasonText: string;
+
+  constructor(init: ResponseInit) {
+    super(init.version ?? 'SIP/2.0');
+    this.statusCode = init.status;
+    this.reasonText = textToBytes(init.reason ?? reasonPhrase(init.status));
+    applyInit(this, init.headers, init.body);
+  }
+
+  get isRequest(): false {
+    return false;
+  }
+
+  get status(): number {
+    return this.statusCode;
+  }
+
+  set status(s: number) {
+    this.statusCode = s;
+    this.startLineEnd = -1;
+  }
+
+  /** Reason-Phrase as text. */
+  get reason(): string {
+    return bytesToText(this.reasonText);
+  }
+
+  set reason(r: string) {
+    this.reasonText = textToBytes(r);
+    this.startLineEnd = -1;
+  }
+
+  /** @internal */
+  setReasonBytes(r: string): void {
+    this.reasonText = r;
+  }
+
+  startLine(): string {
+    if (this.startLineEnd >= 0 && this.src !== null) return this.src.slice(0, this.startLineEnd);
+    return `${this.version} ${this.statusCode} ${this.reasonText}`;
+  }
+
+  clone(): SipResponse {
+    const r = new SipResponse({ status: this.statusCode, version: this.version });
+    r.reasonText = this.reasonText;
+    return this.copyInto(r);
+  }
+}
+
+export function isRequest(m: SipMessage): m is SipRequest {
+  return m.isRequest;
+}
+
+// ---- serializer ------------------------------------------------------------
+
+/**
+ * Writes a message: the start line, every field (pristine runs copied from
+ * the source text as they arrived, edited and new fields as `Name: value`),
+ * a Content-Length matching the body, the empty line, the body.
+ */
+export function serialize(m: SipMessage): Buffer {
+  const hs = m.headers;
+  const src = m.src;
+  const bodyLen = m.body.length;
+  let head = m.startLine();
+  let clWritten = false;
+  let i = 0;
+  const n = hs.length;
+  while (i < n) {
+    const f = hs[i] as HeaderField;
+    if (f.id === H.CONTENT_LENGTH) {
+      if (!clWritten) {
+        clWritten = true;
+        if (f.src !== null && m.declaredLength === bodyLen) head += `\r\n${f.src.slice(f.ls, f.le)}`;
+        else head += `\r\nContent-Length: ${bodyLen}`;
+      }
+      i++;
+      continue;
+    }
+    if (f.src === null || f.src !== src) {
+      head += f.src === null ? `\r\n${f.name}: ${f.value}` : `\r\n${normalizeEol(f.raw)}`;
+      i++;
+      continue;
+    }
+    // A run of consecutive pristine fields that were consecutive in the source.
+    let j = i + 1;
+    let last = f;
+    if (m.crlf) {
+      while (j < n) {
+        const g = hs[j] as HeaderField;
+        if (g.src !== src || g.id === H.CONTENT_LENGTH || g.ls !== last.le + 2) break;
+        last = g;
+        j++;
+      }
+      head += `\r\n${src.slice(f.ls, last.le)}`;
+    } else {
+      head += `\r\n${normalizeEol(src.slice(f.ls, f.le))}`;
+    }
+    i = j;
+  }
+  if (!clWritten) head += `\r\nContent-Length: ${bodyLen}`;
+  head += '\r\n\r\n';
+  const headLen = head.length;
+  const out = Buffer.allocUnsafe(headLen + bodyLen);
+  out.write(head, 0, headLen, 'latin1');
+  if (bodyLen > 0) m.body.copy(out, headLen);
+  return out;
+}
+
+function normalizeEol(s: string): string {
+  return s.indexOf('\n') === -1 ? s : s.replace(/\r?\n/g, '\r\n');
+}

@@ -1,0 +1,141 @@
+import { EQUAL, PARAM_VALUE, SEMI } from './chars.js';
+import { type Scanner, unquote } from './scanner.js';
+import { bytesToText, textToBytes } from './text.js';
+
+const EMPTY_LIST: ReadonlyArray<string | null> = [];
+
+/**
+ * An ordered list of `;name[=value]` parameters as written on the wire.
+ * Names compare case-insensitively (RFC 3261 §7.3.1); values are kept as
+ * written (a quoted-string keeps its quotes) and `get` returns them as text.
+ * Instances are immutable: `with` and `without` return new lists.
+ */
+export class Params {
+  /** Flat list: name, value, name, value... A value of null means "no value" (`;lr`). */
+  private readonly list: ReadonlyArray<string | null>;
+
+  /** @internal Takes a flat [name, value, ...] list of byte strings. */
+  constructor(list: ReadonlyArray<string | null> = EMPTY_LIST) {
+    this.list = list;
+  }
+
+  static readonly EMPTY: Params = new Params();
+
+  /** Builds parameters from text pairs; a value of null or true writes the name alone. */
+  static from(
+    entries:
+      | Iterable<[string, string | number | boolean | null]>
+      | Record<string, string | number | boolean | null>,
+  ): Params {
+    const list: Array<string | null> = [];
+    const it =
+      Symbol.iterator in entries
+        ? (entries as Iterable<[string, string | number | boolean | null]>)
+        : Object.entries(entries);
+    for (const [name, value] of it) {
+      if (value === false) continue;
+      list.push(textToBytes(name), value === null || value === true ? null : textToBytes(String(value)));
+    }
+    return new Params(list);
+  }
+
+  get size(): number {
+    return this.list.length >> 1;
+  }
+
+  private indexOf(name: string): number {
+    const list = this.list;
+    const lower = name.toLowerCase();
+    for (let i = 0; i < list.length; i += 2) {
+      const n = list[i] as string;
+      if (n === lower || (n.length === lower.length && n.toLowerCase() === lower)) return i;
+    }
+    return -1;
+  }
+
+  has(name: string): boolean {
+    return this.indexOf(name) !== -1;
+  }
+
+  /** The value as text (quotes removed): undefined when absent, null when present without a value. */
+  get(name: string): string | null | undefined {
+    const i = this.indexOf(name);
+    if (i === -1) return undefined;
+    const v = this.list[i + 1] as string | null;
+    if (v === null) return null;
+    return v.charCodeAt(0) === 0x22 ? unquote(v) : bytesToText(v);
+  }
+
+  /** The value exactly as written (byte string, quotes kept). */
+  getRaw(name: string): string | null | undefined {
+    const i = this.indexOf(name);
+    return i === -1 ? undefined : (this.list[i + 1] as string | null);
+  }
+
+  /** A copy with `name` set (replacing an existing value in place, or appended). The value is wire text. */
+  with(name: string, value: string | number | null = null): Params {
+    const v = value === null ? null : textToBytes(String(value));
+    const list = this.list.slice();
+    const i = this.indexOf(name);
+    if (i === -1) list.push(textToBytes(name), v);
+    else list[i + 1] = v;
+    return new Params(list);
+  }
+
+  without(name: string): Params {
+    const i = this.indexOf(name);
+    if (i === -1) return this;
+    const list = this.list.slice();
+    list.splice(i, 2);
+    return new Params(list);
+  }
+
+  /** Names and values as text, in order. */
+  *entries(): IterableIterator<[string, string | null]> {
+    for (let i = 0; i < this.list.length; i += 2) {
+      const v = this.list[i + 1] as string | null;
+      yield [
+        bytesToText(this.list[i] as string),
+        v === null ? null : v.charCodeAt(0) === 0x22 ? unquote(v) : bytesToText(v),
+      ];
+    }
+  }
+
+  /** @internal Raw flat list. */
+  raw(): ReadonlyArray<string | null> {
+    return this.list;
+  }
+
+  /** `;name=value;name` as written (byte string). */
+  toString(): string {
+    let out = '';
+    const list = this.list;
+    for (let i = 0; i < list.length; i += 2) {
+      out += `;${list[i]}`;
+      const v = list[i + 1];
+      if (v !== null) out += `=${v}`;
+    }
+    return out;
+  }
+}
+
+/**
+ * Reads `*( SEMI generic-param )` at the scanner (RFC 3261 §25.1):
+ * generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string.
+ * Stops before anything that is not a `;` (such as `,` or the end).
+ */
+export function scanParams(sc: Scanner, valueTable: Uint8Array = PARAM_VALUE): Params {
+  let list: Array<string | null> | null = null;
+  for (;;) {
+    if (!sc.eat(SEMI)) break;
+    const name = sc.token('parameter name');
+    let value: string | null = null;
+    if (sc.eat(EQUAL)) {
+      value = sc.peek() === 0x22 ? sc.quotedRaw() : sc.run(valueTable);
+      if (value === '') sc.fail(`empty value for parameter '${name}'`);
+    }
+    if (list === null) list = [];
+    list.push(name, value);
+  }
+  return list === null ? Params.EMPTY : new Params(list);
+}

@@ -1,0 +1,454 @@
+import { ParseErrorCode, SipParseError } from '../errors.js';
+import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
+import { HeaderField } from './header-field.js';
+import { H, lookupHeaderId } from './header-names.js';
+import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
+import { type SipMessage, SipRequest, SipResponse } from './message.js';
+
+export interface ParseOptions {
+  /** Limits to apply; missing ones take their defaults. */
+  limits?: Partial<ParseLimits>;
+  /**
+   * 'datagram' (default): the data is one UDP datagram or a whole message;
+   * Content-Length may be absent (the body is the rest, RFC 3261 §18.3 and
+   * RFC 2543) and octets after the body are ignored (RFC 4475 §3.1.1.8).
+   * 'stream': the data is one message cut by the stream framer;
+   * Content-Length is required and must match.
+   */
+  framing?: 'datagram' | 'stream';
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
+const LFCRLF = Buffer.from('\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+function fail(code: ParseErrorCode, message: string, offset: number, status = 400, header?: string): never {
+  throw new SipParseError(code, message, { offset, status, header });
+}
+
+function describe(c: number): string {
+  return c > 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
+}
+
+function toBuffer(data: Buffer | Uint8Array | string): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Length of a valid SIP-Version ("SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive) at s[i, end), else -1. */
+function versionLength(s: string, i: number, end: number): number {
+  if (end - i < 7) return -1;
+  if (
+    (s.charCodeAt(i) | 0x20) !== 0x73 ||
+    (s.charCodeAt(i + 1) | 0x20) !== 0x69 ||
+    (s.charCodeAt(i + 2) | 0x20) !== 0x70 ||
+    s.charCodeAt(i + 3) !== 0x2f
+  )
+    return -1;
+  let j = i + 4;
+  const a = j;
+  while (j < end && DIGIT[s.charCodeAt(j)] === 1) j++;
+  if (j === a || j - a > 3 || j >= end || s.charCodeAt(j) !== 0x2e) return -1;
+  j++;
+  const b = j;
+  while (j < end && DIGIT[s.charCodeAt(j)] === 1) j++;
+  if (j === b || j - b > 3) return -1;
+  return j - i;
+}
+
+function parseStatusLine(src: string, end: number, base: number): SipResponse {
+  const vlen = versionLength(src, 0, end);
+  if (vlen === -1) fail(ParseErrorCode.VERSION, 'status line must start with SIP/2.0', base);
+  let i = vlen;
+  if (i >= end || src.charCodeAt(i) !== SP)
+    fail(
+      ParseErrorCode.START_LINE,
+      `expected a space after the SIP version, found ${i >= end ? 'end of line' : describe(src.charCodeAt(i))}`,
+      base + i,
+    );
+  i++;
+  if (src.charCodeAt(i) === SP || src.charCodeAt(i) === HT)
+    fail(ParseErrorCode.START_LINE, 'more than one space after the SIP version', base + i);
+  const cStart = i;
+  while (i < end && DIGIT[src.charCodeAt(i)] === 1) i++;
+  if (i - cStart !== 3) {
+    fail(
+      ParseErrorCode.STATUS_CODE,
+      i === cStart ? 'missing status code' : `status code must have 3 digits, found ${i - cStart}`,
+      base + cStart,
+    );
+  }
+  const status =
+    (src.charCodeAt(cStart) - 0x30) * 100 +
+    (src.charCodeAt(cStart + 1) - 0x30) * 10 +
+    (src.charCodeAt(cStart + 2) - 0x30);
+  if (status < 100 || status > 699)
+    fail(ParseErrorCode.STATUS_CODE, `status code ${status} is outside 100-699`, base + cStart);
+  let reason = '';
+  if (i < end) {
+    if (src.charCodeAt(i) !== SP)
+      fail(
+        ParseErrorCode.START_LINE,
+        `expected a space after the status code, found ${describe(src.charCodeAt(i))}`,
+        base + i,
+      );
+    reason = src.slice(i + 1, end);
+  }
+  const res = new SipResponse({ status, reason: '', version: src.slice(0, vlen) });
+  res.setReasonBytes(reason);
+  return res;
+}
+
+function parseRequestLine(src: string, end: number, base: number): SipRequest {
+  let i = 0;
+  while (i < end && TOKEN[src.charCodeAt(i)] === 1) i++;
+  if (i === 0)
+    fail(
+      ParseErrorCode.START_LINE,
+      `request line must start with a method, found ${end === 0 ? 'an empty line' : describe(src.charCodeAt(0))}`,
+      base,
+    );
+  if (i >= end)
+    fail(ParseErrorCode.START_LINE, "request line must be 'Method SP Request-URI SP SIP-Version'", base + i);
+  if (src.charCodeAt(i) !== SP)
+    fail(ParseErrorCode.START_LINE, `invalid character ${describe(src.charCodeAt(i))} in method`, base + i);
+  const method = src.slice(0, i);
+  const uriStart = i + 1;
+  if (src.charCodeAt(end - 1) === SP || src.charCodeAt(end - 1) === HT) {
+    fail(ParseErrorCode.START_LINE, 'whitespace at the end of the request line', base + end - 1);
+  }
+  const lastSp = src.lastIndexOf(' ', end - 1);
+  if (lastSp < uriStart)
+    fail(
+      ParseErrorCode.START_LINE,
+      "request line must be 'Method SP Request-URI SP SIP-Version'",
+      base + end,
+    );
+  const vlen = versionLength(src, lastSp + 1, end);
+  if (vlen !== end - lastSp - 1) {
+    fail(
+      ParseErrorCode.VERSION,
+      `request line must end with the SIP version, found '${src.slice(lastSp + 1, Math.min(end, lastSp + 41))}'`,
+      base + lastSp + 1,
+    );
+  }
+  if (lastSp === uriStart) fail(ParseErrorCode.START_LINE, 'empty Request-URI', base + uriStart);
+  const c = src.charCodeAt(uriStart);
+  if (c === SP || c === HT)
+    fail(ParseErrorCode.START_LINE, 'more than one space after the method', base + uriStart);
+  for (let k = uriStart; k < lastSp; k++) {
+    const d = src.charCodeAt(k);
+    if (d === SP || d === HT) {
+      const where =
+        src.charCodeAt(lastSp - 1) === SP
+          ? 'more than one space before the SIP version'
+          : 'whitespace inside the Request-URI';
+      fail(ParseErrorCode.START_LINE, where, base + k);
+    }
+  }
+  const req = new SipRequest({ method, uri: '', version: src.slice(lastSp + 1, end) });
+  req.uriRaw = src.slice(uriStart, lastSp);
+  req.uriOffset = uriStart;
+  return req;
+}
+
+/**
+ * Parses one SIP message from bytes as received (RFC 3261 §7). The start
+ * line and the framing are checked now; header values are parsed when
+ * first read. Throws SipParseError, and nothing else, for any input.
+ */
+export function parseMessage(data: Buffer | Uint8Array | string, options?: ParseOptions): SipMessage {
+  const limits = options?.limits === undefined ? DEFAULT_LIMITS : resolveLimits(options.limits);
+  const stream = options?.framing === 'stream';
+  const buf = toBuffer(data);
+  const len = buf.length;
+  if (len > limits.maxMessageSize) {
+    fail(
+      ParseErrorCode.MESSAGE_TOO_LARGE,
+      `message of ${len} bytes exceeds the limit of ${limits.maxMessageSize}`,
+      limits.maxMessageSize,
+      513,
+    );
+  }
+  // RFC 3261 §7.5: CRLFs before the start line are ignored.
+  let start = 0;
+  while (start < len && (buf[start] === CR || buf[start] === LF)) start++;
+  if (start === len) fail(ParseErrorCode.EMPTY, 'no message (empty or only line breaks)', 0);
+
+  let headerEnd: number;
+  let bodyStart: number;
+  const crlf2 = buf.indexOf(CRLFCRLF, start);
+  if (crlf2 !== -1) {
+    headerEnd = crlf2 + 2;
+    bodyStart = crlf2 + 4;
+  } else {
+    // Lines ended by a bare LF (tolerated, RFC 3261 §28 notes RFC 2543 allowed it).
+    const a = buf.indexOf(LFLF, start);
+    const b = buf.indexOf(LFCRLF, start);
+    if (a === -1 && b === -1) {
+      fail(
+        ParseErrorCode.HEADERS_UNTERMINATED,
+        'header section is not terminated by an empty line',
+        len,
+        400,
+      );
+    }
+    if (a !== -1 && (b === -1 || a < b)) {
+      headerEnd = a + 1;
+      bodyStart = a + 2;
+    } else {
+      headerEnd = (b as number) + 1;
+      bodyStart = (b as number) + 3;
+    }
+  }
+  if (headerEnd - start > limits.maxHeaderSectionSize) {
+    fail(
+      ParseErrorCode.MESSAGE_TOO_LARGE,
+      `header section of ${headerEnd - start} bytes exceeds the limit of ${limits.maxHeaderSectionSize}`,
+      start + limits.maxHeaderSectionSize,
+      513,
+    );
+  }
+  const src = buf.toString('latin1', start, headerEnd);
+  const srcLen = src.length;
+
+  // Start line.
+  let eol = src.indexOf('\n');
+  let le = eol;
+  let crlf = true;
+  if (le > 0 && src.charCodeAt(le - 1) === CR) le--;
+  else crlf = false;
+  const cr0 = src.indexOf('\r');
+  if (cr0 !== -1 && cr0 < le) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', start + cr0);
+  const isResponse =
+    le >= 4 &&
+    (src.charCodeAt(0) | 0x20) === 0x73 &&
+    (src.charCodeAt(1) | 0x20) === 0x69 &&
+    (src.charCodeAt(2) | 0x20) === 0x70 &&
+    src.charCodeAt(3) === 0x2f;
+  const msg: SipMessage = isResponse ? parseStatusLine(src, le, start) : parseRequestLine(src, le, start);
+  msg.src = src;
+  msg.base = start;
+  msg.startLineEnd = le;
+  msg.limits = limits;
+  const headers = msg.headers;
+
+  // Header fields. A pending field is flushed when the next field starts,
+  // since folded continuation lines (RFC 3261 §7.3.1) extend it.
+  let pos = eol + 1;
+  let fId = -1;
+  let fNs = 0;
+  let fNe = 0;
+  let fVs = 0;
+  let fVe = 0;
+  let fLe = 0;
+  let fFolded = false;
+  let vias = 0;
+  let cl = -1;
+  let clAt = -1;
+  const maxLine = limits.maxHeaderLineLength;
+
+  for (;;) {
+    let atEnd = pos >= srcLen;
+    if (!atEnd) {
+      eol = src.indexOf('\n', pos);
+      le = eol;
+      if (le > pos && src.charCodeAt(le - 1) === CR) le--;
+      else crlf = false;
+      const cr = src.indexOf('\r', pos);
+      if (cr !== -1 && cr < le) fail(ParseErrorCode.HEADER_LINE, 'bare CR inside a header line', start + cr);
+      if (le === pos) {
+        // An empty line before the end found above (bare-LF lines with CRLFCRLF later in the body).
+        bodyStart = start + eol + 1;
+        headerEnd = start + pos;
+        atEnd = true;
+      } else {
+        const c = src.charCodeAt(pos);
+        if (c === SP || c === HT) {
+          if (fId === -1)
+            fail(ParseErrorCode.HEADER_LINE, 'continuation line with no header field above it', start + pos);
+          fFolded = true;
+          fLe = le;
+          let e = le;
+          while (e > pos && (src.charCodeAt(e - 1) === SP || src.charCodeAt(e - 1) === HT)) e--;
+          if (e > pos) {
+            if (fVs === fVe) {
+              let k = pos;
+              while (src.charCodeAt(k) === SP || src.charCodeAt(k) === HT) k++;
+              fVs = k;
+            }
+            fVe = e;
+          }
+          if (fLe - fNs > maxLine) {
+            fail(
+              ParseErrorCode.HEADER_TOO_LONG,
+              `header field exceeds the limit of ${maxLine} bytes`,
+              start + fNs,
+              513,
+            );
+          }
+          pos = eol + 1;
+          continue;
+        }
+      }
+    }
+    if (fId !== -1) {
+      // Flush the pending field.
+      if (fLe - fNs > maxLine) {
+        fail(
+          ParseErrorCode.HEADER_TOO_LONG,
+          `header field of ${fLe - fNs} bytes exceeds the limit of ${maxLine}`,
+          start + fNs,
+          513,
+        );
+      }
+      if (headers.length >= limits.maxHeaders) {
+        fail(
+          ParseErrorCode.TOO_MANY_HEADERS,
+          `more than ${limits.maxHeaders} header fields`,
+          start + fNs,
+          513,
+        );
+      }
+      if (fId === H.VIA) {
+        if (++vias > limits.maxVias)
+          fail(
+            ParseErrorCode.TOO_MANY_VIAS,
+            `more than ${limits.maxVias} Via header fields`,
+            start + fNs,
+            400,
+            'Via',
+          );
+      } else if (fId === H.CONTENT_LENGTH) {
+        const v = contentLengthValue(src, fVs, fVe, fFolded, start);
+        if (cl !== -1 && v !== cl) {
+          fail(
+            ParseErrorCode.CONTENT_LENGTH,
+            `conflicting Content-Length values ${cl} and ${v}`,
+            start + fVs,
+            400,
+            'Content-Length',
+          );
+        }
+        cl = v;
+        clAt = start + fVs;
+      }
+      headers.push(new HeaderField(fId, src, start, fNs, fNe, fVs, fVe, fLe, fFolded, null, null));
+      fId = -1;
+    }
+    if (atEnd) break;
+    // field-name = token, then optional whitespace, then ':' (RFC 3261 §7.3.1).
+    let i = pos;
+    while (i < le && TOKEN[src.charCodeAt(i)] === 1) i++;
+    const ne = i;
+    if (ne === pos)
+      fail(
+        ParseErrorCode.HEADER_LINE,
+        `header line must start with a name, found ${describe(src.charCodeAt(pos))}`,
+        start + pos,
+      );
+    while (i < le && (src.charCodeAt(i) === SP || src.charCodeAt(i) === HT)) i++;
+    if (i >= le || src.charCodeAt(i) !== 0x3a) {
+      const shown = src.slice(pos, Math.min(le, pos + 40));
+      fail(
+        ParseErrorCode.HEADER_LINE,
+        i >= le
+          ? `header line '${shown}' has no colon`
+          : `invalid character ${describe(src.charCodeAt(i))} in header name '${src.slice(pos, ne)}'`,
+        start + i,
+      );
+    }
+    i++;
+    while (i < le && (src.charCodeAt(i) === SP || src.charCodeAt(i) === HT)) i++;
+    let ve = le;
+    while (ve > i && (src.charCodeAt(ve - 1) === SP || src.charCodeAt(ve - 1) === HT)) ve--;
+    fId = lookupHeaderId(src, pos, ne);
+    fNs = pos;
+    fNe = ne;
+    fVs = i;
+    fVe = ve;
+    fLe = le;
+    fFolded = false;
+    pos = eol + 1;
+  }
+  msg.crlf = crlf;
+
+  // Body (RFC 3261 §18.3, §20.14).
+  const available = len - bodyStart;
+  let bodyLen: number;
+  if (cl === -1) {
+    if (stream)
+      fail(
+        ParseErrorCode.CONTENT_LENGTH_REQUIRED,
+        'Content-Length is required on stream transports',
+        headerEnd,
+        400,
+        'Content-Length',
+      );
+    bodyLen = available;
+  } else {
+    if (cl > available) {
+      fail(
+        ParseErrorCode.CONTENT_LENGTH,
+        `Content-Length ${cl} exceeds the ${available} bytes of body received`,
+        clAt,
+        400,
+        'Content-Length',
+      );
+    }
+    if (stream && cl !== available) {
+      fail(
+        ParseErrorCode.CONTENT_LENGTH,
+        `Content-Length ${cl} does not match the ${available} bytes of body`,
+        clAt,
+        400,
+        'Content-Length',
+      );
+    }
+    bodyLen = cl;
+  }
+  if (bodyLen > limits.maxBodySize) {
+    fail(
+      ParseErrorCode.BODY_TOO_LARGE,
+      `body of ${bodyLen} bytes exceeds the limit of ${limits.maxBodySize}`,
+      bodyStart,
+      413,
+    );
+  }
+  msg.declaredLength = cl;
+  msg.body = bodyLen === 0 ? EMPTY : buf.subarray(bodyStart, bodyStart + bodyLen);
+  return msg;
+}
+
+function contentLengthValue(src: string, vs: number, ve: number, folded: boolean, base: number): number {
+  let v = 0;
+  let digits = 0;
+  for (let i = vs; i < ve; i++) {
+    const c = src.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      v = v * 10 + (c - 0x30);
+      if (++digits > 10 || v > 0xffffffff)
+        fail(
+          ParseErrorCode.CONTENT_LENGTH,
+          'Content-Length is larger than 2^32-1',
+          base + vs,
+          400,
+          'Content-Length',
+        );
+    } else if (!(folded && (c === SP || c === HT || c === CR || c === LF))) {
+      const shown = src.slice(vs, Math.min(ve, vs + 20));
+      fail(
+        ParseErrorCode.CONTENT_LENGTH,
+        `Content-Length '${shown}' is not a number`,
+        base + i,
+        400,
+        'Content-Length',
+      );
+    }
+  }
+  if (digits === 0)
+    fail(ParseErrorCode.CONTENT_LENGTH, 'empty Content-Length', base + vs, 400, 'Content-Length');
+  return v;
+}

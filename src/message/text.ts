@@ -1,0 +1,27 @@
+/**
+ * The message layer keeps header text as byte strings: one character per
+ * octet (latin1), so offsets are byte offsets and untouched text re-encodes
+ * to exactly the bytes received. These helpers cross between byte strings
+ * and ordinary (UTF-16) JavaScript text at the edges of the API.
+ */
+
+/** True when every character is below 0x80. */
+export function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Byte string (latin1, one char per octet) to text, decoding UTF-8 when non-ASCII bytes are present. */
+export function bytesToText(s: string): string {
+  return isAscii(s) ? s : Buffer.from(s, 'latin1').toString('utf8');
+}
+
+/** Text to byte string: UTF-8 encode when non-ASCII characters are present. */
+export function textToBytes(s: string): string {
+  return isAscii(s) ? s : Buffer.from(s, 'utf8').toString('latin1');
+}
+
+/** Octet length of a text string when encoded as UTF-8. */
+export function utf8Length(s: string): number {
+  return isAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
+}

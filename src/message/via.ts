@@ -1,0 +1,189 @@
+import { COMMA, DIGIT, HT, SLASH, SP } from './chars.js';
+import { checkHost } from './host.js';
+import { Params, scanParams } from './params.js';
+import { Scanner } from './scanner.js';
+
+/** RFC 3261 §8.1.1.7: a branch starting with this cookie was made by an RFC 3261 element. */
+export const MAGIC_COOKIE = 'z9hG4bK';
+
+/**
+ * One Via value (RFC 3261 §20.42):
+ * `sent-protocol LWS sent-by *( SEMI via-params )`. Immutable.
+ */
+export class Via {
+  /** Protocol name, normally "SIP". */
+  readonly protocol: string;
+  /** Protocol version, normally "2.0". */
+  readonly version: string;
+  /** Transport in upper case as written ("UDP", "TCP", "TLS", "WS", "WSS", "SCTP", or another token). */
+  readonly transport: string;
+  /** sent-by host as written (an IPv6 reference keeps its brackets). */
+  readonly host: string;
+  /** sent-by port; undefined when absent. */
+  readonly port: number | undefined;
+  readonly params: Params;
+  private text: string | undefined;
+
+  constructor(
+    transport: string,
+    host: string,
+    port: number | undefined,
+    params: Params = Params.EMPTY,
+    protocol = 'SIP',
+    version = '2.0',
+    text?: string,
+  ) {
+    this.protocol = protocol;
+    this.version = version;
+    this.transport = transport;
+    this.host = host;
+    this.port = port;
+    this.params = params;
+    this.text = text;
+  }
+
+  get branch(): string | undefined {
+    const b = this.params.get('branch');
+    return typeof b === 'string' ? b : undefined;
+  }
+
+  get received(): string | undefined {
+    const r = this.params.get('received');
+    return typeof r === 'string' ? r : undefined;
+  }
+
+  /** The rport value: a number when filled in, null when present without a value (RFC 3581), undefined when absent. */
+  get rport(): number | null | undefined {
+    const r = this.params.getRaw('rport');
+    if (r === undefined) return undefined;
+    if (r === null) return null;
+    const n = Number(r);
+    return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+  }
+
+  get maddr(): string | undefined {
+    const m = this.params.get('maddr');
+    return typeof m === 'string' ? m : undefined;
+  }
+
+  get ttl(): number | undefined {
+    const t = this.params.getRaw('ttl');
+    if (typeof t !== 'string') return undefined;
+    const n = Number(t);
+    return Number.isInteger(n) && n >= 0 && n <= 255 ? n : undefined;
+  }
+
+  /** True when the branch carries the RFC 3261 magic cookie (§8.1.1.7). */
+  get rfc3261Branch(): boolean {
+    const b = this.branch;
+    return b !== undefined && b.length > MAGIC_COOKIE.length && b.startsWith(MAGIC_COOKIE);
+  }
+
+  /** sent-by as "host:port" (port included only when present). */
+  get sentBy(): string {
+    return this.port === undefined ? this.host : `${this.host}:${this.port}`;
+  }
+
+  withParam(name: string, value: string | number | null = null): Via {
+    return new Via(
+      this.transport,
+      this.host,
+      this.port,
+      this.params.with(name, value),
+      this.protocol,
+      this.version,
+    );
+  }
+
+  withoutParam(name: string): Via {
+    if (!this.params.has(name)) return this;
+    return new Via(
+      this.transport,
+      this.host,
+      this.port,
+      this.params.without(name),
+      this.protocol,
+      this.version,
+    );
+  }
+
+  toString(): string {
+    if (this.text === undefined) {
+      this.text = `${this.protocol}/${this.version}/${this.transport} ${this.sentBy}${this.params.toString()}`;
+    }
+    return this.text;
+  }
+}
+
+/** Reads one via-parm at the scanner; stops before ',' or the end. */
+export function scanVia(sc: Scanner): Via {
+  const s = sc.s;
+  sc.skipWs();
+  const start = sc.i;
+  const protocol = sc.token('protocol name');
+  sc.expect(SLASH, "'/' after the protocol name");
+  const version = sc.token('protocol version');
+  sc.expect(SLASH, "'/' after the protocol version");
+  const transport = sc.token('transport');
+  if (!sc.skipWs()) sc.fail(`expected whitespace before sent-by${sc.describeHere()}`);
+  // sent-by = host [ COLON port ]
+  const hostStart = sc.i;
+  let i = hostStart;
+  if (s.charCodeAt(i) === 0x5b) {
+    const close = s.indexOf(']', i);
+    if (close === -1 || close >= sc.end) sc.fail('unterminated IPv6 reference in sent-by');
+    i = close + 1;
+  } else {
+    while (i < sc.end) {
+      const c = s.charCodeAt(i);
+      if (c === 0x3a || c === 0x3b || c === COMMA || c === SP || c === HT) break;
+      i++;
+    }
+  }
+  const problem = checkHost(s, hostStart, i);
+  if (problem !== null) {
+    sc.i = hostStart;
+    sc.fail(problem);
+  }
+  const host = s.slice(hostStart, i);
+  sc.i = i;
+  let port: number | undefined;
+  if (sc.eat(0x3a)) {
+    const pStart = sc.i;
+    let v = 0;
+    let j = pStart;
+    while (j < sc.end && DIGIT[s.charCodeAt(j)] === 1 && j - pStart < 6) {
+      v = v * 10 + s.charCodeAt(j) - 0x30;
+      j++;
+    }
+    if (j === pStart) sc.fail(`expected a port number${sc.describeHere()}`);
+    if (v > 65535 || (j < sc.end && DIGIT[s.charCodeAt(j)] === 1)) sc.fail('port number out of range');
+    sc.i = j;
+    port = v;
+  }
+  const params = scanParams(sc);
+  return new Via(transport.toUpperCase(), host, port, params, protocol, version, s.slice(start, sc.i));
+}
+
+/** Parses a Via header value (one or more via-parm separated by commas). */
+export function parseViaList(value: string, base = 0, limit = Infinity): Via[] {
+  const sc = new Scanner(value, 'Via', 0, value.length, base);
+  const out: Via[] = [];
+  for (;;) {
+    out.push(scanVia(sc));
+    if (out.length > limit) sc.fail(`more than ${limit} values`);
+    sc.skipWs();
+    if (sc.atEnd()) return out;
+    if (sc.peek() !== COMMA) sc.fail(`expected ',' or ';'${sc.describeHere()}`);
+    sc.i++;
+  }
+}
+
+/** Parses only the first via-parm of a Via header value (the fast path for the top Via). */
+export function parseFirstVia(value: string, base = 0): Via {
+  const sc = new Scanner(value, 'Via', 0, value.length, base);
+  const v = scanVia(sc);
+  sc.skipWs();
+  if (!sc.atEnd() && sc.peek() !== COMMA) sc.fail(`expected ',' or ';'${sc.describeHere()}`);
+  return v;
+}
