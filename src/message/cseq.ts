@@ -1,4 +1,4 @@
-import { DIGIT } from './chars.js';
+import { DIGIT, TOKEN } from './chars.js';
 import { Scanner } from './scanner.js';
 
 /** CSeq (RFC 3261 §20.16): a sequence number and a method. */
@@ -53,6 +53,21 @@ export function scanUint32(sc: Scanner, what: string): number {
 }
 
 export function parseCSeq(value: string, base = 0): CSeq {
+  // Common form: digits, one space, a token to the end.
+  let i = 0;
+  let num = 0;
+  const n = value.length;
+  while (i < n && i < 10) {
+    const c = value.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) break;
+    num = num * 10 + c;
+    i++;
+  }
+  if (i > 0 && i < n && value.charCodeAt(i) === 0x20 && num <= 0xffffffff) {
+    let j = i + 1;
+    while (j < n && TOKEN[value.charCodeAt(j)] === 1) j++;
+    if (j === n && j > i + 1) return new CSeq(num, value.slice(i + 1));
+  }
   const sc = new Scanner(value, 'CSeq', 0, value.length, base);
   sc.skipWs();
   const seq = scanUint32(sc, 'sequence number');

@@ -1,30 +1,34 @@
-import { headerInfoById } from './header-names.js';
+import { ParseErrorCode, SipParseError } from '../errors.js';
+import { HT, SP } from './chars.js';
+import { type HeaderInfo, headerInfoById, lookupHeaderId } from './header-names.js';
 import { bytesToText } from './text.js';
 
 /**
- * One header field line of a message, in wire order. A field read from the
- * wire points into the message's source text and is written back byte for
- * byte unless it is replaced; a field made by code holds its name and value.
- * Typed parses of the value are cached on the field.
+ * One header field of a message, in wire order. A field read from the wire
+ * points into the message's source text and is written back byte for byte
+ * unless it is replaced; a field made by code holds its name and value.
+ *
+ * Fields from the wire are split into name and value, and identified, only
+ * when first examined: a message whose headers are never read costs little
+ * more than finding its line ends.
  */
 export class HeaderField {
-  /** Known-header id (see header-names.ts), 0 for unknown headers. */
-  readonly id: number;
   /** @internal Source text the offsets point into; null for fields made by code. */
   readonly src: string | null;
   /** @internal Byte offset of src[0] in the message. */
   readonly base: number;
-  /** @internal Name range in src. */
-  readonly ns: number;
-  readonly ne: number;
-  /** @internal Trimmed value range in src. */
-  readonly vs: number;
-  readonly ve: number;
   /** @internal Whole field range in src (name to end of the last folded line, no CRLF). */
   readonly ls: number;
   readonly le: number;
   /** @internal True when the value spans folded lines. */
   readonly folded: boolean;
+  /** @internal Known-header id: -1 not yet identified, 0 unknown header. */
+  idc: number;
+  /** @internal End of the name in src; -1 until split. */
+  ne: number;
+  /** @internal Trimmed value range in src (valid once split). */
+  vs: number;
+  ve: number;
   private nameText: string | null;
   private valueText: string | null;
   /** @internal Cached parse of the whole value (typed value, or array for list headers). */
@@ -33,28 +37,24 @@ export class HeaderField {
   first: unknown;
 
   constructor(
-    id: number,
     src: string | null,
     base: number,
-    ns: number,
-    ne: number,
-    vs: number,
-    ve: number,
+    ls: number,
     le: number,
     folded: boolean,
+    id: number,
     name: string | null,
     value: string | null,
   ) {
-    this.id = id;
     this.src = src;
     this.base = base;
-    this.ns = ns;
-    this.ne = ne;
-    this.vs = vs;
-    this.ve = ve;
-    this.ls = ns;
+    this.ls = ls;
     this.le = le;
     this.folded = folded;
+    this.idc = id;
+    this.ne = -1;
+    this.vs = 0;
+    this.ve = 0;
     this.nameText = name;
     this.valueText = value;
     this.cache = undefined;
@@ -63,12 +63,82 @@ export class HeaderField {
 
   /** A field made by code: name as given, value as a byte string. */
   static create(id: number, name: string, value: string): HeaderField {
-    return new HeaderField(id, null, -1, 0, 0, 0, 0, 0, false, name, value);
+    return new HeaderField(null, -1, 0, 0, false, id, name, value);
+  }
+
+  /**
+   * @internal Finds the colon and the value (RFC 3261 §7.3.1: field-name
+   * HCOLON field-value, HCOLON = *( SP / HTAB ) ":" SWS). Throws
+   * SipParseError for a line without a colon or without a name.
+   */
+  split(): void {
+    const s = this.src as string;
+    const ls = this.ls;
+    const le = this.le;
+    const colon = s.indexOf(':', ls);
+    if (colon === -1 || colon >= le) {
+      throw new SipParseError(
+        ParseErrorCode.HEADER_LINE,
+        `header line '${s.slice(ls, Math.min(le, ls + 40))}' has no colon`,
+        {
+          offset: this.base + ls,
+        },
+      );
+    }
+    let ne = colon;
+    while (ne > ls && (s.charCodeAt(ne - 1) === SP || s.charCodeAt(ne - 1) === HT)) ne--;
+    if (ne === ls) {
+      throw new SipParseError(ParseErrorCode.HEADER_LINE, 'header line without a name', {
+        offset: this.base + ls,
+      });
+    }
+    let vs = colon + 1;
+    while (
+      vs < le &&
+      (s.charCodeAt(vs) === SP ||
+        s.charCodeAt(vs) === HT ||
+        s.charCodeAt(vs) === 0x0d ||
+        s.charCodeAt(vs) === 0x0a)
+    )
+      vs++;
+    let ve = le;
+    while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === HT)) ve--;
+    this.ne = ne;
+    this.vs = vs;
+    this.ve = ve;
+  }
+
+  /** Known-header id (see header-names.ts), 0 for headers sipwire has no name for. */
+  get id(): number {
+    if (this.idc === -1) {
+      if (this.ne === -1) this.split();
+      this.idc = lookupHeaderId(this.src as string, this.ls, this.ne);
+    }
+    return this.idc;
+  }
+
+  /**
+   * @internal True when this field is the header `info`: compares lengths
+   * before characters, so most fields are ruled out with one comparison.
+   */
+  is(info: HeaderInfo): boolean {
+    const idc = this.idc;
+    if (idc !== -1) return idc === info.id;
+    const c = (this.src as string).charCodeAt(this.ls);
+    const st = info.starts;
+    if (c !== st[0] && c !== st[1] && c !== st[2] && c !== st[3]) return false;
+    if (this.ne === -1) this.split();
+    const id = lookupHeaderId(this.src as string, this.ls, this.ne);
+    this.idc = id;
+    return id === info.id;
   }
 
   /** The name as written on the wire (or as given). */
   get name(): string {
-    if (this.nameText === null) this.nameText = (this.src as string).slice(this.ns, this.ne);
+    if (this.nameText === null) {
+      if (this.ne === -1) this.split();
+      this.nameText = (this.src as string).slice(this.ls, this.ne);
+    }
     return this.nameText;
   }
 
@@ -83,6 +153,7 @@ export class HeaderField {
    */
   get value(): string {
     if (this.valueText === null) {
+      if (this.ne === -1) this.split();
       const v = (this.src as string).slice(this.vs, this.ve);
       this.valueText = this.folded ? v.replace(/[\r\n]/g, ' ') : v;
     }
@@ -96,7 +167,9 @@ export class HeaderField {
 
   /** Byte offset of the value in the message (-1 for fields made by code). */
   get valueOffset(): number {
-    return this.src === null ? -1 : this.base + this.vs;
+    if (this.src === null) return -1;
+    if (this.ne === -1) this.split();
+    return this.base + this.vs;
   }
 
   /** The whole field as it goes on the wire, without the final CRLF (byte string). */

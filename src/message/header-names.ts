@@ -15,6 +15,8 @@ export interface HeaderInfo {
   readonly compact: string | undefined;
   /** True when several values may share one line separated by commas. */
   readonly list: boolean;
+  /** @internal Character codes a name of this header can start with (both cases, full and compact). */
+  readonly starts: readonly [number, number, number, number];
 }
 
 const defs: Array<[string, string | undefined, boolean]> = [
@@ -97,6 +99,12 @@ export const HEADERS: readonly HeaderInfo[] = defs.map(([name, compact, list], i
   lower: name.toLowerCase(),
   compact,
   list,
+  starts: [
+    name.toLowerCase().charCodeAt(0),
+    name.toUpperCase().charCodeAt(0),
+    compact ? compact.charCodeAt(0) : -1,
+    compact ? compact.toUpperCase().charCodeAt(0) : -1,
+  ] as const,
 }));
 
 /** Ids of the headers the core layers use directly. */
@@ -126,12 +134,6 @@ export const HID = Object.freeze(Object.fromEntries(HEADERS.map((h) => [h.name, 
   Record<string, number>
 >;
 
-const byLength: Array<HeaderInfo[] | undefined> = [];
-for (const h of HEADERS) {
-  const list = byLength[h.lower.length] ?? [];
-  list.push(h);
-  byLength[h.lower.length] = list;
-}
 const byCompact = new Array<number>(128).fill(0);
 for (const h of HEADERS) if (h.compact) byCompact[h.compact.charCodeAt(0)] = h.id;
 
@@ -141,30 +143,133 @@ for (const h of HEADERS) {
   if (h.compact) byLower.set(h.compact, h);
 }
 
+const upperById: string[] = HEADERS.map((h) => h.lower.toUpperCase());
+
+// Open-addressing table keyed by (length, first letter, last letter), folded
+// to lower case: a name is compared with at most a few candidates.
+const TABLE_BITS = 10;
+const TABLE_MASK = (1 << TABLE_BITS) - 1;
+const table = new Int16Array(1 << TABLE_BITS);
+function slot(len: number, first: number, last: number): number {
+  return (len * 131 + first * 17 + last * 7) & TABLE_MASK;
+}
+for (const h of HEADERS) {
+  const n = h.lower;
+  let k = slot(n.length, n.charCodeAt(0), n.charCodeAt(n.length - 1));
+  while (table[k] !== 0) k = (k + 1) & TABLE_MASK;
+  table[k] = h.id;
+}
+
 /**
  * Id of the header named `s[start, end)` (case-insensitive, compact forms
- * included), or 0. The caller has checked that the name is a token, which
- * keeps the `| 0x20` folding below from matching non-letters.
+ * included), or 0. Each character must equal the lower- or upper-case
+ * letter of a known name, so a match also proves the name is a token.
  */
 export function lookupHeaderId(s: string, start: number, end: number): number {
   const len = end - start;
   if (len === 1) {
-    const c = s.charCodeAt(start) | 0x20;
-    return c < 128 ? (byCompact[c] as number) : 0;
+    const c = s.charCodeAt(start);
+    return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ? (byCompact[c | 0x20] as number) : 0;
   }
-  const cands = byLength[len];
-  if (cands === undefined) return 0;
-  const first = s.charCodeAt(start) | 0x20;
-  for (let k = 0; k < cands.length; k++) {
-    const h = cands[k] as HeaderInfo;
-    const lower = h.lower;
-    if (lower.charCodeAt(0) !== first) continue;
-    let j = 1;
-    while (j < len && (s.charCodeAt(start + j) | 0x20) === lower.charCodeAt(j)) j++;
-    if (j === len) return h.id;
+  if (len === 0) return 0;
+  let k = slot(len, s.charCodeAt(start) | 0x20, s.charCodeAt(end - 1) | 0x20);
+  for (;;) {
+    const id = table[k] as number;
+    if (id === 0) return 0;
+    const lower = (HEADERS[id - 1] as HeaderInfo).lower;
+    if (lower.length === len) {
+      const upper = upperById[id - 1] as string;
+      let j = 0;
+      while (j < len) {
+        const c = s.charCodeAt(start + j);
+        if (c !== lower.charCodeAt(j) && c !== upper.charCodeAt(j)) break;
+        j++;
+      }
+      if (j === len) return id;
+    }
+    k = (k + 1) & TABLE_MASK;
   }
-  return 0;
 }
+
+// Headers identified while the message is framed: the ones every element
+// reads. Candidates are grouped by first letter (folded to lower case).
+const HOT = [
+  'Via',
+  'From',
+  'To',
+  'Call-ID',
+  'CSeq',
+  'Max-Forwards',
+  'Contact',
+  'Content-Length',
+  'Content-Type',
+  'Route',
+  'Record-Route',
+];
+const hotByLetter: Array<Array<{ lower: string; upper: string; id: number }> | undefined> = [];
+for (const name of HOT) {
+  const h = HEADERS.find((x) => x.name === name) as HeaderInfo;
+  for (const n of h.compact ? [h.lower, h.compact] : [h.lower]) {
+    const k = n.charCodeAt(0);
+    const list = hotByLetter[k] ?? [];
+    list.push({ lower: n, upper: n.toUpperCase(), id: h.id });
+    hotByLetter[k] = list;
+  }
+}
+
+/**
+ * Id of the field at s[ls, le) when it is one of the headers every element
+ * reads (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact, Content-Length,
+ * Content-Type, Route, Record-Route, compact forms included), else -1 (not
+ * identified yet). The name must be followed by optional whitespace and ':'.
+ */
+export function quickHeaderId(s: string, ls: number, le: number): number {
+  const cands = hotByLetter[s.charCodeAt(ls) | 0x20];
+  if (cands === undefined) return -1;
+  for (let k = 0; k < cands.length; k++) {
+    const cand = cands[k] as { lower: string; upper: string; id: number };
+    const lower = cand.lower;
+    const n = lower.length;
+    if (ls + n >= le) continue;
+    let j = 1;
+    if (n > 1) {
+      const upper = cand.upper;
+      while (j < n) {
+        const c = s.charCodeAt(ls + j);
+        if (c !== lower.charCodeAt(j) && c !== upper.charCodeAt(j)) break;
+        j++;
+      }
+      if (j < n) continue;
+    }
+    let p = ls + n;
+    let c = s.charCodeAt(p);
+    while ((c === 0x20 || c === 0x09) && p < le) c = s.charCodeAt(++p);
+    if (c === 0x3a) return cand.id;
+  }
+  return -1;
+}
+
+/** True when `s[start, end)` names the header `info` (case-insensitive, compact form included). */
+export function matchHeaderName(s: string, start: number, end: number, info: HeaderInfo): boolean {
+  const len = end - start;
+  if (len === 1) {
+    const c = s.charCodeAt(start);
+    return (
+      info.compact !== undefined &&
+      (c === info.compact.charCodeAt(0) || c === (upperCompact[info.id - 1] as number))
+    );
+  }
+  const lower = info.lower;
+  if (len !== lower.length) return false;
+  const upper = upperById[info.id - 1] as string;
+  for (let j = 0; j < len; j++) {
+    const c = s.charCodeAt(start + j);
+    if (c !== lower.charCodeAt(j) && c !== upper.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
+const upperCompact: number[] = HEADERS.map((h) => (h.compact ? h.compact.toUpperCase().charCodeAt(0) : -1));
 
 /** Header info for a name written any way (compact forms included). */
 export function headerInfo(name: string): HeaderInfo | undefined {

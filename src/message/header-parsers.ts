@@ -28,8 +28,12 @@ export type FieldParser = (
   what: string,
 ) => unknown;
 
+/** Common form of a Call-ID with no surrounding whitespace (linear: see patterns.ts). */
+const FAST_CALL_ID = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
+
 /** Call-ID (RFC 3261 §20.8): callid = word [ "@" word ]. */
 export function parseCallId(value: string, base = 0): string {
+  if (FAST_CALL_ID.test(value)) return value;
   let a = 0;
   let b = value.length;
   while (a < b && (value.charCodeAt(a) === 0x20 || value.charCodeAt(a) === 0x09)) a++;

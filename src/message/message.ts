@@ -1,15 +1,50 @@
 import type { CSeq } from './cseq.js';
+import { parseCSeq } from './cseq.js';
 import { HeaderField } from './header-field.js';
-import { H, headerInfo } from './header-names.js';
-import { fieldParser } from './header-parsers.js';
+import { H, HEADERS, type HeaderInfo, headerInfo } from './header-names.js';
+import { fieldParser, parseCallId } from './header-parsers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { splitListRanges } from './list.js';
 import type { MediaType } from './media-type.js';
+import { parseMediaType } from './media-type.js';
 import type { ContactValue, NameAddr } from './name-addr.js';
+import { parseContactList, parseNameAddr, parseNameAddrList } from './name-addr.js';
+import { parseDigits, parseMaxForwards } from './numeric.js';
 import { reasonPhrase } from './status-codes.js';
 import { bytesToText, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
-import { parseFirstVia, type Via } from './via.js';
+import { parseFirstVia, parseViaList, type Via } from './via.js';
+
+/** Highest id of the headers identified while framing (see quickHeaderId). */
+const HOT_MAX = H.RECORD_ROUTE;
+
+function viaListValue(v: string, b: number, l: Readonly<ParseLimits>): Via[] {
+  return parseViaList(v, b, l.maxVias);
+}
+function contactListValue(v: string, b: number, l: Readonly<ParseLimits>, w: string): ContactValue[] {
+  return parseContactList(v, w, b, l.maxHeaders);
+}
+function nameAddrListValue(v: string, b: number, l: Readonly<ParseLimits>, w: string): NameAddr[] {
+  return parseNameAddrList(v, w, b, l.maxHeaders);
+}
+function mediaTypeValue(v: string, b: number, w: string): MediaType {
+  return parseMediaType(v, b, w);
+}
+function contentLengthValue(v: string, b: number, w: string): number {
+  return parseDigits(v, w, 0xffffffff, b);
+}
+function nameAddrValue(v: string, base: number, what: string): NameAddr {
+  return parseNameAddr(v, what, base);
+}
+function parseCallIdValue(v: string, base: number): string {
+  return parseCallId(v, base);
+}
+function parseCSeqValue(v: string, base: number): CSeq {
+  return parseCSeq(v, base);
+}
+function parseMaxForwardsValue(v: string, base: number): number {
+  return parseMaxForwards(v, base);
+}
 
 /** A header value given to an edit: text, a number, or a typed value (Via, NameAddr, Uri...). */
 export type HeaderValue = string | number | { toString(): string };
@@ -29,8 +64,13 @@ function valueBytes(v: HeaderValue): string {
 export abstract class SipMessage {
   /** Header fields in wire order. Change them through the methods below, not directly. */
   readonly headers: HeaderField[];
-  /** The body, as bytes. Content-Length is made to match when the message is written. */
-  body: Buffer;
+  private bodyBuf: Buffer | null;
+  private bodySrc: Buffer | null;
+  private bodyEnd: number;
+  /** @internal Offset of the body in the data received. */
+  bodyStart: number;
+  /** @internal Offset of the Content-Length value in the data received. */
+  clAt: number;
   /** SIP-Version as written ("SIP/2.0"). */
   version: string;
   /** @internal Header section text (byte string) the pristine fields point into; null for built messages. */
@@ -45,10 +85,16 @@ export abstract class SipMessage {
   declaredLength: number;
   /** @internal Limits the message was parsed with (used for lazy typed parsing). */
   limits: Readonly<ParseLimits>;
+  /** @internal Index of the first field of each hot header id (1..HOT_MAX), -1 when absent; null once edited. */
+  hot: number[] | null;
 
   protected constructor(version: string) {
     this.headers = [];
-    this.body = EMPTY_BODY;
+    this.bodyBuf = EMPTY_BODY;
+    this.bodySrc = null;
+    this.bodyStart = 0;
+    this.bodyEnd = 0;
+    this.clAt = -1;
     this.version = version;
     this.src = null;
     this.base = 0;
@@ -56,9 +102,45 @@ export abstract class SipMessage {
     this.crlf = true;
     this.declaredLength = -1;
     this.limits = DEFAULT_LIMITS;
+    this.hot = null;
   }
 
   abstract get isRequest(): boolean;
+
+  /** The body, as bytes. Content-Length is made to match when the message is written. */
+  get body(): Buffer {
+    if (this.bodyBuf === null) this.bodyBuf = (this.bodySrc as Buffer).subarray(this.bodyStart, this.bodyEnd);
+    return this.bodyBuf;
+  }
+
+  set body(b: Buffer) {
+    this.bodyBuf = b;
+    this.bodySrc = null;
+  }
+
+  /** Length of the body in bytes. */
+  get bodyLength(): number {
+    return this.bodyBuf === null ? this.bodyEnd - this.bodyStart : this.bodyBuf.length;
+  }
+
+  /** @internal The body is bytes [start, end) of `src`, cut when first read. */
+  setWireBody(src: Buffer, start: number, end: number): void {
+    this.bodyStart = start;
+    this.bodyEnd = end;
+    if (start === end) {
+      this.bodyBuf = EMPTY_BODY;
+      this.bodySrc = null;
+    } else {
+      this.bodyBuf = null;
+      this.bodySrc = src;
+    }
+  }
+
+  /** @internal Copies the body into `out` at `at`. */
+  copyBody(out: Buffer, at: number): void {
+    if (this.bodyBuf !== null) this.bodyBuf.copy(out, at);
+    else (this.bodySrc as Buffer).copy(out, at, this.bodyStart, this.bodyEnd);
+  }
 
   /** @internal The start line as it goes on the wire (byte string). */
   abstract startLine(): string;
@@ -66,14 +148,25 @@ export abstract class SipMessage {
   /** @internal First field with a known-header id. */
   fieldById(id: number): HeaderField | undefined {
     const hs = this.headers;
-    for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).id === id) return hs[i];
+    if (id <= HOT_MAX) {
+      const hot = this.hot;
+      if (hot !== null) {
+        const k = hot[id] as number;
+        return k < 0 ? undefined : hs[k];
+      }
+      // Hot headers are identified when parsed or created: an id compare is exact.
+      for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).idc === id) return hs[i];
+      return undefined;
+    }
+    const info = HEADERS[id - 1] as HeaderInfo;
+    for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).is(info)) return hs[i];
     return undefined;
   }
 
   /** Fields with the given name (case-insensitive, compact forms included), in order. */
   fields(name: string): HeaderField[] {
     const info = headerInfo(name);
-    if (info !== undefined) return this.headers.filter((f) => f.id === info.id);
+    if (info !== undefined) return this.headers.filter((f) => f.is(info));
     const lower = name.toLowerCase();
     return this.headers.filter((f) => f.id === 0 && f.name.toLowerCase() === lower);
   }
@@ -139,27 +232,46 @@ export abstract class SipMessage {
     return this.parseField(fs[0] as HeaderField);
   }
 
-  private listById<T>(id: number): T[] {
+  private listById<T>(
+    id: number,
+    what: string,
+    parse: (v: string, base: number, limits: Readonly<ParseLimits>, what: string) => T[],
+  ): T[] {
     let out: T[] | undefined;
     const hs = this.headers;
-    for (let i = 0; i < hs.length; i++) {
+    const hot = this.hot;
+    for (let i = hot === null ? 0 : (hot[id] as number); i >= 0 && i < hs.length; i++) {
       const f = hs[i] as HeaderField;
-      if (f.id !== id) continue;
-      const vals = this.parseField(f) as T[];
+      if (f.idc !== id) continue;
+      let vals = f.cache as T[] | undefined;
+      if (vals === undefined) {
+        vals = parse(f.value, f.valueOffset, this.limits, what);
+        f.cache = vals;
+      }
       if (out === undefined) out = vals;
       else out = out.concat(vals);
     }
     return out ?? [];
   }
 
-  private singleById<T>(id: number): T | undefined {
+  private singleById<T>(
+    id: number,
+    what: string,
+    parse: (v: string, base: number, what: string) => T,
+  ): T | undefined {
     const f = this.fieldById(id);
-    return f === undefined ? undefined : (this.parseField(f) as T);
+    if (f === undefined) return undefined;
+    let v = f.cache as T | undefined;
+    if (v === undefined) {
+      v = parse(f.value, f.valueOffset, what);
+      f.cache = v;
+    }
+    return v;
   }
 
   /** Every Via value, top first. */
   get via(): Via[] {
-    return this.listById<Via>(H.VIA);
+    return this.listById<Via>(H.VIA, 'Via', viaListValue);
   }
 
   /** The top Via value (parsed alone, without reading the rest). */
@@ -172,45 +284,45 @@ export abstract class SipMessage {
   }
 
   get from(): NameAddr | undefined {
-    return this.singleById<NameAddr>(H.FROM);
+    return this.singleById<NameAddr>(H.FROM, 'From', nameAddrValue);
   }
 
   get to(): NameAddr | undefined {
-    return this.singleById<NameAddr>(H.TO);
+    return this.singleById<NameAddr>(H.TO, 'To', nameAddrValue);
   }
 
   get callId(): string | undefined {
-    return this.singleById<string>(H.CALL_ID);
+    return this.singleById<string>(H.CALL_ID, 'Call-ID', parseCallIdValue);
   }
 
   get cseq(): CSeq | undefined {
-    return this.singleById<CSeq>(H.CSEQ);
+    return this.singleById<CSeq>(H.CSEQ, 'CSeq', parseCSeqValue);
   }
 
   get maxForwards(): number | undefined {
-    return this.singleById<number>(H.MAX_FORWARDS);
+    return this.singleById<number>(H.MAX_FORWARDS, 'Max-Forwards', parseMaxForwardsValue);
   }
 
   /** Contact values (a Wildcard for `*`); empty when absent. */
   get contact(): ContactValue[] {
-    return this.listById<ContactValue>(H.CONTACT);
+    return this.listById<ContactValue>(H.CONTACT, 'Contact', contactListValue);
   }
 
   get route(): NameAddr[] {
-    return this.listById<NameAddr>(H.ROUTE);
+    return this.listById<NameAddr>(H.ROUTE, 'Route', nameAddrListValue);
   }
 
   get recordRoute(): NameAddr[] {
-    return this.listById<NameAddr>(H.RECORD_ROUTE);
+    return this.listById<NameAddr>(H.RECORD_ROUTE, 'Record-Route', nameAddrListValue);
   }
 
   get contentType(): MediaType | undefined {
-    return this.singleById<MediaType>(H.CONTENT_TYPE);
+    return this.singleById<MediaType>(H.CONTENT_TYPE, 'Content-Type', mediaTypeValue);
   }
 
   /** Content-Length as declared in the header, if present. */
   get contentLength(): number | undefined {
-    return this.singleById<number>(H.CONTENT_LENGTH);
+    return this.singleById<number>(H.CONTENT_LENGTH, 'Content-Length', contentLengthValue);
   }
 
   /** Expires header in seconds (undefined when absent, or when an RFC 2543 absolute date). */
@@ -242,13 +354,12 @@ export abstract class SipMessage {
   private indexOfFirst(name: string): number {
     const info = headerInfo(name);
     const lower = name.toLowerCase();
-    return this.headers.findIndex((f) =>
-      info ? f.id === info.id : f.id === 0 && f.name.toLowerCase() === lower,
-    );
+    return this.headers.findIndex((f) => (info ? f.is(info) : f.id === 0 && f.name.toLowerCase() === lower));
   }
 
   /** Replaces every field of `name` with one field (at the place of the first) holding `value` (an array writes a list). */
   setHeader(name: string, value: HeaderValue | HeaderValue[]): this {
+    this.hot = null;
     const text = Array.isArray(value) ? value.map(valueBytes).join(', ') : valueBytes(value);
     const field = this.makeFieldRaw(name, text);
     const at = this.indexOfFirst(name);
@@ -265,6 +376,7 @@ export abstract class SipMessage {
 
   /** Adds a field at the end of the header section. */
   appendHeader(name: string, value: HeaderValue): this {
+    this.hot = null;
     this.headers.push(this.makeField(name, value));
     return this;
   }
@@ -275,6 +387,7 @@ export abstract class SipMessage {
    * Record-Route (RFC 3261 §16.6 steps 4 and 8).
    */
   prependHeader(name: string, value: HeaderValue): this {
+    this.hot = null;
     const field = this.makeField(name, value);
     const at = this.indexOfFirst(name);
     this.headers.splice(at === -1 ? 0 : at, 0, field);
@@ -283,12 +396,13 @@ export abstract class SipMessage {
 
   /** Removes every field of `name`. Returns how many were removed. */
   removeHeader(name: string): number {
+    this.hot = null;
     const info = headerInfo(name);
     const lower = name.toLowerCase();
     let removed = 0;
     for (let i = this.headers.length - 1; i >= 0; i--) {
       const f = this.headers[i] as HeaderField;
-      if (info ? f.id === info.id : f.id === 0 && f.name.toLowerCase() === lower) {
+      if (info ? f.is(info) : f.id === 0 && f.name.toLowerCase() === lower) {
         this.headers.splice(i, 1);
         removed++;
       }
@@ -302,6 +416,7 @@ export abstract class SipMessage {
    * there is none.
    */
   removeFirstValue(name: string): boolean {
+    this.hot = null;
     const at = this.indexOfFirst(name);
     if (at === -1) return false;
     const f = this.headers[at] as HeaderField;
@@ -319,6 +434,7 @@ export abstract class SipMessage {
 
   /** Replaces the first value of a header (for list headers, only the first element of the first field). */
   replaceFirstValue(name: string, value: HeaderValue): this {
+    this.hot = null;
     const at = this.indexOfFirst(name);
     if (at === -1) {
       this.headers.push(this.makeField(name, value));
@@ -349,13 +465,18 @@ export abstract class SipMessage {
 
   protected copyInto<T extends SipMessage>(m: T): T {
     for (const f of this.headers) m.headers.push(f);
-    m.body = this.body;
+    m.bodyBuf = this.bodyBuf;
+    m.bodySrc = this.bodySrc;
+    m.bodyStart = this.bodyStart;
+    m.bodyEnd = this.bodyEnd;
+    m.clAt = this.clAt;
     m.src = this.src;
     m.base = this.base;
     m.startLineEnd = this.startLineEnd;
     m.crlf = this.crlf;
     m.declaredLength = this.declaredLength;
     m.limits = this.limits;
+    m.hot = this.hot === null ? null : this.hot.slice();
     return m;
   }
 
@@ -538,14 +659,14 @@ export function isRequest(m: SipMessage): m is SipRequest {
 export function serialize(m: SipMessage): Buffer {
   const hs = m.headers;
   const src = m.src;
-  const bodyLen = m.body.length;
+  const bodyLen = m.bodyLength;
   let head = m.startLine();
   let clWritten = false;
   let i = 0;
   const n = hs.length;
   while (i < n) {
     const f = hs[i] as HeaderField;
-    if (f.id === H.CONTENT_LENGTH) {
+    if (f.idc === H.CONTENT_LENGTH) {
       if (!clWritten) {
         clWritten = true;
         if (f.src !== null && m.declaredLength === bodyLen) head += `\r\n${f.src.slice(f.ls, f.le)}`;
@@ -565,7 +686,7 @@ export function serialize(m: SipMessage): Buffer {
     if (m.crlf) {
       while (j < n) {
         const g = hs[j] as HeaderField;
-        if (g.src !== src || g.id === H.CONTENT_LENGTH || g.ls !== last.le + 2) break;
+        if (g.src !== src || g.idc === H.CONTENT_LENGTH || g.ls !== last.le + 2) break;
         last = g;
         j++;
       }
@@ -580,7 +701,7 @@ export function serialize(m: SipMessage): Buffer {
   const headLen = head.length;
   const out = Buffer.allocUnsafe(headLen + bodyLen);
   out.write(head, 0, headLen, 'latin1');
-  if (bodyLen > 0) m.body.copy(out, headLen);
+  if (bodyLen > 0) m.copyBody(out, headLen);
   return out;
 }
 

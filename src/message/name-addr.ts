@@ -1,8 +1,10 @@
 import { COMMA, DQUOTE, HT, LAQUOT, SEMI, SP, TOKEN } from './chars.js';
 import { Params, scanParams } from './params.js';
+import { SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
 import { quote, Scanner, unquote } from './scanner.js';
 import { textToBytes } from './text.js';
-import { type SipUri, scanUri, type Uri } from './uri.js';
+import { AbsoluteUri, type SipUri, scanUri, type Uri } from './uri.js';
+import { simpleParam } from './via.js';
 
 /**
  * A name-addr or addr-spec with header parameters (RFC 3261 §20.10, §25.1):
@@ -10,12 +12,14 @@ import { type SipUri, scanUri, type Uri } from './uri.js';
  * Path, P-Asserted-Identity... Immutable; `with*` methods return copies.
  */
 export class NameAddr {
-  readonly wildcard = false as const;
+  readonly wildcard: false;
   /** Display name as written (quoted-string with quotes, or tokens); undefined when absent. */
   readonly displayRaw: string | undefined;
   /** The URI exactly as written (byte string). */
   readonly uriRaw: string;
-  readonly params: Params;
+  private paramList: Params | null;
+  /** Checked simple parameter text, split on first use; '' when paramList is set. */
+  private paramText: string;
   /** True when the URI was (or will be) written inside `<` `>`. */
   readonly angle: boolean;
   private parsedUri: Uri | undefined;
@@ -31,6 +35,20 @@ export class NameAddr {
     displayName?: string,
     params?: Params | Record<string, string | number | boolean | null>,
   ) {
+    this.wildcard = false;
+    if (uri === WIRE_URI) {
+      // Parser path: parts are byte strings in wire form.
+      const w = wire;
+      this.displayRaw = w.displayRaw;
+      this.uriRaw = w.uriRaw;
+      this.paramList = w.params;
+      this.paramText = w.paramText;
+      this.angle = w.angle;
+      this.parsedUri = w.parsedUri;
+      this.uriOffset = w.uriOffset;
+      this.text = w.text;
+      return;
+    }
     if (typeof uri === 'string') {
       this.uriRaw = textToBytes(uri);
       this.parsedUri = undefined;
@@ -39,7 +57,8 @@ export class NameAddr {
       this.parsedUri = uri;
     }
     this.displayRaw = displayName === undefined ? undefined : textToBytes(quote(displayName));
-    this.params = params instanceof Params ? params : params ? Params.from(params) : Params.EMPTY;
+    this.paramList = params instanceof Params ? params : params ? Params.from(params) : Params.EMPTY;
+    this.paramText = '';
     this.angle = true;
     this.uriOffset = 0;
     this.text = undefined;
@@ -50,28 +69,26 @@ export class NameAddr {
     displayRaw: string | undefined,
     uriRaw: string,
     uriOffset: number,
-    params: Params,
+    params: Params | string,
     angle: boolean,
     text: string | undefined,
     parsedUri?: Uri,
   ): NameAddr {
-    const n = new NameAddr(WIRE_URI);
-    n.parsedUri = parsedUri;
-    const w = n as unknown as {
-      displayRaw: unknown;
-      uriRaw: unknown;
-      uriOffset: unknown;
-      params: unknown;
-      angle: unknown;
-      text: unknown;
-    };
+    const w = wire;
     w.displayRaw = displayRaw;
     w.uriRaw = uriRaw;
     w.uriOffset = uriOffset;
-    w.params = params;
+    if (typeof params === 'string') {
+      w.params = null;
+      w.paramText = params;
+    } else {
+      w.params = params;
+      w.paramText = '';
+    }
     w.angle = angle;
     w.text = text;
-    return n;
+    w.parsedUri = parsedUri;
+    return new NameAddr(WIRE_URI);
   }
 
   /** Display name as text (quotes and escapes removed); undefined when absent. */
@@ -94,8 +111,17 @@ export class NameAddr {
     return u.kind === 'sip' ? u : undefined;
   }
 
+  get params(): Params {
+    if (this.paramList === null) this.paramList = Params.fromSimple(this.paramText);
+    return this.paramList;
+  }
+
   /** The `tag` parameter (From, To). */
   get tag(): string | undefined {
+    if (this.paramList === null) {
+      const v = simpleParam(this.paramText, ';tag=');
+      if (v !== undefined) return v;
+    }
     const t = this.params.get('tag');
     return typeof t === 'string' ? t : undefined;
   }
@@ -155,7 +181,17 @@ export class NameAddr {
   }
 }
 
-const WIRE_URI = '';
+const WIRE_URI = new AbsoluteUri('x-sipwire-wire', '');
+const wire = {
+  displayRaw: undefined as string | undefined,
+  uriRaw: '',
+  uriOffset: 0,
+  params: Params.EMPTY as Params | null,
+  paramText: '',
+  angle: true,
+  text: undefined as string | undefined,
+  parsedUri: undefined as Uri | undefined,
+};
 
 /** The `*` value of Contact (RFC 3261 §10.2.2: remove all bindings). */
 export class Wildcard {
@@ -258,8 +294,52 @@ export function scanNameAddr(sc: Scanner): NameAddr {
   return NameAddr.fromWire(displayRaw, uriRaw, uriOffset, params, angle, text, parsed);
 }
 
+/*
+ * Fast path for the common forms: [display-name] "<" URI ">" or a bare
+ * addr-spec, then *( ";" token [ "=" value ] ) with no optional whitespace
+ * around the separators. Every repeated class is followed by a character
+ * outside it (or by a bounded run of spaces), so a match takes one pass and
+ * the running time is linear. Other forms take the full scanner.
+ */
+const QSTR = '"(?:[^"\\\\\\x00-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\x7f])*"';
+const FAST_NAME_ADDR = new RegExp(
+  `(?:(?:(${QSTR})[ \\t]*|(${TOKEN_RE}+(?:[ \\t]+${TOKEN_RE}+)*)[ \\t]*)?<([^\\x00-\\x20<>"]+)>|([A-Za-z][A-Za-z0-9+.\\-]*:[^\\x00-\\x20;,?<>"]+))${SIMPLE_PARAMS_RE}`,
+  'y',
+);
+
+/** Tries the fast path at value[i]; on success FAST_NAME_ADDR.lastIndex is after the value. */
+function fastNameAddr(value: string, i: number, base: number): NameAddr | null {
+  FAST_NAME_ADDR.lastIndex = i;
+  const m = FAST_NAME_ADDR.exec(value);
+  if (m === null) return null;
+  const angle = m[3] !== undefined;
+  const uriRaw = (angle ? m[3] : m[4]) as string;
+  const uriOffset = base + m.index + (angle ? (m[0] as string).indexOf('<') + 1 : 0);
+  let parsed: Uri | undefined;
+  if (!angle) parsed = scanUri(uriRaw, 0, uriRaw.length, uriOffset, 'URI');
+  return NameAddr.fromWire(m[1] ?? m[2], uriRaw, uriOffset, m[5] as string, angle, m[0], parsed);
+}
+
+function fastNameAddrList(value: string, base: number, limit: number): NameAddr[] | null {
+  const out: NameAddr[] = [];
+  let i = 0;
+  for (;;) {
+    const n = fastNameAddr(value, i, base);
+    if (n === null || out.length >= limit) return null;
+    out.push(n);
+    i = FAST_NAME_ADDR.lastIndex;
+    while (i < value.length && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
+    if (i === value.length) return out;
+    if (value.charCodeAt(i) !== COMMA) return null;
+    i++;
+    while (i < value.length && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
+  }
+}
+
 /** Parses a single-valued name-addr header value (From, To, Reply-To, Refer-To...). */
 export function parseNameAddr(value: string, what = 'name-addr', base = 0): NameAddr {
+  const fast = fastNameAddr(value, 0, base);
+  if (fast !== null && FAST_NAME_ADDR.lastIndex === value.length) return fast;
   const sc = new Scanner(value, what, 0, value.length, base);
   const n = scanNameAddr(sc);
   sc.skipWs();
@@ -274,6 +354,8 @@ export function parseNameAddrList(
   base = 0,
   limit = Infinity,
 ): NameAddr[] {
+  const fast = fastNameAddrList(value, base, limit);
+  if (fast !== null) return fast;
   const sc = new Scanner(value, what, 0, value.length, base);
   const out: NameAddr[] = [];
   for (;;) {
@@ -293,11 +375,13 @@ export function parseContactList(
   base = 0,
   limit = Infinity,
 ): ContactValue[] {
-  let a = 0;
-  let b = value.length;
-  while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HT)) a++;
-  while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HT)) b--;
-  if (b - a === 1 && value.charCodeAt(a) === 0x2a) return [WILDCARD];
+  if (value.indexOf('*') !== -1) {
+    let a = 0;
+    let b = value.length;
+    while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HT)) a++;
+    while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HT)) b--;
+    if (b - a === 1 && value.charCodeAt(a) === 0x2a) return [WILDCARD];
+  }
   return parseNameAddrList(value, what, base, limit);
 }
 

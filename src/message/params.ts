@@ -1,8 +1,26 @@
 import { EQUAL, PARAM_VALUE, SEMI } from './chars.js';
-import { type Scanner, unquote } from './scanner.js';
+import { Scanner, unquote } from './scanner.js';
 import { bytesToText, textToBytes } from './text.js';
 
 const EMPTY_LIST: ReadonlyArray<string | null> = [];
+
+function isLower(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return false;
+  }
+  return true;
+}
+
+/** s[at, at + lower.length) equals `lower` ignoring ASCII case. */
+function sameName(s: string, at: number, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    const c = s.charCodeAt(at + j);
+    const l = lower.charCodeAt(j);
+    if (c !== l && (c | 0x20) !== l) return false;
+  }
+  return true;
+}
 
 /**
  * An ordered list of `;name[=value]` parameters as written on the wire.
@@ -11,15 +29,69 @@ const EMPTY_LIST: ReadonlyArray<string | null> = [];
  * Instances are immutable: `with` and `without` return new lists.
  */
 export class Params {
-  /** Flat list: name, value, name, value... A value of null means "no value" (`;lr`). */
-  private readonly list: ReadonlyArray<string | null>;
+  /** Flat list: name, value, name, value... A value of null means "no value" (`;lr`). Null while unsplit. */
+  private listCache: ReadonlyArray<string | null> | null;
+  /** Unsplit `;a=b;c` text already checked by a grammar (no quotes, no whitespace); '' once split. */
+  private simple: string;
 
   /** @internal Takes a flat [name, value, ...] list of byte strings. */
   constructor(list: ReadonlyArray<string | null> = EMPTY_LIST) {
-    this.list = list;
+    this.listCache = list;
+    this.simple = '';
   }
 
   static readonly EMPTY: Params = new Params();
+
+  /**
+   * @internal Parameters from text matched by `*( ";" token [ "=" value ] )`
+   * with no quotes or whitespace; split on first use.
+   */
+  static fromSimple(raw: string): Params {
+    if (raw === '') return Params.EMPTY;
+    // Quoted values may hold ';' and '=': split those with the scanner.
+    if (raw.indexOf('"') !== -1) return scanParams(new Scanner(raw, 'parameters'));
+    const p = new Params(EMPTY_LIST);
+    p.listCache = null;
+    p.simple = raw;
+    return p;
+  }
+
+  private get list(): ReadonlyArray<string | null> {
+    let l = this.listCache;
+    if (l === null) {
+      const raw = this.simple;
+      const out: Array<string | null> = [];
+      let p = 0;
+      while (p < raw.length) {
+        let q = raw.indexOf(';', p + 1);
+        if (q === -1) q = raw.length;
+        const eq = raw.indexOf('=', p + 1);
+        if (eq !== -1 && eq < q) out.push(raw.slice(p + 1, eq), raw.slice(eq + 1, q));
+        else out.push(raw.slice(p + 1, q), null);
+        p = q;
+      }
+      l = out;
+      this.listCache = l;
+    }
+    return l;
+  }
+
+  /** Raw value of `lower` (a lower-case name) in unsplit text: undefined when absent. */
+  private findSimple(lower: string): string | null | undefined {
+    const raw = this.simple;
+    const n = lower.length;
+    let p = 0;
+    while (p < raw.length) {
+      let q = raw.indexOf(';', p + 1);
+      if (q === -1) q = raw.length;
+      const c = raw.charCodeAt(p + 1 + n);
+      if ((c === 0x3d || p + 1 + n === q) && sameName(raw, p + 1, lower)) {
+        return c === 0x3d ? raw.slice(p + 2 + n, q) : null;
+      }
+      p = q;
+    }
+    return undefined;
+  }
 
   /** Builds parameters from text pairs; a value of null or true writes the name alone. */
   static from(
@@ -48,26 +120,28 @@ export class Params {
     const lower = name.toLowerCase();
     for (let i = 0; i < list.length; i += 2) {
       const n = list[i] as string;
-      if (n === lower || (n.length === lower.length && n.toLowerCase() === lower)) return i;
+      if (n.length === lower.length && sameName(n, 0, lower)) return i;
     }
     return -1;
   }
 
   has(name: string): boolean {
-    return this.indexOf(name) !== -1;
+    return this.getRaw(name) !== undefined;
   }
 
-  /** The value as text (quotes removed): undefined when absent, null when present without a value. */
+  /**
+   * The value as text (quotes removed, UTF-8 decoded): undefined when
+   * absent, null when present without a value.
+   */
   get(name: string): string | null | undefined {
-    const i = this.indexOf(name);
-    if (i === -1) return undefined;
-    const v = this.list[i + 1] as string | null;
-    if (v === null) return null;
-    return v.charCodeAt(0) === 0x22 ? unquote(v) : bytesToText(v);
+    const v = this.getRaw(name);
+    if (v === null || v === undefined) return v;
+    return v.charCodeAt(0) === 0x22 ? unquote(v) : v;
   }
 
   /** The value exactly as written (byte string, quotes kept). */
   getRaw(name: string): string | null | undefined {
+    if (this.listCache === null) return this.findSimple(isLower(name) ? name : name.toLowerCase());
     const i = this.indexOf(name);
     return i === -1 ? undefined : (this.list[i + 1] as string | null);
   }
@@ -108,6 +182,7 @@ export class Params {
 
   /** `;name=value;name` as written (byte string). */
   toString(): string {
+    if (this.listCache === null) return this.simple;
     let out = '';
     const list = this.list;
     for (let i = 0; i < list.length; i += 2) {

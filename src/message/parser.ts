@@ -1,7 +1,10 @@
 import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
-import { H, lookupHeaderId } from './header-names.js';
+import { H, quickHeaderId } from './header-names.js';
+
+const HOT_TEMPLATE: number[] = new Array(H.RECORD_ROUTE + 1).fill(-1);
+
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
 import { type SipMessage, SipRequest, SipResponse } from './message.js';
 
@@ -18,10 +21,15 @@ export interface ParseOptions {
   framing?: 'datagram' | 'stream';
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-const LFLF = Buffer.from('\n\n', 'latin1');
-const LFCRLF = Buffer.from('\n\r\n', 'latin1');
-const EMPTY = Buffer.alloc(0);
+/** Bytes decoded up front: enough for the header section of nearly every message. */
+const HEAD_GUESS = 4096;
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+const hasLatin1Slice = typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Slice === 'function';
+
+function latin1(buf: Buffer, start: number, end: number): string {
+  return hasLatin1Slice ? (buf as Latin1Buffer).latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
 
 function fail(code: ParseErrorCode, message: string, offset: number, status = 400, header?: string): never {
   throw new SipParseError(code, message, { offset, status, header });
@@ -156,8 +164,9 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
 
 /**
  * Parses one SIP message from bytes as received (RFC 3261 §7). The start
- * line and the framing are checked now; header values are parsed when
- * first read. Throws SipParseError, and nothing else, for any input.
+ * line and the framing are checked now; header fields are split, and their
+ * values parsed, when first read. Throws SipParseError, and nothing else,
+ * for any input.
  */
 export function parseMessage(data: Buffer | Uint8Array | string, options?: ParseOptions): SipMessage {
   const limits = options?.limits === undefined ? DEFAULT_LIMITS : resolveLimits(options.limits);
@@ -176,46 +185,31 @@ export function parseMessage(data: Buffer | Uint8Array | string, options?: Parse
   let start = 0;
   while (start < len && (buf[start] === CR || buf[start] === LF)) start++;
   if (start === len) fail(ParseErrorCode.EMPTY, 'no message (empty or only line breaks)', 0);
+  // Decode the head once as a byte string and scan it with the string
+  // builtins; most header sections fit in the first guess.
+  const msg = parseHead(buf, start, Math.min(len, start + HEAD_GUESS), limits);
+  if (msg !== null) return finish(msg, buf, limits, stream);
+  return finish(
+    parseHead(buf, start, Math.min(len, start + limits.maxHeaderSectionSize + 2), limits, true) as SipMessage,
+    buf,
+    limits,
+    stream,
+  );
+}
 
-  let headerEnd: number;
-  let bodyStart: number;
-  const crlf2 = buf.indexOf(CRLFCRLF, start);
-  if (crlf2 !== -1) {
-    headerEnd = crlf2 + 2;
-    bodyStart = crlf2 + 4;
-  } else {
-    // Lines ended by a bare LF (tolerated, RFC 3261 §28 notes RFC 2543 allowed it).
-    const a = buf.indexOf(LFLF, start);
-    const b = buf.indexOf(LFCRLF, start);
-    if (a === -1 && b === -1) {
-      fail(
-        ParseErrorCode.HEADERS_UNTERMINATED,
-        'header section is not terminated by an empty line',
-        len,
-        400,
-      );
-    }
-    if (a !== -1 && (b === -1 || a < b)) {
-      headerEnd = a + 1;
-      bodyStart = a + 2;
-    } else {
-      headerEnd = (b as number) + 1;
-      bodyStart = (b as number) + 3;
-    }
-  }
-  if (headerEnd - start > limits.maxHeaderSectionSize) {
-    fail(
-      ParseErrorCode.MESSAGE_TOO_LARGE,
-      `header section of ${headerEnd - start} bytes exceeds the limit of ${limits.maxHeaderSectionSize}`,
-      start + limits.maxHeaderSectionSize,
-      513,
-    );
-  }
-  const src = buf.toString('latin1', start, headerEnd);
+/** Parses the start line and finds the header lines in buf[start, end); null when the window is too small. */
+function parseHead(
+  buf: Buffer,
+  start: number,
+  end: number,
+  limits: Readonly<ParseLimits>,
+  last = false,
+): SipMessage | null {
+  const src = latin1(buf, start, end);
   const srcLen = src.length;
-
-  // Start line.
+  const more = !last && end < buf.length;
   let eol = src.indexOf('\n');
+  if (eol === -1) return more ? null : unterminated(buf, start, end, limits);
   let le = eol;
   let crlf = true;
   if (le > 0 && src.charCodeAt(le - 1) === CR) le--;
@@ -234,148 +228,110 @@ export function parseMessage(data: Buffer | Uint8Array | string, options?: Parse
   msg.startLineEnd = le;
   msg.limits = limits;
   const headers = msg.headers;
+  const hot = HOT_TEMPLATE.slice();
+  msg.hot = hot;
 
-  // Header fields. A pending field is flushed when the next field starts,
-  // since folded continuation lines (RFC 3261 §7.3.1) extend it.
+  // Header fields: only their line ends are found here (a field's name and
+  // value are split when first read). A pending field is flushed when the
+  // next one starts, since folded lines (RFC 3261 §7.3.1) extend it. The
+  // empty line ends the header section.
   let pos = eol + 1;
-  let fId = -1;
-  let fNs = 0;
-  let fNe = 0;
-  let fVs = 0;
-  let fVe = 0;
+  let fLs = -1;
   let fLe = 0;
   let fFolded = false;
-  let vias = 0;
   let cl = -1;
   let clAt = -1;
+  let bodyStart = -1;
   const maxLine = limits.maxHeaderLineLength;
-
+  const maxHeaders = limits.maxHeaders;
   for (;;) {
-    let atEnd = pos >= srcLen;
-    if (!atEnd) {
-      eol = src.indexOf('\n', pos);
-      le = eol;
-      if (le > pos && src.charCodeAt(le - 1) === CR) le--;
-      else crlf = false;
-      const cr = src.indexOf('\r', pos);
-      if (cr !== -1 && cr < le) fail(ParseErrorCode.HEADER_LINE, 'bare CR inside a header line', start + cr);
-      if (le === pos) {
-        // An empty line before the end found above (bare-LF lines with CRLFCRLF later in the body).
-        bodyStart = start + eol + 1;
-        headerEnd = start + pos;
-        atEnd = true;
-      } else {
-        const c = src.charCodeAt(pos);
-        if (c === SP || c === HT) {
-          if (fId === -1)
-            fail(ParseErrorCode.HEADER_LINE, 'continuation line with no header field above it', start + pos);
-          fFolded = true;
-          fLe = le;
-          let e = le;
-          while (e > pos && (src.charCodeAt(e - 1) === SP || src.charCodeAt(e - 1) === HT)) e--;
-          if (e > pos) {
-            if (fVs === fVe) {
-              let k = pos;
-              while (src.charCodeAt(k) === SP || src.charCodeAt(k) === HT) k++;
-              fVs = k;
-            }
-            fVe = e;
-          }
-          if (fLe - fNs > maxLine) {
-            fail(
-              ParseErrorCode.HEADER_TOO_LONG,
-              `header field exceeds the limit of ${maxLine} bytes`,
-              start + fNs,
-              513,
-            );
-          }
-          pos = eol + 1;
-          continue;
-        }
+    eol = pos < srcLen ? src.indexOf('\n', pos) : -1;
+    if (eol === -1) return more ? null : unterminated(buf, start, end, limits);
+    le = eol;
+    if (le > pos && src.charCodeAt(le - 1) === CR) le--;
+    else crlf = false;
+    const empty = le === pos;
+    if (!empty) {
+      const c = src.charCodeAt(pos);
+      if (c === SP || c === HT) {
+        if (fLs === -1)
+          fail(ParseErrorCode.HEADER_LINE, 'continuation line with no header field above it', start + pos);
+        fFolded = true;
+        fLe = le;
+        pos = eol + 1;
+        continue;
       }
     }
-    if (fId !== -1) {
-      // Flush the pending field.
-      if (fLe - fNs > maxLine) {
+    if (fLs !== -1) {
+      if (fLe - fLs > maxLine) {
         fail(
           ParseErrorCode.HEADER_TOO_LONG,
-          `header field of ${fLe - fNs} bytes exceeds the limit of ${maxLine}`,
-          start + fNs,
+          `header field of ${fLe - fLs} bytes exceeds the limit of ${maxLine}`,
+          start + fLs,
           513,
         );
       }
-      if (headers.length >= limits.maxHeaders) {
-        fail(
-          ParseErrorCode.TOO_MANY_HEADERS,
-          `more than ${limits.maxHeaders} header fields`,
-          start + fNs,
-          513,
-        );
-      }
-      if (fId === H.VIA) {
-        if (++vias > limits.maxVias)
-          fail(
-            ParseErrorCode.TOO_MANY_VIAS,
-            `more than ${limits.maxVias} Via header fields`,
-            start + fNs,
-            400,
-            'Via',
-          );
-      } else if (fId === H.CONTENT_LENGTH) {
-        const v = contentLengthValue(src, fVs, fVe, fFolded, start);
+      if (headers.length >= maxHeaders)
+        fail(ParseErrorCode.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, start + fLs, 513);
+      const id = quickHeaderId(src, fLs, fLe);
+      if (id > 0 && (hot[id] as number) < 0) hot[id] = headers.length;
+      headers.push(new HeaderField(src, start, fLs, fLe, fFolded, id, null, null));
+      // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
+      if (id === H.CONTENT_LENGTH) {
+        const clv = src.indexOf(':', fLs) + 1;
+        const v = contentLengthValue(src, clv, fLe, fFolded, start);
         if (cl !== -1 && v !== cl) {
           fail(
             ParseErrorCode.CONTENT_LENGTH,
             `conflicting Content-Length values ${cl} and ${v}`,
-            start + fVs,
+            start + clv,
             400,
             'Content-Length',
           );
         }
         cl = v;
-        clAt = start + fVs;
+        clAt = start + clv;
       }
-      headers.push(new HeaderField(fId, src, start, fNs, fNe, fVs, fVe, fLe, fFolded, null, null));
-      fId = -1;
+      fLs = -1;
     }
-    if (atEnd) break;
-    // field-name = token, then optional whitespace, then ':' (RFC 3261 §7.3.1).
-    let i = pos;
-    while (i < le && TOKEN[src.charCodeAt(i)] === 1) i++;
-    const ne = i;
-    if (ne === pos)
-      fail(
-        ParseErrorCode.HEADER_LINE,
-        `header line must start with a name, found ${describe(src.charCodeAt(pos))}`,
-        start + pos,
-      );
-    while (i < le && (src.charCodeAt(i) === SP || src.charCodeAt(i) === HT)) i++;
-    if (i >= le || src.charCodeAt(i) !== 0x3a) {
-      const shown = src.slice(pos, Math.min(le, pos + 40));
-      fail(
-        ParseErrorCode.HEADER_LINE,
-        i >= le
-          ? `header line '${shown}' has no colon`
-          : `invalid character ${describe(src.charCodeAt(i))} in header name '${src.slice(pos, ne)}'`,
-        start + i,
-      );
+    if (empty) {
+      bodyStart = start + eol + 1;
+      break;
     }
-    i++;
-    while (i < le && (src.charCodeAt(i) === SP || src.charCodeAt(i) === HT)) i++;
-    let ve = le;
-    while (ve > i && (src.charCodeAt(ve - 1) === SP || src.charCodeAt(ve - 1) === HT)) ve--;
-    fId = lookupHeaderId(src, pos, ne);
-    fNs = pos;
-    fNe = ne;
-    fVs = i;
-    fVe = ve;
+    fLs = pos;
     fLe = le;
     fFolded = false;
     pos = eol + 1;
   }
   msg.crlf = crlf;
+  msg.declaredLength = cl;
+  msg.bodyStart = bodyStart;
+  msg.clAt = clAt;
+  return msg;
+}
 
-  // Body (RFC 3261 §18.3, §20.14).
+function unterminated(buf: Buffer, start: number, end: number, limits: Readonly<ParseLimits>): never {
+  if (end - start > limits.maxHeaderSectionSize) {
+    fail(
+      ParseErrorCode.MESSAGE_TOO_LARGE,
+      `header section exceeds the limit of ${limits.maxHeaderSectionSize} bytes`,
+      start + limits.maxHeaderSectionSize,
+      513,
+    );
+  }
+  return fail(
+    ParseErrorCode.HEADERS_UNTERMINATED,
+    'header section is not terminated by an empty line',
+    buf.length,
+    400,
+  );
+}
+
+/** Frames the body (RFC 3261 §18.3, §20.14). */
+function finish(msg: SipMessage, buf: Buffer, limits: Readonly<ParseLimits>, stream: boolean): SipMessage {
+  const len = buf.length;
+  const bodyStart = msg.bodyStart;
+  const cl = msg.declaredLength;
   const available = len - bodyStart;
   let bodyLen: number;
   if (cl === -1) {
@@ -383,7 +339,7 @@ export function parseMessage(data: Buffer | Uint8Array | string, options?: Parse
       fail(
         ParseErrorCode.CONTENT_LENGTH_REQUIRED,
         'Content-Length is required on stream transports',
-        headerEnd,
+        bodyStart,
         400,
         'Content-Length',
       );
@@ -393,7 +349,7 @@ export function parseMessage(data: Buffer | Uint8Array | string, options?: Parse
       fail(
         ParseErrorCode.CONTENT_LENGTH,
         `Content-Length ${cl} exceeds the ${available} bytes of body received`,
-        clAt,
+        msg.clAt,
         400,
         'Content-Length',
       );
@@ -402,7 +358,7 @@ export function parseMessage(data: Buffer | Uint8Array | string, options?: Parse
       fail(
         ParseErrorCode.CONTENT_LENGTH,
         `Content-Length ${cl} does not match the ${available} bytes of body`,
-        clAt,
+        msg.clAt,
         400,
         'Content-Length',
       );
@@ -417,12 +373,13 @@ export function parseMessage(data: Buffer | Uint8Array | string, options?: Parse
       413,
     );
   }
-  msg.declaredLength = cl;
-  msg.body = bodyLen === 0 ? EMPTY : buf.subarray(bodyStart, bodyStart + bodyLen);
+  msg.setWireBody(buf, bodyStart, bodyStart + bodyLen);
   return msg;
 }
 
 function contentLengthValue(src: string, vs: number, ve: number, folded: boolean, base: number): number {
+  while (vs < ve && (src.charCodeAt(vs) === SP || src.charCodeAt(vs) === HT)) vs++;
+  while (ve > vs && (src.charCodeAt(ve - 1) === SP || src.charCodeAt(ve - 1) === HT)) ve--;
   let v = 0;
   let digits = 0;
   for (let i = vs; i < ve; i++) {

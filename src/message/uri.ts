@@ -18,6 +18,7 @@ import {
 import { escapeUri, unescapeUri } from './escape.js';
 import { checkHost, type HostType, hostType } from './host.js';
 import { Params } from './params.js';
+import { HOST_RE } from './patterns.js';
 import { bytesToText } from './text.js';
 
 /** Any URI: a SIP or SIPS URI, a tel URI, or another absolute URI kept as written. */
@@ -293,6 +294,10 @@ function describeAt(s: string, i: number, end: number): string {
  * message (for error offsets); `what` names the URI in error messages.
  */
 export function scanUri(s: string, start = 0, end = s.length, base = 0, what = 'URI'): Uri {
+  if ((s.charCodeAt(start) | 0x20) === 0x73) {
+    const fast = fastSipUri(s, start, end);
+    if (fast !== null) return fast;
+  }
   let i = start;
   if (i >= end) uriError('empty URI', base + i, what);
   if (ALPHA[s.charCodeAt(i)] !== 1)
@@ -329,6 +334,45 @@ export function scanUri(s: string, start = 0, end = s.length, base = 0, what = '
     i++;
   }
   return new AbsoluteUri(scheme, s.slice(vStart, end), s.slice(start, end));
+}
+
+/*
+ * Fast path for the common form of a SIP URI: scheme ":" [user [":"
+ * password] "@"] host [":" port] *( ";" pname [ "=" pvalue ] ), without
+ * URI headers. The user part may hold ';' and '?', so when there is no '@'
+ * the optional userinfo group gives its characters back one at a time; each
+ * retry fails at once, so the match stays linear in the input.
+ */
+const FAST_SIP_URI = new RegExp(
+  `([sS][iI][pP][sS]?):(?:([A-Za-z0-9\\-_.!~*'()%&=+$,;?/]+)(?::([A-Za-z0-9\\-_.!~*'()%&=+$,]*))?@)?${HOST_RE}(?::([0-9]{1,5}))?((?:;[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+(?:=[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+)?)*)`,
+  'y',
+);
+
+function fastSipUri(s: string, start: number, end: number): SipUri | null {
+  FAST_SIP_URI.lastIndex = start;
+  const m = FAST_SIP_URI.exec(s);
+  if (m === null || FAST_SIP_URI.lastIndex !== end) return null;
+  const host = m[4] as string;
+  if (host.charCodeAt(0) === 0x5b && checkHost(host, 0, host.length) !== null) return null;
+  let port: number | undefined;
+  if (m[5] !== undefined) {
+    port = +m[5];
+    if (port > 65535) return null;
+  }
+  const sch = m[1] as string;
+  const scheme = sch.length === 3 ? 'sip' : 'sips';
+  const user = m[2];
+  if (user !== undefined && user.length === 0) return null;
+  return SipUri.fromWire(
+    scheme,
+    user,
+    m[3],
+    host,
+    port,
+    Params.fromSimple(m[6] as string),
+    Params.EMPTY,
+    start === 0 && end === s.length ? s : s.slice(start, end),
+  );
 }
 
 function scanSipUri(

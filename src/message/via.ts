@@ -1,7 +1,22 @@
 import { COMMA, DIGIT, HT, SLASH, SP } from './chars.js';
 import { checkHost } from './host.js';
 import { Params, scanParams } from './params.js';
+import { HOST_RE, SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
 import { Scanner } from './scanner.js';
+
+/**
+ * Value of a parameter in checked simple parameter text, found by its exact
+ * lower-case spelling `;name=`; undefined when not written that way (the
+ * caller then looks it up case-insensitively).
+ */
+export function simpleParam(text: string, key: string): string | undefined {
+  const i = text.indexOf(key);
+  if (i !== -1 && text.indexOf('"') !== -1) return undefined;
+  if (i === -1) return undefined;
+  const from = i + key.length;
+  const end = text.indexOf(';', from);
+  return end === -1 ? text.slice(from) : text.slice(from, end);
+}
 
 /** RFC 3261 §8.1.1.7: a branch starting with this cookie was made by an RFC 3261 element. */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -21,14 +36,20 @@ export class Via {
   readonly host: string;
   /** sent-by port; undefined when absent. */
   readonly port: number | undefined;
-  readonly params: Params;
+  private paramList: Params | null;
+  /** Parameters as checked simple text (`;a=b;c`), split on first use; '' when paramList is set. */
+  private paramText: string;
   private text: string | undefined;
 
+  /**
+   * `params` is a Params list, or (internally) the text of simple
+   * parameters already checked by the grammar.
+   */
   constructor(
     transport: string,
     host: string,
     port: number | undefined,
-    params: Params = Params.EMPTY,
+    params: Params | string = Params.EMPTY,
     protocol = 'SIP',
     version = '2.0',
     text?: string,
@@ -38,11 +59,26 @@ export class Via {
     this.transport = transport;
     this.host = host;
     this.port = port;
-    this.params = params;
+    if (typeof params === 'string') {
+      this.paramList = null;
+      this.paramText = params;
+    } else {
+      this.paramList = params;
+      this.paramText = '';
+    }
     this.text = text;
   }
 
+  get params(): Params {
+    if (this.paramList === null) this.paramList = Params.fromSimple(this.paramText);
+    return this.paramList;
+  }
+
   get branch(): string | undefined {
+    if (this.paramList === null) {
+      const v = simpleParam(this.paramText, ';branch=');
+      if (v !== undefined) return v;
+    }
     const b = this.params.get('branch');
     return typeof b === 'string' ? b : undefined;
   }
@@ -115,6 +151,31 @@ export class Via {
   }
 }
 
+/* Fast path for the common form of a via-parm: "SIP/2.0/" transport SP host
+ * [":" port] then simple parameters (see patterns.ts). */
+const FAST_VIA = new RegExp(`SIP/2\\.0/(${TOKEN_RE}+) ${HOST_RE}(?::([0-9]{1,5}))?${SIMPLE_PARAMS_RE}`, 'y');
+
+/**
+ * Tries the fast path at s[i]: returns the Via and leaves `FAST_VIA.lastIndex`
+ * after it, or returns null when the value needs the full scanner.
+ */
+function fastVia(s: string, i: number): Via | null {
+  FAST_VIA.lastIndex = i;
+  const m = FAST_VIA.exec(s);
+  if (m === null) return null;
+  const host = m[2] as string;
+  if (host.charCodeAt(0) === 0x5b && checkHost(host, 0, host.length) !== null) return null;
+  let port: number | undefined;
+  const p = m[3];
+  if (p !== undefined) {
+    port = +p;
+    if (port > 65535) return null;
+  }
+  let transport = m[1] as string;
+  if (transport !== 'UDP' && transport !== 'TCP' && transport !== 'TLS') transport = transport.toUpperCase();
+  return new Via(transport, host, port, m[4] as string, 'SIP', '2.0', m[0]);
+}
+
 /** Reads one via-parm at the scanner; stops before ',' or the end. */
 export function scanVia(sc: Scanner): Via {
   const s = sc.s;
@@ -167,6 +228,8 @@ export function scanVia(sc: Scanner): Via {
 
 /** Parses a Via header value (one or more via-parm separated by commas). */
 export function parseViaList(value: string, base = 0, limit = Infinity): Via[] {
+  const fast = fastViaList(value, limit);
+  if (fast !== null) return fast;
   const sc = new Scanner(value, 'Via', 0, value.length, base);
   const out: Via[] = [];
   for (;;) {
@@ -179,8 +242,28 @@ export function parseViaList(value: string, base = 0, limit = Infinity): Via[] {
   }
 }
 
+function fastViaList(value: string, limit: number): Via[] | null {
+  const out: Via[] = [];
+  let i = 0;
+  for (;;) {
+    const v = fastVia(value, i);
+    if (v === null || out.length >= limit) return null;
+    out.push(v);
+    i = FAST_VIA.lastIndex;
+    if (i === value.length) return out;
+    if (value.charCodeAt(i) !== COMMA) return null;
+    i++;
+    while (i < value.length && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
+  }
+}
+
 /** Parses only the first via-parm of a Via header value (the fast path for the top Via). */
 export function parseFirstVia(value: string, base = 0): Via {
+  const fast = fastVia(value, 0);
+  if (fast !== null) {
+    const i = FAST_VIA.lastIndex;
+    if (i === value.length || value.charCodeAt(i) === COMMA) return fast;
+  }
   const sc = new Scanner(value, 'Via', 0, value.length, base);
   const v = scanVia(sc);
   sc.skipWs();

@@ -1,0 +1,35 @@
+/**
+ * Regular-expression sources for the fast paths of the value parsers.
+ *
+ * Each pattern matches the common, strict form of a grammar in one pass. They
+ * are written so that matching is linear in the input: every repeated
+ * character class is followed by a character outside that class, and the
+ * only alternations (IPv4 octets, host forms) are decided within a few
+ * characters. When a fast path does not match, the value goes to the full
+ * hand-written scanner of its grammar, which accepts every form RFC 3261
+ * allows and reports precisely what is wrong.
+ */
+
+/** token (RFC 3261 §25.1) */
+export const TOKEN_RE = "[A-Za-z0-9\\-.!%*_+`'~]";
+
+/** A generic-param value: token or host characters (IPv6 ":" "[" "]"). */
+export const PARAM_VALUE_RE = "[A-Za-z0-9\\-.!%*_+`'~:\\[\\]]";
+
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+
+/**
+ * host = IPv4address / hostname / IPv6reference (RFC 3261 §25.1), one capture
+ * group. A hostname's last label starts with a letter; an IPv4 address has
+ * four octets up to 255. IPv6 references are checked afterwards in code.
+ */
+export const HOST_RE = `(${OCTET}(?:\\.${OCTET}){3}(?![A-Za-z0-9\\-_.])|(?:[A-Za-z0-9][A-Za-z0-9\\-_]*\\.)*[A-Za-z][A-Za-z0-9\\-_]*\\.?|\\[[0-9A-Fa-f:.]+\\])`;
+
+/** quoted-string (RFC 3261 §25.1): quoted-pair may escape any char but CR and LF. */
+export const QUOTED_RE = '"(?:[^"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\x7f])*"';
+
+/**
+ * *( ";" token [ "=" ( value / quoted-string ) ] ) with no whitespace around
+ * the separators, one capture group.
+ */
+export const SIMPLE_PARAMS_RE = `((?:;${TOKEN_RE}+(?:=(?:${PARAM_VALUE_RE}+|${QUOTED_RE}))?)*)`;
