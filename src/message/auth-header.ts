@@ -175,6 +175,5 @@ function checkDigest(h: AuthHeader, kind: 'challenge' | 'credentials', sc: Scann
     }
     const nc = h.getRaw('nc');
     if (nc !== undefined && !/^[0-9a-fA-F]{8}$/.test(nc)) sc.fail('nc must be 8 hex digits');
-    if (h.has('qop') && (!h.has('cnonce') || nc === undefined)) sc.fail('qop without cnonce and nc');
   }
 }

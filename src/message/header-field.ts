@@ -160,9 +160,15 @@ export class HeaderField {
     return this.valueText;
   }
 
-  /** The value as text (UTF-8 decoded). */
+  /**
+   * The value as text (UTF-8 decoded), each folded line break with the
+   * whitespace around it read as one space (RFC 3261 §7.3.1).
+   */
   get text(): string {
-    return bytesToText(this.value);
+    const v = this.value;
+    if (!this.folded) return bytesToText(v);
+    if (this.ne === -1) this.split();
+    return bytesToText(unfold((this.src as string).slice(this.vs, this.ve)));
   }
 
   /** Byte offset of the value in the message (-1 for fields made by code). */
@@ -182,4 +188,17 @@ export class HeaderField {
   get pristine(): boolean {
     return this.src !== null;
   }
+}
+
+/** Joins folded lines: each line break with the whitespace around it becomes one space (linear time). */
+function unfold(s: string): string {
+  const lines = s.split('\n');
+  let out = '';
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i] as string;
+    if (i < lines.length - 1) line = line.replace(/\r$/, '').trimEnd();
+    if (i > 0) line = line.trimStart();
+    out += i === 0 ? line : ` ${line}`;
+  }
+  return out;
 }

@@ -66,9 +66,8 @@ export function checkIpv6(s: string, start: number, end: number): string | null 
     if (checkIpv4(text, lastColon + 1, text.length) !== null) return 'invalid IPv4 part in IPv6 address';
     v4 = 2;
     body = text.slice(0, lastColon + 1);
-    // "x::" + v4, or "x:" + v4: drop the colon that introduced the IPv4 part unless it is part of "::".
-    if (body.endsWith('::')) body = body.slice(0, -1);
-    else if (body.endsWith(':')) body = body.slice(0, -1);
+    // "x::" + v4 keeps its "::"; "x:" + v4 drops the colon that introduced the IPv4 part.
+    if (!body.endsWith('::')) body = body.slice(0, -1);
   }
   if (body.indexOf('.') !== -1) return 'invalid IPv6 address';
   // Tolerate ":::" (RFC 5118 §4.10) by reading it as "::".
@@ -115,6 +114,7 @@ export function canonicalIpv6(addr: string): string {
     tailV4 = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
     head = head.slice(0, lastColon + 1);
     if (!head.endsWith('::')) head = head.slice(0, -1);
+    if (head === '') head = '::';
   }
   const [left, right] = head.includes('::') ? head.split('::') : [head, undefined];
   const l = left ? left.split(':').map((g) => Number.parseInt(g, 16)) : [];

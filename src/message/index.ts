@@ -2,6 +2,7 @@ export { AuthHeader, digestHeader, parseAuthHeader } from './auth-header.js';
 export { CSeq, parseCSeq, parseRAck, RAck } from './cseq.js';
 export { formatDate, parseDate } from './date.js';
 export { escapeUri, unescapeUri } from './escape.js';
+export { StreamFramer } from './framer.js';
 export { HeaderField } from './header-field.js';
 export { canonicalHeaderName, HEADERS, type HeaderInfo, headerInfo } from './header-names.js';
 export { parseCallId } from './header-parsers.js';
@@ -20,6 +21,7 @@ export {
   serialize,
 } from './message.js';
 export { isKnownMethod, METHODS, type Method } from './methods.js';
+export { type BodyPart, parseMultipart } from './multipart.js';
 export {
   type ContactValue,
   NameAddr,
@@ -43,5 +45,19 @@ export { quote, unquote } from './scanner.js';
 export { REASON_PHRASES, reasonPhrase } from './status-codes.js';
 export { parseTokenList, parseTokenWithParams, TokenWithParams } from './token-list.js';
 export { AbsoluteUri, parseSipUri, parseUri, SipUri, type SipUriInit, TelUri, type Uri } from './uri.js';
+export { uriEquals } from './uri-compare.js';
+export {
+  DEFAULT_ACCEPT,
+  type Inspection,
+  inspect,
+  looksLikeResponse,
+  type ValidationOptions,
+  type ValidationRole,
+  type Verdict,
+  validate,
+  validateRequest,
+  validateResponse,
+  verdictForParseError,
+} from './validate.js';
 export { MAGIC_COOKIE, parseViaList, Via } from './via.js';
 export { parseWarningList, Warning } from './warning.js';

@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { splitListRanges } from './list.js';
 import type { MediaType } from './media-type.js';
 import { parseMediaType } from './media-type.js';
+import { type BodyPart, parseMultipart } from './multipart.js';
 import type { ContactValue, NameAddr } from './name-addr.js';
 import { parseContactList, parseNameAddr, parseNameAddrList } from './name-addr.js';
 import { parseDigits, parseMaxForwards } from './numeric.js';
@@ -134,6 +135,23 @@ export abstract class SipMessage {
       this.bodyBuf = null;
       this.bodySrc = src;
     }
+  }
+
+  /**
+   * The parts of a multipart body (RFC 2046), split on request; a single
+   * part holding the whole body when the body is not multipart. Throws
+   * SipParseError for a malformed multipart body.
+   */
+  bodyParts(): BodyPart[] {
+    const ct = this.contentType;
+    if (ct !== undefined && ct.type.toLowerCase() === 'multipart') return parseMultipart(this.body, ct);
+    return [
+      {
+        headers: ct ? [['Content-Type', ct.toString()]] : [],
+        contentType: ct ?? parseMediaType('application/octet-stream'),
+        body: this.body,
+      },
+    ];
   }
 
   /** @internal Copies the body into `out` at `at`. */

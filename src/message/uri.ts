@@ -419,7 +419,13 @@ function scanSipUri(
     }
   }
   const hostProblem = checkHost(s, hostStart, i);
-  if (hostProblem !== null) uriError(hostProblem, base + hostStart, what);
+  if (hostProblem !== null) {
+    const rest = s.slice(i, end);
+    if (rest.charCodeAt(0) === COLON && rest.indexOf(':', 1) !== -1) {
+      uriError("an IPv6 address must be enclosed in '[' and ']' (RFC 5118 §4.2)", base + hostStart, what);
+    }
+    uriError(hostProblem, base + hostStart, what);
+  }
   const host = s.slice(hostStart, i);
   let port: number | undefined;
   if (i < end && s.charCodeAt(i) === COLON) {
