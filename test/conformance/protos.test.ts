@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { inspect, SipParseError, type Verdict } from '../../src/index.js';
+import { corpusFile } from '../support/corpus.js';
+import { readTar } from '../support/tar.js';
+
+// PROTOS c07-sip: 4527 INVITE cases, each followed by a teardown request.
+// Every case must parse and validate without any exception other than
+// SipParseError. The slowest cases are reported (no timing is asserted).
+
+const FILL: Record<string, string> = {
+  '<To>': 'bob@example.com',
+  '<From>': 'alice@example.net',
+  '<From-Address>': '192.0.2.1',
+  '<From-IP>': '192.0.2.1',
+  '<Local-Port>': '5060',
+  '<Branch-ID>': '7a3f9c',
+  '<CSeq>': '1',
+  '<Teardown-Method>': 'CANCEL',
+};
+
+function fill(pdu: Buffer, caseNo: number): Buffer {
+  let text = pdu.toString('latin1');
+  for (const [k, v] of Object.entries(FILL)) text = text.split(k).join(v);
+  text = text.split('<Call-ID>').join(`protos${caseNo}`);
+  const sep = text.indexOf('\r\n\r\n');
+  const bodyLen = sep === -1 ? 0 : text.length - sep - 4;
+  text = text.split('<Content-Length>').join(String(bodyLen));
+  return Buffer.from(text, 'latin1');
+}
+
+/** The two length-prefixed PDUs of a case file: "<len> <bytes><len> <bytes>". */
+function pdus(file: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos < file.length) {
+    const sp = file.indexOf(0x20, pos);
+    const len = Number(file.toString('latin1', pos, sp));
+    assert.ok(Number.isInteger(len) && len >= 0, `bad length prefix at ${pos}`);
+    out.push(file.subarray(sp + 1, sp + 1 + len));
+    pos = sp + 1 + len;
+  }
+  return out;
+}
+
+const BIG = {
+  maxMessageSize: 1 << 20,
+  maxHeaderSectionSize: 1 << 20,
+  maxHeaderLineLength: 1 << 20,
+  maxBodySize: 1 << 20,
+};
+
+function run(data: Buffer, limits?: typeof BIG): Verdict {
+  try {
+    return inspect(data, { role: 'endpoint', limits }).verdict;
+  } catch (e) {
+    // inspect() turns SipParseError into verdicts; anything reaching here is a bug.
+    assert.fail(
+      `threw ${e instanceof SipParseError ? 'SipParseError' : (e as Error).name}: ${(e as Error).stack}`,
+    );
+  }
+}
+
+describe('PROTOS c07-sip robustness cases', () => {
+  const archive = readTar(corpusFile('protos-c07-sip', 'cases.tar.gz'));
+  const names = [...archive.keys()].filter((n) => /cases\/\d{7}$/.test(n)).sort();
+
+  test('all 4527 cases are present', () => {
+    assert.equal(names.length, 4527);
+  });
+
+  for (const [label, limits] of [
+    ['default limits', undefined],
+    ['limits raised to 1 MiB', BIG],
+  ] as const) {
+    test(`every case and its teardown parse and validate without an unexpected exception (${label})`, () => {
+      const times: Array<[number, string, number]> = [];
+      const tally = new Map<string, number>();
+      for (const name of names) {
+        const caseNo = Number(name.slice(-7));
+        const [invite, teardown] = pdus(archive.get(name) as Buffer).map((p) => fill(p, caseNo));
+        const t0 = process.hrtime.bigint();
+        const v = run(invite as Buffer, limits);
+        const t1 = process.hrtime.bigint();
+        run(teardown as Buffer, limits);
+        times.push([Number(t1 - t0) / 1e3, name.slice(-7), (invite as Buffer).length]);
+        const key = v.action === 'reject' ? String(v.status) : v.action;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+      }
+      // The valid template (case 0) must be accepted.
+      const first = pdus(archive.get(names[0] as string) as Buffer).map((p) => fill(p, 0));
+      assert.equal(run(first[0] as Buffer, limits).action, 'accept');
+      times.sort((a, b) => b[0] - a[0]);
+      const slow = times
+        .slice(0, 5)
+        .map(([us, n, size]) => `case ${n} (${size} bytes): ${us.toFixed(0)} us`)
+        .join('; ');
+      const total = times.reduce((s, [us]) => s + us, 0);
+      console.log(
+        `PROTOS ${label}: verdicts ${JSON.stringify(Object.fromEntries(tally))}; total ${(total / 1000).toFixed(0)} ms; slowest: ${slow}`,
+      );
+    });
+  }
+});
