@@ -5,7 +5,7 @@
 const crlf = (lines) => lines.join('\r\n');
 
 function withBody(head, body) {
-  const b = crlf(body) + '\r\n';
+  const b = `${crlf(body)}\r\n`;
   return `${crlf([...head, `Content-Length: ${Buffer.byteLength(b)}`])}\r\n\r\n${b}`;
 }
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCheck } from './check.js';
@@ -80,8 +79,3 @@ export function main(
     throw e;
   }
 }
-
-const invoked =
-  process.argv[1] !== undefined &&
-  import.meta.url.endsWith(process.argv[1].replace(/^.*\/(dist|src)\//, '/$1/'));
-if (invoked) process.exitCode = main(process.argv.slice(2));

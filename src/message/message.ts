@@ -1,3 +1,4 @@
+import { ParseErrorCode, SipParseError } from '../errors.js';
 import type { CSeq } from './cseq.js';
 import { parseCSeq } from './cseq.js';
 import { HeaderField } from './header-field.js';
@@ -289,7 +290,14 @@ export abstract class SipMessage {
 
   /** Every Via value, top first. */
   get via(): Via[] {
-    return this.listById<Via>(H.VIA, 'Via', viaListValue);
+    const vias = this.listById<Via>(H.VIA, 'Via', viaListValue);
+    if (vias.length > this.limits.maxVias) {
+      throw new SipParseError(ParseErrorCode.TOO_MANY_VIAS, `Via: more than ${this.limits.maxVias} values`, {
+        offset: this.fieldById(H.VIA)?.valueOffset ?? -1,
+        header: 'Via',
+      });
+    }
+    return vias;
   }
 
   /** The top Via value (parsed alone, without reading the rest). */

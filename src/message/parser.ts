@@ -241,6 +241,7 @@ function parseHead(
   let fFolded = false;
   let cl = -1;
   let clAt = -1;
+  let vias = 0;
   let bodyStart = -1;
   const maxLine = limits.maxHeaderLineLength;
   const maxHeaders = limits.maxHeaders;
@@ -275,6 +276,15 @@ function parseHead(
         fail(ParseErrorCode.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, start + fLs, 513);
       const id = quickHeaderId(src, fLs, fLe);
       if (id > 0 && (hot[id] as number) < 0) hot[id] = headers.length;
+      if (id === H.VIA && ++vias > limits.maxVias) {
+        fail(
+          ParseErrorCode.TOO_MANY_VIAS,
+          `more than ${limits.maxVias} Via header fields`,
+          start + fLs,
+          400,
+          'Via',
+        );
+      }
       headers.push(new HeaderField(src, start, fLs, fLe, fFolded, id, null, null));
       // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
       if (id === H.CONTENT_LENGTH) {

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  NameAddr,
+  Params,
+  parseMessage,
+  parseSipUri,
+  SipRequest,
+  SipResponse,
+  Via,
+} from '../../src/index.js';
+
+const crlf = (...lines: string[]) => lines.join('\r\n');
+const INVITE = crlf(
+  'INVITE sip:bob@biloxi.com SIP/2.0',
+  'Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8',
+  'Max-Forwards: 70',
+  'Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>',
+  'To: Bob <sip:bob@biloxi.com>',
+  'From: Alice <sip:alice@atlanta.com>;tag=1928301774',
+  'Call-ID: a84b4c76e66710',
+  'CSeq: 314159 INVITE',
+  'X-Odd-Spacing :   kept   as   is',
+  'Subject: folded',
+  '  line',
+  'Contact: <sip:alice@pc33.atlanta.com>',
+  'Content-Type: application/sdp',
+  'Content-Length: 4',
+  '',
+  'v=0\n',
+).replace('v=0\n', 'v=0\n');
+
+describe('serializer', () => {
+  test('an unchanged message is written back byte for byte', () => {
+    const m = parseMessage(INVITE);
+    assert.equal(m.toBuffer().toString('latin1'), INVITE);
+  });
+
+  test('proxy edits touch only what they change (RFC 3261 §16.6)', () => {
+    const m = parseMessage(INVITE) as SipRequest;
+    m.prependHeader('Via', new Via('UDP', 'proxy.example.com', 5060, Params.from({ branch: 'z9hG4bKp1' })));
+    m.decrementMaxForwards();
+    m.removeFirstValue('Route');
+    m.prependHeader('Record-Route', '<sip:proxy.example.com;lr>');
+    m.uri = parseSipUri('sip:bob@192.0.2.4');
+    const out = m.toBuffer().toString('latin1');
+    assert.equal(
+      out,
+      crlf(
+        'INVITE sip:bob@192.0.2.4 SIP/2.0',
+        'Record-Route: <sip:proxy.example.com;lr>',
+        'Via: SIP/2.0/UDP proxy.example.com:5060;branch=z9hG4bKp1',
+        'Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8',
+        'Max-Forwards: 69',
+        'Route: <sip:p2.example.com;lr>',
+        'To: Bob <sip:bob@biloxi.com>',
+        'From: Alice <sip:alice@atlanta.com>;tag=1928301774',
+        'Call-ID: a84b4c76e66710',
+        'CSeq: 314159 INVITE',
+        'X-Odd-Spacing :   kept   as   is',
+        'Subject: folded',
+        '  line',
+        'Contact: <sip:alice@pc33.atlanta.com>',
+        'Content-Type: application/sdp',
+        'Content-Length: 4',
+        '',
+        'v=0\n',
+      ),
+    );
+    // The edited message parses back with the meaning of the edits.
+    const back = parseMessage(out) as SipRequest;
+    assert.equal(back.via.length, 2);
+    assert.equal(back.topVia?.branch, 'z9hG4bKp1');
+    assert.equal(back.maxForwards, 69);
+    assert.equal(back.route.length, 1);
+  });
+
+  test('Content-Length follows the body', () => {
+    const m = parseMessage(INVITE);
+    m.body = Buffer.from('v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n');
+    const back = parseMessage(m.toBuffer());
+    assert.equal(back.contentLength, m.body.length);
+    assert.equal(back.body.toString(), m.body.toString());
+  });
+
+  test('Content-Length is added to a message that had none (RFC 2543 datagram)', () => {
+    const m = parseMessage(crlf('MESSAGE sip:a@b.com SIP/2.0', 'Content-Type: text/plain', '', 'hello'));
+    assert.match(m.toString(), /Content-Length: 5\r\n\r\nhello$/);
+  });
+
+  test('bare-LF input is written with CRLF', () => {
+    const m = parseMessage(INVITE.replace(/\r\n/g, '\n').replace('v=0\n', 'v=0\n'));
+    const out = m.toBuffer().toString('latin1');
+    assert.equal(
+      out.split('\r\n\r\n')[0]!.includes('\n') && !/[^\r]\n/.test(out.split('\r\n\r\n')[0]!),
+      true,
+    );
+  });
+
+  test('new messages are written canonically', () => {
+    const r = new SipRequest({
+      method: 'OPTIONS',
+      uri: 'sip:carol@chicago.com',
+      headers: [
+        ['Via', 'SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKhjhs8ass877'],
+        ['Max-Forwards', 70],
+        ['To', new NameAddr('sip:carol@chicago.com')],
+        ['From', new NameAddr('sip:alice@atlanta.com', 'Alice', { tag: '1928301774' })],
+        ['Call-ID', 'a84b4c76e66710'],
+        ['CSeq', '63104 OPTIONS'],
+        ['Subject', 'Grüße'],
+      ],
+    });
+    const text = r.toString();
+    assert.equal(
+      text,
+      crlf(
+        'OPTIONS sip:carol@chicago.com SIP/2.0',
+        'Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKhjhs8ass877',
+        'Max-Forwards: 70',
+        'To: <sip:carol@chicago.com>',
+        'From: "Alice" <sip:alice@atlanta.com>;tag=1928301774',
+        'Call-ID: a84b4c76e66710',
+        'CSeq: 63104 OPTIONS',
+        'Subject: Grüße',
+        'Content-Length: 0',
+        '',
+        '',
+      ),
+    );
+    const back = parseMessage(r.toBuffer());
+    assert.equal(back.get('Subject'), 'Grüße');
+    assert.equal(back.from?.displayName, 'Alice');
+  });
+
+  test('responses: status line rewritten only when changed', () => {
+    const text = crlf(
+      'SIP/2.0 180 Ringing',
+      'Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1',
+      'Content-Length: 0',
+      '',
+      '',
+    );
+    const r = parseMessage(text) as SipResponse;
+    assert.equal(r.toString(), text);
+    r.status = 183;
+    r.reason = 'Session Progress';
+    assert.match(r.toString(), /^SIP\/2\.0 183 Session Progress\r\n/);
+    assert.equal(new SipResponse({ status: 486 }).toString().split('\r\n')[0], 'SIP/2.0 486 Busy Here');
+  });
+
+  test('header edits: set, append, remove, replace first value', () => {
+    const m = parseMessage(INVITE);
+    m.setHeader('Subject', 'new');
+    assert.equal(m.get('Subject'), 'new');
+    m.appendHeader('X-Trace', 'a');
+    m.appendHeader('X-Trace', 'b');
+    assert.deepEqual(m.getAll('x-trace'), ['a', 'b']);
+    assert.equal(m.removeHeader('X-Trace'), 2);
+    m.replaceFirstValue('Route', '<sip:p9.example.com;lr>');
+    assert.deepEqual(m.getAll('Route'), ['<sip:p9.example.com;lr>', '<sip:p2.example.com;lr>']);
+    const copy = m.clone();
+    copy.setHeader('Max-Forwards', 1);
+    assert.equal(m.maxForwards, 70);
+    assert.equal(copy.maxForwards, 1);
+  });
+});
