@@ -1,0 +1,7 @@
+// npm run bench: every benchmark of the project, printed with ratios to the
+// peers measured in the same run.
+import { cpus } from 'node:os';
+import { runMessageBench } from './message.mjs';
+
+console.log(`sipwire benchmarks — Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
+runMessageBench({ rounds: Number(process.env.BENCH_ROUNDS ?? 20) });
