@@ -1,10 +1,11 @@
 // Message-layer benchmarks: parsing the realistic mix with sipwire and the npm
 // parsers (each reading the fields a proxy reads), forwarding a request with
 // proxy edits, and heap bytes per parsed message.
+
+import { parseMessage } from '../dist/index.js';
 import { heapPerObject, measure } from './harness.mjs';
 import { INVITE, MIX } from './mix.mjs';
 import { jssipReader, sipjsReader, sipReader, sipwireReader } from './parsers.mjs';
-import { parseMessage } from '../dist/index.js';
 
 const fmt = (ns) => (ns / 1000).toFixed(2);
 
@@ -24,16 +25,23 @@ export function runMessageBench({ rounds = 20 } = {}) {
   const peers = [...parse].filter(([n]) => n !== 'sipwire');
   const fastest = Math.min(...peers.map(([, v]) => v));
   console.log('\nParsing the mix (INVITE+SDP, 180, 200+Record-Route, REGISTER+Authorization, BYE+Route),');
-  console.log('reading method/status, top Via branch, From/To tags, Call-ID, CSeq, Max-Forwards, first Contact URI:');
+  console.log(
+    'reading method/status, top Via branch, From/To tags, Call-ID, CSeq, Max-Forwards, first Contact URI:',
+  );
   console.log('  parser      us/message   sipwire is N times faster');
   for (const [name, ns] of parse) {
-    console.log(`  ${name.padEnd(10)} ${fmt(ns).padStart(10)}   ${name === 'sipwire' ? '' : (ns / ours).toFixed(1)}`);
+    console.log(
+      `  ${name.padEnd(10)} ${fmt(ns).padStart(10)}   ${name === 'sipwire' ? '' : (ns / ours).toFixed(1)}`,
+    );
   }
   console.log(`  ratio to the fastest peer: ${(fastest / ours).toFixed(2)}x`);
 
   // Forwarding with proxy edits (RFC 3261 §16.6): top Via added, Max-Forwards
   // decremented, top Route removed, Record-Route added, written to bytes.
-  const invite = Buffer.from(INVITE.replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nRoute: <sip:192.0.2.10;lr>'), 'latin1');
+  const invite = Buffer.from(
+    INVITE.replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nRoute: <sip:192.0.2.10;lr>'),
+    'latin1',
+  );
   const parsedOnce = parseMessage(invite);
   const edit = (m) => {
     m.prependHeader('Via', 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK.a1b2c3d4e5;rport');
@@ -64,6 +72,8 @@ export function runMessageBench({ rounds = 20 } = {}) {
     void m.contact[0]?.uri;
     return m;
   }, bufs);
-  console.log(`\nHeap per parsed message (proxy fields read, message kept alive): ${Number.isNaN(heap) ? 'n/a (run with --expose-gc)' : `${Math.round(heap)} bytes`}`);
+  console.log(
+    `\nHeap per parsed message (proxy fields read, message kept alive): ${Number.isNaN(heap) ? 'n/a (run with --expose-gc)' : `${Math.round(heap)} bytes`}`,
+  );
   return { parse, fwd, heap, ratio: fastest / ours };
 }
