@@ -108,6 +108,21 @@ export class HeaderField {
     this.ve = ve;
   }
 
+  /** @internal Records the split when the name end and colon are already known. */
+  splitAt(ne: number, colon: number): void {
+    const s = this.src as string;
+    const le = this.le;
+    let vs = colon + 1;
+    let c = s.charCodeAt(vs);
+    while (vs < le && (c === SP || c === HT || c === 0x0d || c === 0x0a)) c = s.charCodeAt(++vs);
+    let ve = le;
+    c = s.charCodeAt(ve - 1);
+    while (ve > vs && (c === SP || c === HT)) c = s.charCodeAt(--ve - 1);
+    this.ne = ne;
+    this.vs = vs;
+    this.ve = ve;
+  }
+
   /** Known-header id (see header-names.ts), 0 for headers sipwire has no name for. */
   get id(): number {
     if (this.idc === -1) {

@@ -224,6 +224,7 @@ for (const name of HOT) {
  * identified yet). The name must be followed by optional whitespace and ':'.
  */
 export function quickHeaderId(s: string, ls: number, le: number): number {
+  quickNameEnd = -1;
   const cands = hotByLetter[s.charCodeAt(ls) | 0x20];
   if (cands === undefined) return -1;
   for (let k = 0; k < cands.length; k++) {
@@ -244,10 +245,18 @@ export function quickHeaderId(s: string, ls: number, le: number): number {
     let p = ls + n;
     let c = s.charCodeAt(p);
     while ((c === 0x20 || c === 0x09) && p < le) c = s.charCodeAt(++p);
-    if (c === 0x3a) return cand.id;
+    if (c === 0x3a) {
+      quickNameEnd = ls + n;
+      quickColon = p;
+      return cand.id;
+    }
   }
   return -1;
 }
+
+/** After quickHeaderId matched: end of the name and position of the colon (module state, read at once). */
+export let quickNameEnd = -1;
+export let quickColon = -1;
 
 /** True when `s[start, end)` names the header `info` (case-insensitive, compact form included). */
 export function matchHeaderName(s: string, start: number, end: number, info: HeaderInfo): boolean {

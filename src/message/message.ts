@@ -29,24 +29,6 @@ function contactListValue(v: string, b: number, l: Readonly<ParseLimits>, w: str
 function nameAddrListValue(v: string, b: number, l: Readonly<ParseLimits>, w: string): NameAddr[] {
   return parseNameAddrList(v, w, b, l.maxHeaders);
 }
-function mediaTypeValue(v: string, b: number, w: string): MediaType {
-  return parseMediaType(v, b, w);
-}
-function contentLengthValue(v: string, b: number, w: string): number {
-  return parseDigits(v, w, 0xffffffff, b);
-}
-function nameAddrValue(v: string, base: number, what: string): NameAddr {
-  return parseNameAddr(v, what, base);
-}
-function parseCallIdValue(v: string, base: number): string {
-  return parseCallId(v, base);
-}
-function parseCSeqValue(v: string, base: number): CSeq {
-  return parseCSeq(v, base);
-}
-function parseMaxForwardsValue(v: string, base: number): number {
-  return parseMaxForwards(v, base);
-}
 
 /** A header value given to an edit: text, a number, or a typed value (Via, NameAddr, Uri...). */
 export type HeaderValue = string | number | { toString(): string };
@@ -57,6 +39,28 @@ export type HeaderInit =
   | Record<string, HeaderValue | HeaderValue[]>;
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+/** A header name resolved once: its info when known, else its lower-case spelling. */
+interface HeaderKey {
+  readonly info: HeaderInfo | undefined;
+  /** Spelling used when writing a new field. */
+  readonly name: string;
+  readonly lower: string;
+}
+
+const keyCache = new Map<string, HeaderKey>();
+
+function headerKey(name: string): HeaderKey {
+  let k = keyCache.get(name);
+  if (k === undefined) {
+    const info = headerInfo(name);
+    k = { info, name: info?.name ?? name, lower: name.toLowerCase() };
+    if (keyCache.size < 512) keyCache.set(name, k);
+  }
+  return k;
+}
+
+const MAX_FORWARDS_KEY = headerKey('Max-Forwards');
 
 function valueBytes(v: HeaderValue): string {
   return typeof v === 'string' ? textToBytes(v) : String(v);
@@ -153,6 +157,15 @@ export abstract class SipMessage {
         body: this.body,
       },
     ];
+  }
+
+  /** @internal The body as a byte string when it is the unchanged wire body and lies inside src; else null. */
+  bodyInSource(): string | null {
+    if (this.bodySrc === null || this.src === null)
+      return this.bodyBuf !== null && this.bodyBuf.length === 0 ? '' : null;
+    const a = this.bodyStart - this.base;
+    const b = this.bodyEnd - this.base;
+    return b <= this.src.length ? this.src.slice(a, b) : null;
   }
 
   /** @internal Copies the body into `out` at `at`. */
@@ -273,16 +286,36 @@ export abstract class SipMessage {
     return out ?? [];
   }
 
-  private singleById<T>(
-    id: number,
-    what: string,
-    parse: (v: string, base: number, what: string) => T,
-  ): T | undefined {
+  /** The typed value of the first field of a single-valued hot header, parsed once and cached. */
+  private single(id: number): unknown {
     const f = this.fieldById(id);
     if (f === undefined) return undefined;
-    let v = f.cache as T | undefined;
+    let v = f.cache;
     if (v === undefined) {
-      v = parse(f.value, f.valueOffset, what);
+      const value = f.value;
+      const base = f.valueOffset;
+      switch (id) {
+        case H.FROM:
+          v = parseNameAddr(value, 'From', base);
+          break;
+        case H.TO:
+          v = parseNameAddr(value, 'To', base);
+          break;
+        case H.CALL_ID:
+          v = parseCallId(value, base);
+          break;
+        case H.CSEQ:
+          v = parseCSeq(value, base);
+          break;
+        case H.MAX_FORWARDS:
+          v = parseMaxForwards(value, base);
+          break;
+        case H.CONTENT_TYPE:
+          v = parseMediaType(value, base, 'Content-Type');
+          break;
+        default:
+          v = parseDigits(value, 'Content-Length', 0xffffffff, base);
+      }
       f.cache = v;
     }
     return v;
@@ -310,23 +343,23 @@ export abstract class SipMessage {
   }
 
   get from(): NameAddr | undefined {
-    return this.singleById<NameAddr>(H.FROM, 'From', nameAddrValue);
+    return this.single(H.FROM) as NameAddr | undefined;
   }
 
   get to(): NameAddr | undefined {
-    return this.singleById<NameAddr>(H.TO, 'To', nameAddrValue);
+    return this.single(H.TO) as NameAddr | undefined;
   }
 
   get callId(): string | undefined {
-    return this.singleById<string>(H.CALL_ID, 'Call-ID', parseCallIdValue);
+    return this.single(H.CALL_ID) as string | undefined;
   }
 
   get cseq(): CSeq | undefined {
-    return this.singleById<CSeq>(H.CSEQ, 'CSeq', parseCSeqValue);
+    return this.single(H.CSEQ) as CSeq | undefined;
   }
 
   get maxForwards(): number | undefined {
-    return this.singleById<number>(H.MAX_FORWARDS, 'Max-Forwards', parseMaxForwardsValue);
+    return this.single(H.MAX_FORWARDS) as number | undefined;
   }
 
   /** Contact values (a Wildcard for `*`); empty when absent. */
@@ -343,12 +376,12 @@ export abstract class SipMessage {
   }
 
   get contentType(): MediaType | undefined {
-    return this.singleById<MediaType>(H.CONTENT_TYPE, 'Content-Type', mediaTypeValue);
+    return this.single(H.CONTENT_TYPE) as MediaType | undefined;
   }
 
   /** Content-Length as declared in the header, if present. */
   get contentLength(): number | undefined {
-    return this.singleById<number>(H.CONTENT_LENGTH, 'Content-Length', contentLengthValue);
+    return this.single(H.CONTENT_LENGTH) as number | undefined;
   }
 
   /** Expires header in seconds (undefined when absent, or when an RFC 2543 absolute date). */
@@ -372,38 +405,81 @@ export abstract class SipMessage {
 
   // ---- edits -------------------------------------------------------------
 
-  private makeField(name: string, value: HeaderValue): HeaderField {
-    const info = headerInfo(name);
-    return HeaderField.create(info?.id ?? 0, info?.name ?? name, valueBytes(value));
+  /** Index of the first field named by `key` (known info or lower-case unknown name), -1 when none. */
+  private indexOfKey(key: HeaderKey): number {
+    const hs = this.headers;
+    if (key.info !== undefined) {
+      const id = key.info.id;
+      if (id <= HOT_MAX && this.hot !== null) return this.hot[id] as number;
+      for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).is(key.info)) return i;
+      return -1;
+    }
+    for (let i = 0; i < hs.length; i++) {
+      const f = hs[i] as HeaderField;
+      if (f.id === 0 && f.name.toLowerCase() === key.lower) return i;
+    }
+    return -1;
   }
 
-  private indexOfFirst(name: string): number {
-    const info = headerInfo(name);
-    const lower = name.toLowerCase();
-    return this.headers.findIndex((f) => (info ? f.is(info) : f.id === 0 && f.name.toLowerCase() === lower));
+  private matches(f: HeaderField, key: HeaderKey): boolean {
+    return key.info !== undefined ? f.is(key.info) : f.id === 0 && f.name.toLowerCase() === key.lower;
+  }
+
+  /** Inserts a field at `at`, keeping the hot-header index right. */
+  private insertField(at: number, field: HeaderField): void {
+    const hs = this.headers;
+    if (at >= hs.length) hs.push(field);
+    else hs.splice(at, 0, field);
+    const hot = this.hot;
+    if (hot !== null) {
+      for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) >= at) hot[id] = (hot[id] as number) + 1;
+      const id = field.idc;
+      if (id > 0 && id <= HOT_MAX && ((hot[id] as number) < 0 || (hot[id] as number) > at)) hot[id] = at;
+    }
+  }
+
+  /** Removes the field at `at`, keeping the hot-header index right. */
+  private deleteField(at: number): void {
+    const removed = this.headers[at] as HeaderField;
+    this.headers.splice(at, 1);
+    const hot = this.hot;
+    if (hot === null) return;
+    for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) > at) hot[id] = (hot[id] as number) - 1;
+    const id = removed.idc;
+    if (id > 0 && id <= HOT_MAX && hot[id] === at) {
+      let next = -1;
+      for (let i = at; i < this.headers.length; i++) {
+        if ((this.headers[i] as HeaderField).idc === id) {
+          next = i;
+          break;
+        }
+      }
+      hot[id] = next;
+    }
   }
 
   /** Replaces every field of `name` with one field (at the place of the first) holding `value` (an array writes a list). */
   setHeader(name: string, value: HeaderValue | HeaderValue[]): this {
-    this.hot = null;
+    const key = headerKey(name);
     const text = Array.isArray(value) ? value.map(valueBytes).join(', ') : valueBytes(value);
-    const field = this.makeFieldRaw(name, text);
-    const at = this.indexOfFirst(name);
-    this.removeHeader(name);
-    if (at === -1) this.headers.push(field);
-    else this.headers.splice(at, 0, field);
+    const field = HeaderField.create(key.info?.id ?? 0, key.name, text);
+    const at = this.indexOfKey(key);
+    if (at === -1) {
+      this.insertField(this.headers.length, field);
+      return this;
+    }
+    // Replace the first in place; remove the others.
+    this.headers[at] = field;
+    for (let i = this.headers.length - 1; i > at; i--) {
+      if (this.matches(this.headers[i] as HeaderField, key)) this.deleteField(i);
+    }
     return this;
-  }
-
-  private makeFieldRaw(name: string, bytes: string): HeaderField {
-    const info = headerInfo(name);
-    return HeaderField.create(info?.id ?? 0, info?.name ?? name, bytes);
   }
 
   /** Adds a field at the end of the header section. */
   appendHeader(name: string, value: HeaderValue): this {
-    this.hot = null;
-    this.headers.push(this.makeField(name, value));
+    const key = headerKey(name);
+    this.insertField(this.headers.length, HeaderField.create(key.info?.id ?? 0, key.name, valueBytes(value)));
     return this;
   }
 
@@ -413,23 +489,19 @@ export abstract class SipMessage {
    * Record-Route (RFC 3261 §16.6 steps 4 and 8).
    */
   prependHeader(name: string, value: HeaderValue): this {
-    this.hot = null;
-    const field = this.makeField(name, value);
-    const at = this.indexOfFirst(name);
-    this.headers.splice(at === -1 ? 0 : at, 0, field);
+    const key = headerKey(name);
+    const at = this.indexOfKey(key);
+    this.insertField(at === -1 ? 0 : at, HeaderField.create(key.info?.id ?? 0, key.name, valueBytes(value)));
     return this;
   }
 
   /** Removes every field of `name`. Returns how many were removed. */
   removeHeader(name: string): number {
-    this.hot = null;
-    const info = headerInfo(name);
-    const lower = name.toLowerCase();
+    const key = headerKey(name);
     let removed = 0;
     for (let i = this.headers.length - 1; i >= 0; i--) {
-      const f = this.headers[i] as HeaderField;
-      if (info ? f.is(info) : f.id === 0 && f.name.toLowerCase() === lower) {
-        this.headers.splice(i, 1);
+      if (this.matches(this.headers[i] as HeaderField, key)) {
+        this.deleteField(i);
         removed++;
       }
     }
@@ -442,14 +514,14 @@ export abstract class SipMessage {
    * there is none.
    */
   removeFirstValue(name: string): boolean {
-    this.hot = null;
-    const at = this.indexOfFirst(name);
+    const key = headerKey(name);
+    const at = this.indexOfKey(key);
     if (at === -1) return false;
     const f = this.headers[at] as HeaderField;
     const v = f.value;
     const r = splitListRanges(v);
     if (r.length <= 2) {
-      this.headers.splice(at, 1);
+      this.deleteField(at);
       return true;
     }
     const rest: string[] = [];
@@ -460,16 +532,12 @@ export abstract class SipMessage {
 
   /** Replaces the first value of a header (for list headers, only the first element of the first field). */
   replaceFirstValue(name: string, value: HeaderValue): this {
-    this.hot = null;
-    const at = this.indexOfFirst(name);
-    if (at === -1) {
-      this.headers.push(this.makeField(name, value));
-      return this;
-    }
+    const key = headerKey(name);
+    const at = this.indexOfKey(key);
+    if (at === -1) return this.appendHeader(name, value);
     const f = this.headers[at] as HeaderField;
-    const info = headerInfo(name);
     let text = valueBytes(value);
-    if (info?.list) {
+    if (key.info?.list) {
       const v = f.value;
       const r = splitListRanges(v);
       for (let i = 2; i < r.length; i += 2) text += `, ${v.slice(r[i], r[i + 1])}`;
@@ -481,8 +549,12 @@ export abstract class SipMessage {
   /** Sets Max-Forwards to one less than now (RFC 3261 §16.6 step 3), or to `initial` when absent. */
   decrementMaxForwards(initial = 70): number {
     const mf = this.maxForwards;
-    const next = mf === undefined ? initial : Math.max(0, mf - 1);
-    this.setHeader('Max-Forwards', next);
+    const next = mf === undefined ? initial : mf > 0 ? mf - 1 : 0;
+    const at = this.indexOfKey(MAX_FORWARDS_KEY);
+    const field = HeaderField.create(H.MAX_FORWARDS, 'Max-Forwards', String(next));
+    field.cache = next;
+    if (at === -1) this.insertField(this.headers.length, field);
+    else this.headers[at] = field;
     return next;
   }
 
@@ -724,12 +796,19 @@ export function serialize(m: SipMessage): Buffer {
   }
   if (!clWritten) head += `\r\nContent-Length: ${bodyLen}`;
   head += '\r\n\r\n';
+  // A wire body already decoded with the header section goes out in the same write.
+  const inSrc = m.bodyInSource();
+  if (inSrc !== null) head += inSrc;
   const headLen = head.length;
-  const out = Buffer.allocUnsafe(headLen + bodyLen);
-  out.write(head, 0, headLen, 'latin1');
-  if (bodyLen > 0) m.copyBody(out, headLen);
+  const out = Buffer.allocUnsafe(inSrc !== null ? headLen : headLen + bodyLen);
+  if (hasLatin1Write) (out as Latin1Buffer).latin1Write(head, 0, headLen);
+  else out.write(head, 0, headLen, 'latin1');
+  if (inSrc === null && bodyLen > 0) m.copyBody(out, headLen);
   return out;
 }
+
+type Latin1Buffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
+const hasLatin1Write = typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Write === 'function';
 
 function normalizeEol(s: string): string {
   return s.indexOf('\n') === -1 ? s : s.replace(/\r?\n/g, '\r\n');

@@ -1,7 +1,7 @@
 import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
-import { H, quickHeaderId } from './header-names.js';
+import { H, quickColon, quickHeaderId, quickNameEnd } from './header-names.js';
 
 const HOT_TEMPLATE: number[] = new Array(H.RECORD_ROUTE + 1).fill(-1);
 
@@ -285,10 +285,12 @@ function parseHead(
           'Via',
         );
       }
-      headers.push(new HeaderField(src, start, fLs, fLe, fFolded, id, null, null));
+      const field = new HeaderField(src, start, fLs, fLe, fFolded, id, null, null);
+      if (id > 0) field.splitAt(quickNameEnd, quickColon);
+      headers.push(field);
       // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
       if (id === H.CONTENT_LENGTH) {
-        const clv = src.indexOf(':', fLs) + 1;
+        const clv = field.vs;
         const v = contentLengthValue(src, clv, fLe, fFolded, start);
         if (cl !== -1 && v !== cl) {
           fail(
