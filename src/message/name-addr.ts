@@ -314,10 +314,13 @@ function fastNameAddr(value: string, i: number, base: number): NameAddr | null {
   if (m === null) return null;
   const angle = m[3] !== undefined;
   const uriRaw = (angle ? m[3] : m[4]) as string;
-  const uriOffset = base + m.index + (angle ? (m[0] as string).indexOf('<') + 1 : 0);
+  const params = m[5] as string;
+  const text = m[0] as string;
+  // The URI ends just before ">" + parameters (angle form) or just before the parameters.
+  const uriOffset = base + m.index + text.length - params.length - (angle ? 1 : 0) - uriRaw.length;
   let parsed: Uri | undefined;
   if (!angle) parsed = scanUri(uriRaw, 0, uriRaw.length, uriOffset, 'URI');
-  return NameAddr.fromWire(m[1] ?? m[2], uriRaw, uriOffset, m[5] as string, angle, m[0], parsed);
+  return NameAddr.fromWire(m[1] ?? m[2], uriRaw, uriOffset, params, angle, text, parsed);
 }
 
 function fastNameAddrList(value: string, base: number, limit: number): NameAddr[] | null {

@@ -20,6 +20,17 @@ export function parseDigits(value: string, what: string, max: number, base = 0):
 
 /** Max-Forwards (RFC 3261 §20.22): 0-255. */
 export function parseMaxForwards(value: string, base = 0): number {
+  const n = value.length;
+  if (n > 0 && n <= 3) {
+    let v = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+    }
+    if (i === n && v <= 255) return v;
+  }
   return parseDigits(value, 'Max-Forwards', 255, base);
 }
 
