@@ -4,4 +4,7 @@ import { cpus } from 'node:os';
 import { runMessageBench } from './message.mjs';
 
 console.log(`sipwire benchmarks — Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
-runMessageBench({ rounds: Number(process.env.BENCH_ROUNDS ?? 20) });
+runMessageBench({
+  rounds: Number(process.env.BENCH_ROUNDS ?? 20),
+  processes: Number(process.env.BENCH_PROCESSES ?? 3),
+});
