@@ -191,67 +191,86 @@ export function lookupHeaderId(s: string, start: number, end: number): number {
   }
 }
 
-// Headers identified while the message is framed: the ones every element
-// reads. Candidates are grouped by first letter (folded to lower case).
-const HOT = [
-  'Via',
-  'From',
-  'To',
-  'Call-ID',
-  'CSeq',
-  'Max-Forwards',
-  'Contact',
-  'Content-Length',
-  'Content-Type',
-  'Route',
-  'Record-Route',
-];
-const hotByLetter: Array<Array<{ lower: string; upper: string; id: number }> | undefined> = [];
-for (const name of HOT) {
-  const h = HEADERS.find((x) => x.name === name) as HeaderInfo;
-  for (const n of h.compact ? [h.lower, h.compact] : [h.lower]) {
-    const k = n.charCodeAt(0);
-    const list = hotByLetter[k] ?? [];
-    list.push({ lower: n, upper: n.toUpperCase(), id: h.id });
-    hotByLetter[k] = list;
+/**
+ * s[p, p + lower.length) spells `lower` in any letter case and is followed by
+ * optional whitespace and ':'; returns the colon's position or -1. `lower`
+ * holds only lower-case letters and '-', so XOR 0x20 gives the other case of
+ * each letter, and '-' (0x2d) cannot be confused with 0x0d: CR never occurs
+ * inside a line here.
+ */
+function nameAt(s: string, p: number, le: number, lower: string): number {
+  const n = lower.length;
+  if (p + n >= le) return -1;
+  for (let j = 1; j < n; j++) {
+    const c = s.charCodeAt(p + j);
+    const l = lower.charCodeAt(j);
+    if (c !== l && c !== (l ^ 0x20)) return -1;
   }
+  let q = p + n;
+  let c = s.charCodeAt(q);
+  while ((c === 0x20 || c === 0x09) && q < le) c = s.charCodeAt(++q);
+  return c === 0x3a ? q : -1;
 }
 
 /**
  * Id of the field at s[ls, le) when it is one of the headers every element
  * reads (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact, Content-Length,
  * Content-Type, Route, Record-Route, compact forms included), else -1 (not
- * identified yet). The name must be followed by optional whitespace and ':'.
+ * identified yet). On a match, quickNameEnd and quickColon locate the name
+ * end and the colon.
  */
 export function quickHeaderId(s: string, ls: number, le: number): number {
-  quickNameEnd = -1;
-  const cands = hotByLetter[s.charCodeAt(ls) | 0x20];
-  if (cands === undefined) return -1;
-  for (let k = 0; k < cands.length; k++) {
-    const cand = cands[k] as { lower: string; upper: string; id: number };
-    const lower = cand.lower;
-    const n = lower.length;
-    if (ls + n >= le) continue;
-    let j = 1;
-    if (n > 1) {
-      const upper = cand.upper;
-      while (j < n) {
-        const c = s.charCodeAt(ls + j);
-        if (c !== lower.charCodeAt(j) && c !== upper.charCodeAt(j)) break;
-        j++;
+  let id = -1;
+  let n = 0;
+  let colon = -1;
+  switch (s.charCodeAt(ls) | 0x20) {
+    case 0x76: // v, Via
+      if ((colon = nameAt(s, ls, le, 'v')) !== -1) (id = H.VIA), (n = 1);
+      else if ((colon = nameAt(s, ls, le, 'via')) !== -1) (id = H.VIA), (n = 3);
+      break;
+    case 0x66: // f, From
+      if ((colon = nameAt(s, ls, le, 'f')) !== -1) (id = H.FROM), (n = 1);
+      else if ((colon = nameAt(s, ls, le, 'from')) !== -1) (id = H.FROM), (n = 4);
+      break;
+    case 0x74: // t, To
+      if ((colon = nameAt(s, ls, le, 't')) !== -1) (id = H.TO), (n = 1);
+      else if ((colon = nameAt(s, ls, le, 'to')) !== -1) (id = H.TO), (n = 2);
+      break;
+    case 0x69: // i
+      if ((colon = nameAt(s, ls, le, 'i')) !== -1) (id = H.CALL_ID), (n = 1);
+      break;
+    case 0x6c: // l
+      if ((colon = nameAt(s, ls, le, 'l')) !== -1) (id = H.CONTENT_LENGTH), (n = 1);
+      break;
+    case 0x6d: // m, Max-Forwards
+      if ((colon = nameAt(s, ls, le, 'm')) !== -1) (id = H.CONTACT), (n = 1);
+      else if ((colon = nameAt(s, ls, le, 'max-forwards')) !== -1) (id = H.MAX_FORWARDS), (n = 12);
+      break;
+    case 0x63: // c, Call-ID, CSeq, Contact, Content-Length, Content-Type
+      switch (s.charCodeAt(ls + 1) | 0x20) {
+        case 0x61:
+          if ((colon = nameAt(s, ls, le, 'call-id')) !== -1) (id = H.CALL_ID), (n = 7);
+          break;
+        case 0x73:
+          if ((colon = nameAt(s, ls, le, 'cseq')) !== -1) (id = H.CSEQ), (n = 4);
+          break;
+        case 0x6f:
+          if ((colon = nameAt(s, ls, le, 'contact')) !== -1) (id = H.CONTACT), (n = 7);
+          else if ((colon = nameAt(s, ls, le, 'content-length')) !== -1) (id = H.CONTENT_LENGTH), (n = 14);
+          else if ((colon = nameAt(s, ls, le, 'content-type')) !== -1) (id = H.CONTENT_TYPE), (n = 12);
+          break;
+        default:
+          if ((colon = nameAt(s, ls, le, 'c')) !== -1) (id = H.CONTENT_TYPE), (n = 1);
       }
-      if (j < n) continue;
-    }
-    let p = ls + n;
-    let c = s.charCodeAt(p);
-    while ((c === 0x20 || c === 0x09) && p < le) c = s.charCodeAt(++p);
-    if (c === 0x3a) {
-      quickNameEnd = ls + n;
-      quickColon = p;
-      return cand.id;
-    }
+      break;
+    case 0x72: // Route, Record-Route
+      if ((colon = nameAt(s, ls, le, 'route')) !== -1) (id = H.ROUTE), (n = 5);
+      else if ((colon = nameAt(s, ls, le, 'record-route')) !== -1) (id = H.RECORD_ROUTE), (n = 12);
+      break;
   }
-  return -1;
+  quickNameEnd = ls + n;
+  quickColon = colon;
+  return id;
 }
 
 /** After quickHeaderId matched: end of the name and position of the colon (module state, read at once). */
