@@ -220,57 +220,52 @@ function nameAt(s: string, p: number, le: number, lower: string): number {
  * end and the colon.
  */
 export function quickHeaderId(s: string, ls: number, le: number): number {
-  let id = -1;
-  let n = 0;
-  let colon = -1;
   switch (s.charCodeAt(ls) | 0x20) {
     case 0x76: // v, Via
-      if ((colon = nameAt(s, ls, le, 'v')) !== -1) (id = H.VIA), (n = 1);
-      else if ((colon = nameAt(s, ls, le, 'via')) !== -1) (id = H.VIA), (n = 3);
-      break;
+      return hit(s, ls, le, 'v', H.VIA, 'via', H.VIA);
     case 0x66: // f, From
-      if ((colon = nameAt(s, ls, le, 'f')) !== -1) (id = H.FROM), (n = 1);
-      else if ((colon = nameAt(s, ls, le, 'from')) !== -1) (id = H.FROM), (n = 4);
-      break;
+      return hit(s, ls, le, 'f', H.FROM, 'from', H.FROM);
     case 0x74: // t, To
-      if ((colon = nameAt(s, ls, le, 't')) !== -1) (id = H.TO), (n = 1);
-      else if ((colon = nameAt(s, ls, le, 'to')) !== -1) (id = H.TO), (n = 2);
-      break;
+      return hit(s, ls, le, 't', H.TO, 'to', H.TO);
     case 0x69: // i
-      if ((colon = nameAt(s, ls, le, 'i')) !== -1) (id = H.CALL_ID), (n = 1);
-      break;
+      return hit(s, ls, le, 'i', H.CALL_ID, '', 0);
     case 0x6c: // l
-      if ((colon = nameAt(s, ls, le, 'l')) !== -1) (id = H.CONTENT_LENGTH), (n = 1);
-      break;
+      return hit(s, ls, le, 'l', H.CONTENT_LENGTH, '', 0);
     case 0x6d: // m, Max-Forwards
-      if ((colon = nameAt(s, ls, le, 'm')) !== -1) (id = H.CONTACT), (n = 1);
-      else if ((colon = nameAt(s, ls, le, 'max-forwards')) !== -1) (id = H.MAX_FORWARDS), (n = 12);
-      break;
+      return hit(s, ls, le, 'm', H.CONTACT, 'max-forwards', H.MAX_FORWARDS);
+    case 0x72: // Route, Record-Route
+      return hit(s, ls, le, 'route', H.ROUTE, 'record-route', H.RECORD_ROUTE);
     case 0x63: // c, Call-ID, CSeq, Contact, Content-Length, Content-Type
       switch (s.charCodeAt(ls + 1) | 0x20) {
         case 0x61:
-          if ((colon = nameAt(s, ls, le, 'call-id')) !== -1) (id = H.CALL_ID), (n = 7);
-          break;
+          return hit(s, ls, le, 'call-id', H.CALL_ID, '', 0);
         case 0x73:
-          if ((colon = nameAt(s, ls, le, 'cseq')) !== -1) (id = H.CSEQ), (n = 4);
-          break;
-        case 0x6f:
-          if ((colon = nameAt(s, ls, le, 'contact')) !== -1) (id = H.CONTACT), (n = 7);
-          else if ((colon = nameAt(s, ls, le, 'content-length')) !== -1) (id = H.CONTENT_LENGTH), (n = 14);
-          else if ((colon = nameAt(s, ls, le, 'content-type')) !== -1) (id = H.CONTENT_TYPE), (n = 12);
-          break;
+          return hit(s, ls, le, 'cseq', H.CSEQ, '', 0);
+        case 0x6f: {
+          const r = hit(s, ls, le, 'contact', H.CONTACT, 'content-length', H.CONTENT_LENGTH);
+          return r !== -1 ? r : hit(s, ls, le, 'content-type', H.CONTENT_TYPE, '', 0);
+        }
         default:
-          if ((colon = nameAt(s, ls, le, 'c')) !== -1) (id = H.CONTENT_TYPE), (n = 1);
+          return hit(s, ls, le, 'c', H.CONTENT_TYPE, '', 0);
       }
-      break;
-    case 0x72: // Route, Record-Route
-      if ((colon = nameAt(s, ls, le, 'route')) !== -1) (id = H.ROUTE), (n = 5);
-      else if ((colon = nameAt(s, ls, le, 'record-route')) !== -1) (id = H.RECORD_ROUTE), (n = 12);
-      break;
   }
-  quickNameEnd = ls + n;
+  return -1;
+}
+
+/** Tries `a` then `b` (when not '') at s[ls]; on a match records the name end and colon. */
+function hit(s: string, ls: number, le: number, a: string, idA: number, b: string, idB: number): number {
+  let colon = nameAt(s, ls, le, a);
+  if (colon !== -1) {
+    quickNameEnd = ls + a.length;
+    quickColon = colon;
+    return idA;
+  }
+  if (b === '') return -1;
+  colon = nameAt(s, ls, le, b);
+  if (colon === -1) return -1;
+  quickNameEnd = ls + b.length;
   quickColon = colon;
-  return id;
+  return idB;
 }
 
 /** After quickHeaderId matched: end of the name and position of the colon (module state, read at once). */
