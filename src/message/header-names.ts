@@ -123,12 +123,6 @@ export const H = {
   RECORD_ROUTE: 11,
 } as const;
 
-function idOf(name: string): number {
-  const info = HEADERS.find((h) => h.name === name);
-  if (!info) throw new Error(`unknown header ${name}`);
-  return info.id;
-}
-
 /** Every header id by canonical name, for code outside the hot path. */
 export const HID = Object.freeze(Object.fromEntries(HEADERS.map((h) => [h.name, h.id]))) as Readonly<
   Record<string, number>
@@ -272,28 +266,6 @@ function hit(s: string, ls: number, le: number, a: string, idA: number, b: strin
 export let quickNameEnd = -1;
 export let quickColon = -1;
 
-/** True when `s[start, end)` names the header `info` (case-insensitive, compact form included). */
-export function matchHeaderName(s: string, start: number, end: number, info: HeaderInfo): boolean {
-  const len = end - start;
-  if (len === 1) {
-    const c = s.charCodeAt(start);
-    return (
-      info.compact !== undefined &&
-      (c === info.compact.charCodeAt(0) || c === (upperCompact[info.id - 1] as number))
-    );
-  }
-  const lower = info.lower;
-  if (len !== lower.length) return false;
-  const upper = upperById[info.id - 1] as string;
-  for (let j = 0; j < len; j++) {
-    const c = s.charCodeAt(start + j);
-    if (c !== lower.charCodeAt(j) && c !== upper.charCodeAt(j)) return false;
-  }
-  return true;
-}
-
-const upperCompact: number[] = HEADERS.map((h) => (h.compact ? h.compact.toUpperCase().charCodeAt(0) : -1));
-
 /** Header info for a name written any way (compact forms included). */
 export function headerInfo(name: string): HeaderInfo | undefined {
   return byLower.get(name.toLowerCase());
@@ -314,5 +286,3 @@ for (const [k, v] of Object.entries(H)) {
     throw new Error(`header id table out of order at ${k}`);
   }
 }
-
-export { idOf as headerId };

@@ -114,11 +114,6 @@ export class Scanner {
     return s.slice(start, i + 1);
   }
 
-  /** Position of the cursor in the message, for error reports. */
-  offset(): number {
-    return this.base + this.i;
-  }
-
   describeHere(): string {
     if (this.i >= this.end) return ' at end of value';
     const c = this.s.charCodeAt(this.i);

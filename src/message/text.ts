@@ -20,8 +20,3 @@ export function bytesToText(s: string): string {
 export function textToBytes(s: string): string {
   return isAscii(s) ? s : Buffer.from(s, 'utf8').toString('latin1');
 }
-
-/** Octet length of a text string when encoded as UTF-8. */
-export function utf8Length(s: string): number {
-  return isAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
-}
