@@ -79,11 +79,16 @@ describe('PROTOS c07-sip robustness cases', () => {
       for (const name of names) {
         const caseNo = Number(name.slice(-7));
         const [invite, teardown] = pdus(archive.get(name) as Buffer).map((p) => fill(p, caseNo));
-        const t0 = process.hrtime.bigint();
-        const v = run(invite as Buffer, limits);
-        const t1 = process.hrtime.bigint();
+        // Each case runs twice and the faster run counts, so one-off JIT and GC pauses do not show as slow cases.
+        let best = Number.POSITIVE_INFINITY;
+        let v: Verdict = run(invite as Buffer, limits);
+        for (let k = 0; k < 2; k++) {
+          const t0 = process.hrtime.bigint();
+          v = run(invite as Buffer, limits);
+          best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3);
+        }
         run(teardown as Buffer, limits);
-        times.push([Number(t1 - t0) / 1e3, name.slice(-7), (invite as Buffer).length]);
+        times.push([best, name.slice(-7), (invite as Buffer).length]);
         const key = v.action === 'reject' ? String(v.status) : v.action;
         tally.set(key, (tally.get(key) ?? 0) + 1);
       }
@@ -93,7 +98,7 @@ describe('PROTOS c07-sip robustness cases', () => {
       times.sort((a, b) => b[0] - a[0]);
       const slow = times
         .slice(0, 5)
-        .map(([us, n, size]) => `case ${n} (${size} bytes): ${us.toFixed(0)} us`)
+        .map(([us, n, size]) => `case ${n} (${size} bytes): ${us.toFixed(0)} us, ${((us * 1000) / size).toFixed(1)} ns/byte`)
         .join('; ');
       const total = times.reduce((s, [us]) => s + us, 0);
       console.log(
