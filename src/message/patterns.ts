@@ -33,3 +33,28 @@ export const QUOTED_RE = '"(?:[^"\\\\\\x00-\\x08\\x0a-\\x1f\\x7f]|\\\\[\\x00-\\x
  * the separators, one capture group.
  */
 export const SIMPLE_PARAMS_RE = `((?:;${TOKEN_RE}+(?:=(?:${PARAM_VALUE_RE}+|${QUOTED_RE}))?)*)`;
+
+/** A port, 0-65535, one capture group. */
+export const PORT_RE =
+  '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})(?![0-9])';
+
+/** The same pattern with its capture groups made non-capturing (for test-only matching). */
+export function nonCapturing(re: string): string {
+  let out = '';
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i] as string;
+    if (c === '\\') {
+      out += c + (re[i + 1] ?? '');
+      i++;
+    } else if (c === '[') {
+      // Copy a character class whole: '(' inside it is a literal.
+      let j = i + 1;
+      if (re[j] === ']') j++;
+      while (j < re.length && re[j] !== ']') j += re[j] === '\\' ? 2 : 1;
+      out += re.slice(i, j + 1);
+      i = j;
+    } else if (c === '(' && re[i + 1] !== '?') out += '(?:';
+    else out += c;
+  }
+  return out;
+}

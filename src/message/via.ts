@@ -1,7 +1,7 @@
 import { COMMA, DIGIT, HT, SLASH, SP } from './chars.js';
 import { checkHost } from './host.js';
 import { Params, scanParams } from './params.js';
-import { HOST_RE, SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
+import { HOST_RE, nonCapturing, PORT_RE, SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
 import { Scanner } from './scanner.js';
 
 /**
@@ -26,20 +26,17 @@ export const MAGIC_COOKIE = 'z9hG4bK';
  * `sent-protocol LWS sent-by *( SEMI via-params )`. Immutable.
  */
 export class Via {
-  /** Protocol name, normally "SIP". */
-  readonly protocol: string;
-  /** Protocol version, normally "2.0". */
-  readonly version: string;
-  /** Transport in upper case as written ("UDP", "TCP", "TLS", "WS", "WSS", "SCTP", or another token). */
-  readonly transport: string;
-  /** sent-by host as written (an IPv6 reference keeps its brackets). */
-  readonly host: string;
-  /** sent-by port; undefined when absent. */
-  readonly port: number | undefined;
+  private protocolText: string;
+  private versionText: string;
+  private transportText: string;
+  private hostText: string;
+  private portValue: number | undefined;
   private paramList: Params | null;
   /** Parameters as checked simple text (`;a=b;c`), split on first use; '' when paramList is set. */
   private paramText: string;
   private text: string | undefined;
+  /** False while only `text` is known (checked by the fast grammar); the parts are read on first use. */
+  private resolved: boolean;
 
   /**
    * `params` is a Params list, or (internally) the text of simple
@@ -54,11 +51,11 @@ export class Via {
     version = '2.0',
     text?: string,
   ) {
-    this.protocol = protocol;
-    this.version = version;
-    this.transport = transport;
-    this.host = host;
-    this.port = port;
+    this.protocolText = protocol;
+    this.versionText = version;
+    this.transportText = transport;
+    this.hostText = host;
+    this.portValue = port;
     if (typeof params === 'string') {
       this.paramList = null;
       this.paramText = params;
@@ -67,6 +64,57 @@ export class Via {
       this.paramText = '';
     }
     this.text = text;
+    this.resolved = true;
+  }
+
+  /** @internal A Via known only by its text, already matched by the fast grammar. */
+  static checked(text: string): Via {
+    const v = new Via('', '', undefined, '', 'SIP', '2.0', text);
+    v.resolved = false;
+    // Transport and host hold no ';', so the parameters are all from the first ';' on.
+    const semi = text.indexOf(';');
+    v.paramText = semi === -1 ? '' : text.slice(semi);
+    return v;
+  }
+
+  private resolve(): void {
+    FAST_VIA.lastIndex = 0;
+    const m = FAST_VIA.exec(this.text as string) as RegExpExecArray;
+    let transport = m[1] as string;
+    if (transport !== 'UDP' && transport !== 'TCP' && transport !== 'TLS')
+      transport = transport.toUpperCase();
+    this.transportText = transport;
+    this.hostText = m[2] as string;
+    this.portValue = m[3] === undefined ? undefined : +m[3];
+    this.resolved = true;
+  }
+
+  /** Protocol name, normally "SIP". */
+  get protocol(): string {
+    return this.protocolText;
+  }
+
+  /** Protocol version, normally "2.0". */
+  get version(): string {
+    return this.versionText;
+  }
+
+  /** Transport in upper case ("UDP", "TCP", "TLS", "WS", "WSS", "SCTP", or another token). */
+  get transport(): string {
+    if (!this.resolved) this.resolve();
+    return this.transportText;
+  }
+
+  /** sent-by host as written (an IPv6 reference keeps its brackets). */
+  get host(): string {
+    if (!this.resolved) this.resolve();
+    return this.hostText;
+  }
+
+  /** sent-by port; undefined when absent. */
+  get port(): number | undefined {
+    if (!this.resolved) this.resolve();
+    return this.portValue;
   }
 
   get params(): Params {
@@ -152,28 +200,30 @@ export class Via {
 }
 
 /* Fast path for the common form of a via-parm: "SIP/2.0/" transport SP host
- * [":" port] then simple parameters (see patterns.ts). */
-const FAST_VIA = new RegExp(`SIP/2\\.0/(${TOKEN_RE}+) ${HOST_RE}(?::([0-9]{1,5}))?${SIMPLE_PARAMS_RE}`, 'y');
+ * [":" port] then simple parameters (see patterns.ts). FAST_VIA_TEST checks
+ * a value without building captures; FAST_VIA reads the parts when asked. */
+const FAST_VIA = new RegExp(`SIP/2\\.0/(${TOKEN_RE}+) ${HOST_RE}(?::${PORT_RE})?${SIMPLE_PARAMS_RE}`, 'y');
+const FAST_VIA_TEST = new RegExp(
+  `SIP/2\\.0/${TOKEN_RE}+ ${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?${nonCapturing(SIMPLE_PARAMS_RE)}`,
+  'y',
+);
 
 /**
- * Tries the fast path at s[i]: returns the Via and leaves `FAST_VIA.lastIndex`
+ * Tries the fast path at s[i]: returns the Via and leaves `FAST_VIA_TEST.lastIndex`
  * after it, or returns null when the value needs the full scanner.
  */
 function fastVia(s: string, i: number): Via | null {
-  FAST_VIA.lastIndex = i;
-  const m = FAST_VIA.exec(s);
-  if (m === null) return null;
-  const host = m[2] as string;
-  if (host.charCodeAt(0) === 0x5b && checkHost(host, 0, host.length) !== null) return null;
-  let port: number | undefined;
-  const p = m[3];
-  if (p !== undefined) {
-    port = +p;
-    if (port > 65535) return null;
+  FAST_VIA_TEST.lastIndex = i;
+  if (!FAST_VIA_TEST.test(s)) return null;
+  const end = FAST_VIA_TEST.lastIndex;
+  const text = i === 0 && end === s.length ? s : s.slice(i, end);
+  // IPv6 references are checked in code (their ABNF is not a simple pattern).
+  const lb = text.indexOf('[');
+  if (lb !== -1 && lb < text.indexOf(' ') + 2) {
+    const rb = text.indexOf(']', lb);
+    if (checkHost(text, lb, rb + 1) !== null) return null;
   }
-  let transport = m[1] as string;
-  if (transport !== 'UDP' && transport !== 'TCP' && transport !== 'TLS') transport = transport.toUpperCase();
-  return new Via(transport, host, port, m[4] as string, 'SIP', '2.0', m[0]);
+  return Via.checked(text);
 }
 
 /** Reads one via-parm at the scanner; stops before ',' or the end. */
@@ -249,7 +299,7 @@ function fastViaList(value: string, limit: number): Via[] | null {
     const v = fastVia(value, i);
     if (v === null || out.length >= limit) return null;
     out.push(v);
-    i = FAST_VIA.lastIndex;
+    i = FAST_VIA_TEST.lastIndex;
     if (i === value.length) return out;
     if (value.charCodeAt(i) !== COMMA) return null;
     i++;
@@ -261,7 +311,7 @@ function fastViaList(value: string, limit: number): Via[] | null {
 export function parseFirstVia(value: string, base = 0): Via {
   const fast = fastVia(value, 0);
   if (fast !== null) {
-    const i = FAST_VIA.lastIndex;
+    const i = FAST_VIA_TEST.lastIndex;
     if (i === value.length || value.charCodeAt(i) === COMMA) return fast;
   }
   const sc = new Scanner(value, 'Via', 0, value.length, base);

@@ -98,7 +98,10 @@ describe('PROTOS c07-sip robustness cases', () => {
       times.sort((a, b) => b[0] - a[0]);
       const slow = times
         .slice(0, 5)
-        .map(([us, n, size]) => `case ${n} (${size} bytes): ${us.toFixed(0)} us, ${((us * 1000) / size).toFixed(1)} ns/byte`)
+        .map(
+          ([us, n, size]) =>
+            `case ${n} (${size} bytes): ${us.toFixed(0)} us, ${((us * 1000) / size).toFixed(1)} ns/byte`,
+        )
         .join('; ');
       const total = times.reduce((s, [us]) => s + us, 0);
       console.log(
