@@ -4,6 +4,8 @@ import { HeaderField } from './header-field.js';
 import { H, quickColon, quickHeaderId, quickNameEnd } from './header-names.js';
 
 const HOT_TEMPLATE: number[] = new Array(H.RECORD_ROUTE + 1).fill(-1);
+const H_VIA = H.VIA;
+const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
 import { type SipMessage, SipRequest, SipResponse } from './message.js';
@@ -231,88 +233,88 @@ function parseHead(
   const hot = HOT_TEMPLATE.slice();
   msg.hot = hot;
 
-  // Header fields: only their line ends are found here (a field's name and
-  // value are split when first read). A pending field is flushed when the
-  // next one starts, since folded lines (RFC 3261 §7.3.1) extend it. The
-  // empty line ends the header section.
+  // Header fields: each line is found with one search; folded continuation
+  // lines (RFC 3261 §7.3.1) are taken in at once by looking at the next line's
+  // first character. Only the headers every element reads are identified
+  // now; the others are split and named when first read. The empty line
+  // ends the header section.
   let pos = eol + 1;
-  let fLs = -1;
-  let fLe = 0;
-  let fFolded = false;
   let cl = -1;
   let clAt = -1;
   let vias = 0;
-  let bodyStart = -1;
+  let bodyStart: number;
   const maxLine = limits.maxHeaderLineLength;
   const maxHeaders = limits.maxHeaders;
   for (;;) {
-    eol = pos < srcLen ? src.indexOf('\n', pos) : -1;
-    if (eol === -1) return more ? null : unterminated(buf, start, end, limits);
-    le = eol;
-    if (le > pos && src.charCodeAt(le - 1) === CR) le--;
-    else crlf = false;
-    const empty = le === pos;
-    if (!empty) {
-      const c = src.charCodeAt(pos);
-      if (c === SP || c === HT) {
-        if (fLs === -1)
-          fail(ParseErrorCode.HEADER_LINE, 'continuation line with no header field above it', start + pos);
-        fFolded = true;
-        fLe = le;
-        pos = eol + 1;
-        continue;
-      }
+    if (pos >= srcLen) return more ? null : unterminated(buf, start, end, limits);
+    const c = src.charCodeAt(pos);
+    if (c === LF) {
+      crlf = false;
+      bodyStart = start + pos + 1;
+      break;
     }
-    if (fLs !== -1) {
-      if (fLe - fLs > maxLine) {
-        fail(
-          ParseErrorCode.HEADER_TOO_LONG,
-          `header field of ${fLe - fLs} bytes exceeds the limit of ${maxLine}`,
-          start + fLs,
-          513,
-        );
-      }
-      if (headers.length >= maxHeaders)
-        fail(ParseErrorCode.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, start + fLs, 513);
-      const id = quickHeaderId(src, fLs, fLe);
-      if (id > 0 && (hot[id] as number) < 0) hot[id] = headers.length;
-      if (id === H.VIA && ++vias > limits.maxVias) {
-        fail(
-          ParseErrorCode.TOO_MANY_VIAS,
-          `more than ${limits.maxVias} Via header fields`,
-          start + fLs,
-          400,
-          'Via',
-        );
-      }
-      const field = new HeaderField(src, start, fLs, fLe, fFolded, id, null, null);
-      if (id > 0) field.splitAt(quickNameEnd, quickColon);
-      headers.push(field);
-      // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
-      if (id === H.CONTENT_LENGTH) {
-        const clv = field.vs;
-        const v = contentLengthValue(src, clv, fLe, fFolded, start);
+    if (c === CR && src.charCodeAt(pos + 1) === LF) {
+      bodyStart = start + pos + 2;
+      break;
+    }
+    if (c === SP || c === HT)
+      fail(ParseErrorCode.HEADER_LINE, 'continuation line with no header field above it', start + pos);
+    eol = src.indexOf('\n', pos);
+    if (eol === -1) return more ? null : unterminated(buf, start, end, limits);
+    let folded = false;
+    let next = src.charCodeAt(eol + 1);
+    while (next === SP || next === HT) {
+      folded = true;
+      if (src.charCodeAt(eol - 1) !== CR) crlf = false;
+      eol = src.indexOf('\n', eol + 1);
+      if (eol === -1) return more ? null : unterminated(buf, start, end, limits);
+      next = src.charCodeAt(eol + 1);
+    }
+    le = eol;
+    if (src.charCodeAt(le - 1) === CR) le--;
+    else crlf = false;
+    if (le - pos > maxLine) {
+      fail(
+        ParseErrorCode.HEADER_TOO_LONG,
+        `header field of ${le - pos} bytes exceeds the limit of ${maxLine}`,
+        start + pos,
+        513,
+      );
+    }
+    if (headers.length >= maxHeaders)
+      fail(ParseErrorCode.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, start + pos, 513);
+    const id = quickHeaderId(src, pos, le);
+    const field = new HeaderField(src, start, pos, le, folded, id, null, null);
+    if (id > 0) {
+      field.splitAt(quickNameEnd, quickColon);
+      if ((hot[id] as number) < 0) hot[id] = headers.length;
+      if (id === H_VIA) {
+        if (++vias > limits.maxVias) {
+          fail(
+            ParseErrorCode.TOO_MANY_VIAS,
+            `more than ${limits.maxVias} Via header fields`,
+            start + pos,
+            400,
+            'Via',
+          );
+        }
+      } else if (id === H_CONTENT_LENGTH) {
+        // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
+        const v = contentLengthValue(src, field.vs, le, folded, start);
         if (cl !== -1 && v !== cl) {
           fail(
             ParseErrorCode.CONTENT_LENGTH,
             `conflicting Content-Length values ${cl} and ${v}`,
-            start + clv,
+            start + field.vs,
             400,
             'Content-Length',
           );
         }
         cl = v;
-        clAt = start + clv;
+        clAt = start + field.vs;
       }
-      fLs = -1;
     }
-    if (empty) {
-      bodyStart = start + eol + 1;
-      break;
-    }
-    fLs = pos;
-    fLe = le;
-    fFolded = false;
+    headers.push(field);
     pos = eol + 1;
   }
   msg.crlf = crlf;
