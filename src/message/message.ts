@@ -142,8 +142,9 @@ export abstract class SipMessage {
     let list = this.list;
     if (list === null) {
       const lines = this.lines as number[];
-      list = new Array<HeaderField>(lines.length / 3);
-      for (let k = 0; k < lines.length; k += 3) list[k / 3] = this.fieldAt(k / 3);
+      const n = (lines.length / 3) | 0;
+      list = [];
+      for (let i = 0; i < n; i++) list.push(this.fieldAt(i));
       this.list = list;
       this.lines = null;
       this.made = null;
@@ -160,7 +161,7 @@ export abstract class SipMessage {
 
   /** Number of header fields. */
   get headerCount(): number {
-    return this.list !== null ? this.list.length : (this.lines as number[]).length / 3;
+    return this.list !== null ? this.list.length : ((this.lines as number[]).length / 3) | 0;
   }
 
   /** @internal The field at index i, made from its line on first use. */
@@ -195,10 +196,11 @@ export abstract class SipMessage {
     const st = (HEADERS[id - 1] as HeaderInfo).starts;
     const a = st[0];
     const b = st[2];
-    for (let k = from * 3; k < lines.length; k += 3) {
-      const c = (lines[k + 2] as number) & 0xff;
+    const n = (lines.length / 3) | 0;
+    for (let i = from; i < n; i++) {
+      const c = (lines[i * 3 + 2] as number) & 0xff;
       if (c !== a && c !== b) continue;
-      if (this.fieldAt(k / 3).idc === id) return k / 3;
+      if (this.fieldAt(i).idc === id) return i;
     }
     return -1;
   }

@@ -302,7 +302,7 @@ function parseHead(
           'Content-Length',
         );
       }
-      if (cl === -1) hot[H_CONTENT_LENGTH] = lines.length / 3;
+      if (cl === -1) hot[H_CONTENT_LENGTH] = (lines.length / 3) | 0;
       cl = v;
       clAt = start + vs;
     } else if (first === 0x76 && quickHeaderId(src, pos, le) === H_VIA && ++vias > limits.maxVias) {

@@ -165,3 +165,49 @@ describe('serializer', () => {
     assert.equal(copy.maxForwards, 1);
   });
 });
+
+describe('header index through reads and edits', () => {
+  const text = [
+    'INVITE sip:bob@biloxi.com SIP/2.0',
+    'f: <sip:alice@atlanta.com>;tag=1',
+    'Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa',
+    'v: SIP/2.0/UDP b.example.com;branch=z9hG4bKb',
+    'To: <sip:bob@biloxi.com>',
+    'i: x@y',
+    'CSeq: 1 INVITE',
+    'Route: <sip:r1.example.com;lr>',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+
+  test('lookups stay right after inserts and deletes, whatever was read before', () => {
+    const m = parseMessage(text);
+    assert.equal(m.from?.tag, '1');
+    m.prependHeader('Via', 'SIP/2.0/UDP p.example.com;branch=z9hG4bKp');
+    assert.equal(m.topVia?.host, 'p.example.com');
+    assert.deepEqual(
+      m.via.map((v) => v.host),
+      ['p.example.com', 'a.example.com', 'b.example.com'],
+    );
+    assert.equal(m.removeFirstValue('Via'), true);
+    assert.equal(m.topVia?.host, 'a.example.com');
+    m.appendHeader('Route', '<sip:r2.example.com;lr>');
+    assert.deepEqual(
+      m.route.map((r) => r.uri.toString()),
+      ['sip:r1.example.com;lr', 'sip:r2.example.com;lr'],
+    );
+    assert.equal(m.callId, 'x@y');
+    m.removeHeader('Route');
+    assert.deepEqual(m.route, []);
+    m.appendHeader('Route', '<sip:r3.example.com;lr>');
+    assert.equal(m.route[0]?.uri.toString(), 'sip:r3.example.com;lr');
+    assert.equal(parseMessage(m.toBuffer()).via.length, 2);
+  });
+
+  test('a compact first field is found before a later full-name one', () => {
+    const m = parseMessage(text.replace('f: <sip:alice@atlanta.com>;tag=1', 'X-Other: 1'));
+    m.appendHeader('Via', 'SIP/2.0/UDP z.example.com;branch=z9hG4bKz');
+    assert.equal(m.topVia?.host, 'a.example.com');
+  });
+});
