@@ -2,15 +2,7 @@ import { ParseErrorCode, SipParseError } from '../errors.js';
 import type { CSeq } from './cseq.js';
 import { parseCSeq } from './cseq.js';
 import { HeaderField } from './header-field.js';
-import {
-  H,
-  HEADERS,
-  type HeaderInfo,
-  headerInfo,
-  quickColon,
-  quickHeaderId,
-  quickNameEnd,
-} from './header-names.js';
+import { H, HEADERS, type HeaderInfo, headerInfo } from './header-names.js';
 import { fieldParser, parseCallId } from './header-parsers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { splitListRanges } from './list.js';
@@ -24,9 +16,6 @@ import { reasonPhrase } from './status-codes.js';
 import { bytesToText, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
 import { parseFirstVia, parseViaList, type Via } from './via.js';
-
-/** Flag bits of a line in SipMessage.lines (the low byte is the first character, lower case). */
-export const FOLDED = 0x100;
 
 /** Highest id of the headers identified while framing (see quickHeaderId). */
 const HOT_MAX = H.RECORD_ROUTE;
@@ -79,16 +68,8 @@ function valueBytes(v: HeaderValue): string {
 
 /** Common part of requests and responses (RFC 3261 §7). */
 export abstract class SipMessage {
-  /** Materialized field list; null while the fields are still only line offsets (`lines`). */
-  private list: HeaderField[] | null;
-  /**
-   * @internal Header lines as found by the parser, three numbers per field:
-   * start, end (no CRLF), and flags (first character folded to lower case,
-   * plus FOLDED when continuation lines follow). Null once materialized.
-   */
-  lines: number[] | null;
-  /** Fields made so far from `lines`, by field index. */
-  private made: Array<HeaderField | undefined> | null;
+  /** Header fields in wire order. Change them through the methods below, not directly. */
+  readonly headers: HeaderField[];
   private bodyBuf: Buffer | null;
   private bodySrc: Buffer | null;
   private bodyEnd: number;
@@ -110,16 +91,11 @@ export abstract class SipMessage {
   declaredLength: number;
   /** @internal Limits the message was parsed with (used for lazy typed parsing). */
   limits: Readonly<ParseLimits>;
-  /**
-   * @internal Index of the first field of each hot header id (1..HOT_MAX):
-   * -1 absent, -2 not looked for yet; null for messages built by code.
-   */
+  /** @internal Index of the first field of each hot header id (1..HOT_MAX), -1 when absent; null once edited. */
   hot: number[] | null;
 
   protected constructor(version: string) {
-    this.list = [];
-    this.lines = null;
-    this.made = null;
+    this.headers = [];
     this.bodyBuf = EMPTY_BODY;
     this.bodySrc = null;
     this.bodyStart = 0;
@@ -136,74 +112,6 @@ export abstract class SipMessage {
   }
 
   abstract get isRequest(): boolean;
-
-  /** Header fields in wire order. Change them through the methods below, not directly. */
-  get headers(): HeaderField[] {
-    let list = this.list;
-    if (list === null) {
-      const lines = this.lines as number[];
-      const n = (lines.length / 3) | 0;
-      list = [];
-      for (let i = 0; i < n; i++) list.push(this.fieldAt(i));
-      this.list = list;
-      this.lines = null;
-      this.made = null;
-    }
-    return list;
-  }
-
-  /** @internal Takes the parser's line offsets as the message's fields. */
-  adoptLines(lines: number[]): void {
-    this.list = null;
-    this.lines = lines;
-    this.made = null;
-  }
-
-  /** Number of header fields. */
-  get headerCount(): number {
-    return this.list !== null ? this.list.length : ((this.lines as number[]).length / 3) | 0;
-  }
-
-  /** @internal The field at index i, made from its line on first use. */
-  fieldAt(i: number): HeaderField {
-    if (this.list !== null) return this.list[i] as HeaderField;
-    let made = this.made;
-    if (made === null) {
-      made = [];
-      this.made = made;
-    }
-    let f = made[i];
-    if (f === undefined) {
-      const lines = this.lines as number[];
-      const src = this.src as string;
-      const ls = lines[i * 3] as number;
-      const le = lines[i * 3 + 1] as number;
-      const flags = lines[i * 3 + 2] as number;
-      const id = quickHeaderId(src, ls, le);
-      f = new HeaderField(src, this.base, ls, le, (flags & FOLDED) !== 0, id, null, null);
-      if (id > 0) f.splitAt(quickNameEnd, quickColon);
-      made[i] = f;
-    }
-    return f;
-  }
-
-  /**
-   * @internal Index of the first field with a hot id (while fields are still
-   * lines): only lines starting with one of the header's letters are examined.
-   */
-  private findLine(id: number, from: number): number {
-    const lines = this.lines as number[];
-    const st = (HEADERS[id - 1] as HeaderInfo).starts;
-    const a = st[0];
-    const b = st[2];
-    const n = (lines.length / 3) | 0;
-    for (let i = from; i < n; i++) {
-      const c = (lines[i * 3 + 2] as number) & 0xff;
-      if (c !== a && c !== b) continue;
-      if (this.fieldAt(i).idc === id) return i;
-    }
-    return -1;
-  }
 
   /** The body, as bytes. Content-Length is made to match when the message is written. */
   get body(): Buffer {
@@ -271,36 +179,20 @@ export abstract class SipMessage {
 
   /** @internal First field with a known-header id. */
   fieldById(id: number): HeaderField | undefined {
+    const hs = this.headers;
     if (id <= HOT_MAX) {
-      const k = this.hotIndex(id);
-      return k < 0 ? undefined : this.fieldAt(k);
+      const hot = this.hot;
+      if (hot !== null) {
+        const k = hot[id] as number;
+        return k < 0 ? undefined : hs[k];
+      }
+      // Hot headers are identified when parsed or created: an id compare is exact.
+      for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).idc === id) return hs[i];
+      return undefined;
     }
     const info = HEADERS[id - 1] as HeaderInfo;
-    const hs = this.headers;
     for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).is(info)) return hs[i];
     return undefined;
-  }
-
-  /** Index of the first field of a hot header, -1 when absent (looked up once, then kept). */
-  private hotIndex(id: number): number {
-    const hot = this.hot;
-    let k = hot === null ? -2 : (hot[id] as number);
-    if (k === -2) {
-      if (this.list === null) k = this.findLine(id, 0);
-      else {
-        k = -1;
-        const info = HEADERS[id - 1] as HeaderInfo;
-        const hs = this.list;
-        for (let i = 0; i < hs.length; i++) {
-          if ((hs[i] as HeaderField).is(info)) {
-            k = i;
-            break;
-          }
-        }
-      }
-      if (hot !== null) hot[id] = k;
-    }
-    return k;
   }
 
   /** Fields with the given name (case-insensitive, compact forms included), in order. */
@@ -378,15 +270,11 @@ export abstract class SipMessage {
     parse: (v: string, base: number, limits: Readonly<ParseLimits>, what: string) => T[],
   ): T[] {
     let out: T[] | undefined;
-    const first = this.hotIndex(id);
-    const n = this.headerCount;
-    for (let i = first; i >= 0 && i < n; i++) {
-      if (this.list === null) {
-        i = this.findLine(id, i);
-        if (i < 0) break;
-      }
-      const f = this.fieldAt(i);
-      if (f.idc !== id && (f.idc !== -1 || !f.is(HEADERS[id - 1] as HeaderInfo))) continue;
+    const hs = this.headers;
+    const hot = this.hot;
+    for (let i = hot === null ? 0 : (hot[id] as number); i >= 0 && i < hs.length; i++) {
+      const f = hs[i] as HeaderField;
+      if (f.idc !== id) continue;
       let vals = f.cache as T[] | undefined;
       if (vals === undefined) {
         vals = parse(f.value, f.valueOffset, this.limits, what);
@@ -519,14 +407,13 @@ export abstract class SipMessage {
 
   /** Index of the first field named by `key` (known info or lower-case unknown name), -1 when none. */
   private indexOfKey(key: HeaderKey): number {
+    const hs = this.headers;
     if (key.info !== undefined) {
       const id = key.info.id;
-      if (id <= HOT_MAX) return this.hotIndex(id);
-      const hs = this.headers;
+      if (id <= HOT_MAX && this.hot !== null) return this.hot[id] as number;
       for (let i = 0; i < hs.length; i++) if ((hs[i] as HeaderField).is(key.info)) return i;
       return -1;
     }
-    const hs = this.headers;
     for (let i = 0; i < hs.length; i++) {
       const f = hs[i] as HeaderField;
       if (f.id === 0 && f.name.toLowerCase() === key.lower) return i;
@@ -547,12 +434,7 @@ export abstract class SipMessage {
     if (hot !== null) {
       for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) >= at) hot[id] = (hot[id] as number) + 1;
       const id = field.idc;
-      if (id > 0 && id <= HOT_MAX) {
-        const k = hot[id] as number;
-        // A field put before the known first one, or where none exists, is now the first;
-        // with the first not looked for yet (-2) it is known only when it went in at the top.
-        if (k === -1 || k > at || (k === -2 && at === 0)) hot[id] = at;
-      }
+      if (id > 0 && id <= HOT_MAX && ((hot[id] as number) < 0 || (hot[id] as number) > at)) hot[id] = at;
     }
   }
 
@@ -564,7 +446,16 @@ export abstract class SipMessage {
     if (hot === null) return;
     for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) > at) hot[id] = (hot[id] as number) - 1;
     const id = removed.idc;
-    if (id > 0 && id <= HOT_MAX && hot[id] === at) hot[id] = -2;
+    if (id > 0 && id <= HOT_MAX && hot[id] === at) {
+      let next = -1;
+      for (let i = at; i < this.headers.length; i++) {
+        if ((this.headers[i] as HeaderField).idc === id) {
+          next = i;
+          break;
+        }
+      }
+      hot[id] = next;
+    }
   }
 
   /** Replaces every field of `name` with one field (at the place of the first) holding `value` (an array writes a list). */
@@ -671,7 +562,7 @@ export abstract class SipMessage {
   abstract clone(): SipMessage;
 
   protected copyInto<T extends SipMessage>(m: T): T {
-    m.list = this.headers.slice();
+    for (const f of this.headers) m.headers.push(f);
     m.bodyBuf = this.bodyBuf;
     m.bodySrc = this.bodySrc;
     m.bodyStart = this.bodyStart;
@@ -864,14 +755,6 @@ export function isRequest(m: SipMessage): m is SipRequest {
  * a Content-Length matching the body, the empty line, the body.
  */
 export function serialize(m: SipMessage): Buffer {
-  const bodyLength = m.bodyLength;
-  const lines = m.lines;
-  if (lines !== null && m.crlf && m.declaredLength === bodyLength && m.src !== null) {
-    // No field was touched: the header lines go out as one run of the source.
-    let head = m.startLine();
-    if (lines.length > 0) head += `\r\n${m.src.slice(lines[0], lines[lines.length - 2])}`;
-    return finishWrite(m, `${head}\r\n\r\n`, bodyLength);
-  }
   const hs = m.headers;
   const src = m.src;
   const bodyLen = m.bodyLength;
@@ -912,10 +795,7 @@ export function serialize(m: SipMessage): Buffer {
     i = j;
   }
   if (!clWritten) head += `\r\nContent-Length: ${bodyLen}`;
-  return finishWrite(m, `${head}\r\n\r\n`, bodyLen);
-}
-
-function finishWrite(m: SipMessage, head: string, bodyLen: number): Buffer {
+  head += '\r\n\r\n';
   // A wire body already decoded with the header section goes out in the same write.
   const inSrc = m.bodyInSource();
   if (inSrc !== null) head += inSrc;

@@ -1,13 +1,14 @@
 import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
-import { H, quickColon, quickHeaderId } from './header-names.js';
+import { HeaderField } from './header-field.js';
+import { H, quickColon, quickHeaderId, quickNameEnd } from './header-names.js';
 
-const HOT_TEMPLATE: number[] = new Array(H.RECORD_ROUTE + 1).fill(-2);
+const HOT_TEMPLATE: number[] = new Array(H.RECORD_ROUTE + 1).fill(-1);
 const H_VIA = H.VIA;
 const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
-import { FOLDED, type SipMessage, SipRequest, SipResponse } from './message.js';
+import { type SipMessage, SipRequest, SipResponse } from './message.js';
 
 export interface ParseOptions {
   /** Limits to apply; missing ones take their defaults. */
@@ -228,10 +229,9 @@ function parseHead(
   msg.base = start;
   msg.startLineEnd = le;
   msg.limits = limits;
-  const lines: number[] = [];
+  const headers = msg.headers;
   const hot = HOT_TEMPLATE.slice();
   msg.hot = hot;
-  msg.adoptLines(lines);
 
   // Header fields: each line is found with one search; folded continuation
   // lines (RFC 3261 §7.3.1) are taken in at once by looking at the next line's
@@ -245,7 +245,6 @@ function parseHead(
   let bodyStart: number;
   const maxLine = limits.maxHeaderLineLength;
   const maxHeaders = limits.maxHeaders;
-  const maxLines = maxHeaders * 3;
   for (;;) {
     if (pos >= srcLen) return more ? null : unterminated(buf, start, end, limits);
     const c = src.charCodeAt(pos);
@@ -282,39 +281,40 @@ function parseHead(
         513,
       );
     }
-    if (lines.length >= maxLines)
+    if (headers.length >= maxHeaders)
       fail(ParseErrorCode.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, start + pos, 513);
-    const first = c | 0x20;
-    // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
-    if (
-      (first === 0x6c ||
-        (first === 0x63 && src.charCodeAt(pos + 7) === 0x2d && (src.charCodeAt(pos + 8) | 0x20) === 0x6c)) &&
-      quickHeaderId(src, pos, le) === H_CONTENT_LENGTH
-    ) {
-      const vs = quickColon + 1;
-      const v = contentLengthValue(src, vs, le, folded, start);
-      if (cl !== -1 && v !== cl) {
-        fail(
-          ParseErrorCode.CONTENT_LENGTH,
-          `conflicting Content-Length values ${cl} and ${v}`,
-          start + vs,
-          400,
-          'Content-Length',
-        );
+    const id = quickHeaderId(src, pos, le);
+    const field = new HeaderField(src, start, pos, le, folded, id, null, null);
+    if (id > 0) {
+      field.splitAt(quickNameEnd, quickColon);
+      if ((hot[id] as number) < 0) hot[id] = headers.length;
+      if (id === H_VIA) {
+        if (++vias > limits.maxVias) {
+          fail(
+            ParseErrorCode.TOO_MANY_VIAS,
+            `more than ${limits.maxVias} Via header fields`,
+            start + pos,
+            400,
+            'Via',
+          );
+        }
+      } else if (id === H_CONTENT_LENGTH) {
+        // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
+        const v = contentLengthValue(src, field.vs, le, folded, start);
+        if (cl !== -1 && v !== cl) {
+          fail(
+            ParseErrorCode.CONTENT_LENGTH,
+            `conflicting Content-Length values ${cl} and ${v}`,
+            start + field.vs,
+            400,
+            'Content-Length',
+          );
+        }
+        cl = v;
+        clAt = start + field.vs;
       }
-      if (cl === -1) hot[H_CONTENT_LENGTH] = (lines.length / 3) | 0;
-      cl = v;
-      clAt = start + vs;
-    } else if (first === 0x76 && quickHeaderId(src, pos, le) === H_VIA && ++vias > limits.maxVias) {
-      fail(
-        ParseErrorCode.TOO_MANY_VIAS,
-        `more than ${limits.maxVias} Via header fields`,
-        start + pos,
-        400,
-        'Via',
-      );
     }
-    lines.push(pos, le, folded ? first | FOLDED : first);
+    headers.push(field);
     pos = eol + 1;
   }
   msg.crlf = crlf;
