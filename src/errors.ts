@@ -47,6 +47,18 @@ export const ParseErrorCode = {
 
 export type ParseErrorCode = (typeof ParseErrorCode)[keyof typeof ParseErrorCode];
 
+/** Codes of errors outside message parsing. */
+export const ErrorCode = {
+  /** A transaction was driven in a way its state machine does not allow (a bug in the caller). */
+  TRANSACTION_STATE: 'SIP_ERR_TRANSACTION_STATE',
+  /** A client transaction ended without a final response (Timer B or F, RFC 3261 §8.1.3.1: treat as 408). */
+  TIMEOUT: 'SIP_ERR_TIMEOUT',
+  /** The transport could not deliver a message (RFC 3261 §8.1.3.1: treat as 503). */
+  TRANSPORT: 'SIP_ERR_TRANSPORT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
 /** Base class of every error sipwire throws on purpose. */
 export class SipError extends Error {
   readonly code: string;
@@ -123,5 +135,42 @@ export class SipParseError extends SipError {
       status: this.status,
     });
     return err;
+  }
+}
+
+/**
+ * A transaction was asked to do something its state does not allow, such as
+ * sending a second final response: a bug in the code driving it.
+ */
+export class TransactionStateError extends SipError {
+  constructor(message: string) {
+    super(ErrorCode.TRANSACTION_STATE, message);
+  }
+
+  override get name(): string {
+    return 'TransactionStateError';
+  }
+}
+
+/** A client transaction timed out (Timer B or F): no final response arrived. */
+export class TransactionTimeoutError extends SipError {
+  constructor(message: string) {
+    super(ErrorCode.TIMEOUT, message);
+  }
+
+  override get name(): string {
+    return 'TransactionTimeoutError';
+  }
+}
+
+/** The transport failed to deliver a message. */
+export class TransportError extends SipError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.TRANSPORT, message);
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+
+  override get name(): string {
+    return 'TransportError';
   }
 }

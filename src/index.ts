@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './message/index.js';
+export * from './transaction/index.js';

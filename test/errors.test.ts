@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ParseErrorCode, SipError, SipParseError } from '../src/index.js';
+import { ErrorCode, ParseErrorCode, SipError, SipParseError } from '../src/index.js';
 
 describe('error codes', () => {
   const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
   const documented = new Set([...doc.matchAll(/^\| `(SIP_ERR_[A-Z_]+)`/gm)].map((m) => m[1]));
 
   test('every code is documented in docs/errors.md, and every documented code exists', () => {
-    const codes = new Set<string>(Object.values(ParseErrorCode));
+    const codes = new Set<string>([...Object.values(ParseErrorCode), ...Object.values(ErrorCode)]);
     assert.deepEqual([...codes].sort(), [...documented].sort());
   });
 
   test('codes are unique', () => {
-    const values = Object.values(ParseErrorCode);
+    const values = [...Object.values(ParseErrorCode), ...Object.values(ErrorCode)];
     assert.equal(new Set(values).size, values.length);
   });
 

@@ -41,6 +41,7 @@ export {
 } from './numeric.js';
 export { Params } from './params.js';
 export { type ParseOptions, parseMessage } from './parser.js';
+export { createResponse } from './response.js';
 export { quote, unquote } from './scanner.js';
 export { REASON_PHRASES, reasonPhrase } from './status-codes.js';
 export { parseTokenList, parseTokenWithParams, TokenWithParams } from './token-list.js';

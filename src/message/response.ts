@@ -1,0 +1,46 @@
+import { H } from './header-names.js';
+import { type HeaderValue, type SipRequest, SipResponse } from './message.js';
+import { reasonPhrase } from './status-codes.js';
+
+/**
+ * Builds a response to a request as RFC 3261 §8.2.6.2 says: Via values,
+ * From, To, Call-ID and CSeq copied from the request (Via in order, with any
+ * received/rport the transport added), a To tag added when given and the
+ * request's To has none (never on 100, §8.2.6.2), Timestamp echoed (§8.2.6.1).
+ */
+export function createResponse(
+  request: SipRequest,
+  status: number,
+  reason?: string,
+  options: {
+    toTag?: string;
+    headers?: ReadonlyArray<readonly [string, HeaderValue]>;
+    body?: Buffer | string;
+  } = {},
+): SipResponse {
+  const res = new SipResponse({ status, reason: reason ?? reasonPhrase(status) });
+  for (const f of request.headers) {
+    const id = f.id;
+    if (id === H.VIA || id === H.FROM || id === H.CALL_ID || id === H.CSEQ)
+      res.appendHeader(f.canonicalName, rawValue(f.value));
+    else if (id === H.TO) {
+      let to = f.value;
+      if (options.toTag !== undefined && status !== 100 && request.to?.tag === undefined)
+        to += `;tag=${options.toTag}`;
+      res.appendHeader('To', rawValue(to));
+    }
+  }
+  if (status === 100) {
+    const ts = request.get('Timestamp');
+    if (ts !== undefined) res.appendHeader('Timestamp', ts);
+  }
+  if (options.headers) for (const [name, value] of options.headers) res.appendHeader(name, value);
+  if (options.body !== undefined)
+    res.body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  return res;
+}
+
+/** A byte-string header value passed through untouched (not re-encoded as text). */
+function rawValue(bytes: string): HeaderValue {
+  return { toString: () => bytes };
+}

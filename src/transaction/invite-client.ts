@@ -1,0 +1,190 @@
+import { TransactionStateError } from '../errors.js';
+import { H } from '../message/header-names.js';
+import { SipRequest, type SipResponse } from '../message/message.js';
+import { sixtyFourT1, timerD } from './timers.js';
+import {
+  type ClientState,
+  type ClientTransaction,
+  type ClientTransactionUser,
+  type TransactionContext,
+  TxTimer,
+} from './transaction.js';
+
+/**
+ * INVITE client transaction: RFC 3261 §17.1.1 (Figure 5) as RFC 6026 §8.4
+ * replaces it, with the Accepted state and Timer M.
+ */
+export class InviteClientTransaction implements ClientTransaction {
+  readonly kind = 'invite-client' as const;
+  readonly request: SipRequest;
+  readonly key: string;
+  private stateValue: ClientState;
+  private readonly ctx: TransactionContext;
+  private readonly tu: ClientTransactionUser;
+  private readonly timerA: TxTimer;
+  private readonly timerB: TxTimer;
+  private readonly timerD: TxTimer;
+  private readonly timerM: TxTimer;
+  private intervalA: number;
+  private ack: SipRequest | undefined;
+
+  constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: ClientTransactionUser) {
+    if (request.method !== 'INVITE')
+      throw new TransactionStateError(`INVITE client transaction for ${request.method}`);
+    this.request = request;
+    this.key = key;
+    this.ctx = ctx;
+    this.tu = tu;
+    this.stateValue = 'calling';
+    this.intervalA = ctx.timers.t1;
+    this.ack = undefined;
+    this.timerA = new TxTimer(ctx.clock, () => this.onTimerA());
+    this.timerB = new TxTimer(ctx.clock, () => this.onTimerB());
+    this.timerD = new TxTimer(ctx.clock, () => this.terminate());
+    this.timerM = new TxTimer(ctx.clock, () => this.terminate());
+  }
+
+  get state(): ClientState {
+    return this.stateValue;
+  }
+
+  /** Sends the INVITE and starts Timers A (unreliable transports) and B (§17.1.1.2). */
+  start(): void {
+    if (this.stateValue !== 'calling' || this.timerB.running)
+      throw new TransactionStateError('transaction already started');
+    this.ctx.send(this.request);
+    if (!this.ctx.reliable) this.timerA.start(this.intervalA);
+    this.timerB.start(sixtyFourT1(this.ctx.timers));
+  }
+
+  receiveResponse(response: SipResponse): void {
+    const status = response.status;
+    switch (this.stateValue) {
+      case 'calling':
+      case 'proceeding':
+        if (status < 200) {
+          // "If the client transaction receives a provisional response while in the
+          // Calling state, it transitions to the Proceeding state ... SHOULD NOT
+          // retransmit the request any longer."
+          this.stateValue = 'proceeding';
+          this.timerA.stop();
+          this.timerB.stop();
+          this.tu.response(response, this);
+        } else if (status < 300) {
+          // RFC 6026 §8.4: a 2xx moves to Accepted, goes to the TU, and starts Timer M.
+          this.stateValue = 'accepted';
+          this.timerA.stop();
+          this.timerB.stop();
+          this.timerM.start(sixtyFourT1(this.ctx.timers));
+          this.tu.response(response, this);
+        } else {
+          // §17.1.1.2: 300-699 -> Completed, pass up, send ACK, start Timer D.
+          this.stateValue = 'completed';
+          this.timerA.stop();
+          this.timerB.stop();
+          this.ack = buildAck(this.request, response);
+          this.ctx.send(this.ack);
+          this.tu.response(response, this);
+          this.timerD.start(timerD(this.ctx.timers, this.ctx.reliable));
+        }
+        return;
+      case 'completed':
+        // "Any retransmissions of the final response ... MUST cause the ACK to be
+        // re-passed to the transport layer ... MUST NOT be passed up to the TU."
+        if (status >= 300 && this.ack !== undefined) this.ctx.send(this.ack);
+        return;
+      case 'accepted':
+        // RFC 6026 §8.4: 2xx responses in Accepted go to the TU (retransmissions, forks).
+        if (status >= 200 && status < 300) this.tu.response(response, this);
+        return;
+      case 'terminated':
+        return;
+      default:
+        throw new TransactionStateError(`INVITE client transaction in state ${this.stateValue}`);
+    }
+  }
+
+  transportError(error: Error): void {
+    // Figure 5: Calling and Completed end on a transport error and inform the TU.
+    if (
+      this.stateValue === 'calling' ||
+      this.stateValue === 'proceeding' ||
+      this.stateValue === 'completed'
+    ) {
+      this.tu.transportError(error, this);
+      this.terminate();
+    }
+  }
+
+  private onTimerA(): void {
+    if (this.stateValue !== 'calling') return;
+    // "When timer A fires 2*T1 seconds later, the request MUST be retransmitted
+    // again ... intervals that double after each transmission."
+    this.ctx.send(this.request);
+    this.intervalA *= 2;
+    this.timerA.start(this.intervalA);
+  }
+
+  private onTimerB(): void {
+    if (this.stateValue !== 'calling') return;
+    // "If the client transaction is still in the Calling state when timer B
+    // fires, the client transaction SHOULD inform the TU that a timeout has occurred."
+    this.tu.timeout(this);
+    this.terminate();
+  }
+
+  abort(): void {
+    this.stopTimers();
+    this.stateValue = 'terminated';
+  }
+
+  private stopTimers(): void {
+    this.timerA.stop();
+    this.timerB.stop();
+    this.timerD.stop();
+    this.timerM.stop();
+  }
+
+  private terminate(): void {
+    if (this.stateValue === 'terminated') return;
+    this.stopTimers();
+    this.stateValue = 'terminated';
+    this.tu.terminated?.(this);
+  }
+}
+
+/**
+ * The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same
+ * Request-URI, Call-ID, From, CSeq number and single Via (same branch) as
+ * the INVITE; To from the response; Route copied from the INVITE.
+ */
+export function buildAck(invite: SipRequest, response: SipResponse): SipRequest {
+  const ack = new SipRequest({ method: 'ACK', uri: invite.uri });
+  const via = invite.fieldById(H.VIA);
+  if (via !== undefined) ack.appendHeader('Via', raw(firstValue(via.value)));
+  ack.appendHeader('Max-Forwards', 70);
+  for (const f of invite.headers) if (f.id === H.ROUTE) ack.appendHeader('Route', raw(f.value));
+  const from = invite.fieldById(H.FROM);
+  if (from !== undefined) ack.appendHeader('From', raw(from.value));
+  const to = response.fieldById(H.TO);
+  if (to !== undefined) ack.appendHeader('To', raw(to.value));
+  const callId = invite.fieldById(H.CALL_ID);
+  if (callId !== undefined) ack.appendHeader('Call-ID', raw(callId.value));
+  ack.appendHeader('CSeq', `${invite.cseq?.seq ?? 0} ACK`);
+  return ack;
+}
+
+function firstValue(viaValue: string): string {
+  const v = viaValue;
+  let inQuote = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x22) inQuote = !inQuote;
+    else if (c === 0x2c && !inQuote) return v.slice(0, i).trimEnd();
+  }
+  return v;
+}
+
+function raw(bytes: string): { toString(): string } {
+  return { toString: () => bytes };
+}

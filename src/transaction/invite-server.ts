@@ -1,0 +1,177 @@
+import { TransactionStateError } from '../errors.js';
+import type { SipRequest, SipResponse } from '../message/message.js';
+import { createResponse } from '../message/response.js';
+import { INVITE_TRYING_MS, sixtyFourT1, timerIK } from './timers.js';
+import {
+  type ServerState,
+  type ServerTransaction,
+  type ServerTransactionUser,
+  type TransactionContext,
+  TxTimer,
+} from './transaction.js';
+
+/**
+ * INVITE server transaction: RFC 3261 §17.2.1 (Figure 7) as RFC 6026 §8.6
+ * replaces it, with the Accepted state and Timer L, and the automatic
+ * 100 (Trying) when the TU has not answered within 200 ms.
+ */
+export class InviteServerTransaction implements ServerTransaction {
+  readonly kind = 'invite-server' as const;
+  readonly request: SipRequest;
+  readonly key: string;
+  private stateValue: ServerState;
+  private readonly ctx: TransactionContext;
+  private readonly tu: ServerTransactionUser;
+  private last: SipResponse | undefined;
+  private readonly timerTrying: TxTimer;
+  private readonly timerG: TxTimer;
+  private readonly timerH: TxTimer;
+  private readonly timerI: TxTimer;
+  private readonly timerL: TxTimer;
+  private intervalG: number;
+
+  constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: ServerTransactionUser) {
+    if (request.method !== 'INVITE')
+      throw new TransactionStateError(`INVITE server transaction for ${request.method}`);
+    this.request = request;
+    this.key = key;
+    this.ctx = ctx;
+    this.tu = tu;
+    this.stateValue = 'proceeding';
+    this.last = undefined;
+    this.intervalG = ctx.timers.t1;
+    this.timerTrying = new TxTimer(ctx.clock, () => this.onTrying());
+    this.timerG = new TxTimer(ctx.clock, () => this.onTimerG());
+    this.timerH = new TxTimer(ctx.clock, () => this.onTimerH());
+    this.timerI = new TxTimer(ctx.clock, () => this.terminate());
+    this.timerL = new TxTimer(ctx.clock, () => this.terminate());
+    // "the server transaction MUST generate a 100 (Trying) response unless it
+    // knows that the TU will generate a provisional or final response within 200 ms".
+    this.timerTrying.start(INVITE_TRYING_MS);
+  }
+
+  get state(): ServerState {
+    return this.stateValue;
+  }
+
+  get lastResponse(): SipResponse | undefined {
+    return this.last;
+  }
+
+  respond(response: SipResponse): void {
+    const status = response.status;
+    switch (this.stateValue) {
+      case 'proceeding':
+        this.timerTrying.stop();
+        this.last = response;
+        this.ctx.send(response);
+        if (status < 200) return;
+        if (status < 300) {
+          // RFC 6026 §8.5: a 2xx is sent once (the TU retransmits it) and the
+          // transaction moves to Accepted with Timer L.
+          this.stateValue = 'accepted';
+          this.timerL.start(sixtyFourT1(this.ctx.timers));
+          return;
+        }
+        // §17.2.1: 300-699 -> Completed; Timer G for unreliable transports, Timer H always.
+        this.stateValue = 'completed';
+        if (!this.ctx.reliable) this.timerG.start(this.intervalG);
+        this.timerH.start(sixtyFourT1(this.ctx.timers));
+        return;
+      case 'accepted':
+        // RFC 6026 §8.7: "While in the Accepted state, if the TU passes a 2xx
+        // response, the server transaction MUST pass the response to the transport layer."
+        if (status >= 200 && status < 300) {
+          this.ctx.send(response);
+          return;
+        }
+        throw new TransactionStateError(
+          `a ${status} response after a 2xx (INVITE server transaction Accepted)`,
+        );
+      default:
+        throw new TransactionStateError(`cannot send a ${status} response in state ${this.stateValue}`);
+    }
+  }
+
+  receiveRequest(request: SipRequest): void {
+    const ack = request.method === 'ACK';
+    switch (this.stateValue) {
+      case 'proceeding':
+        // "If a request retransmission is received while in the Proceeding state,
+        // the most recent provisional response ... MUST be passed to the transport layer."
+        if (!ack && this.last !== undefined) this.ctx.send(this.last);
+        return;
+      case 'completed':
+        if (ack) {
+          // "If an ACK is received while the server transaction is in the Completed
+          // state, the server transaction MUST transition to the Confirmed state."
+          this.stateValue = 'confirmed';
+          this.timerG.stop();
+          this.timerH.stop();
+          this.timerI.start(timerIK(this.ctx.timers, this.ctx.reliable));
+        } else if (this.last !== undefined) {
+          // A retransmitted INVITE gets the final response again.
+          this.ctx.send(this.last);
+        }
+        return;
+      case 'accepted':
+        // RFC 6026 §8.7: INVITE retransmissions are absorbed; an ACK goes to the TU.
+        if (ack) this.tu.ack?.(request, this);
+        return;
+      case 'confirmed':
+      case 'terminated':
+        return;
+      default:
+        throw new TransactionStateError(`INVITE server transaction in state ${this.stateValue}`);
+    }
+  }
+
+  transportError(error: Error): void {
+    // RFC 6026 §8.8: inform the TU and remain in the current state.
+    if (this.stateValue !== 'terminated') this.tu.transportError?.(error, this);
+  }
+
+  private onTrying(): void {
+    if (this.stateValue !== 'proceeding' || this.last !== undefined) return;
+    this.last = createResponse(this.request, 100);
+    this.ctx.send(this.last);
+  }
+
+  private onTimerG(): void {
+    if (this.stateValue !== 'completed' || this.last === undefined) return;
+    // "If timer G fires, the response is passed to the transport layer once more
+    // for retransmission, and timer G is set to fire in MIN(2*T1, T2) seconds."
+    this.ctx.send(this.last);
+    this.intervalG = Math.min(2 * this.intervalG, this.ctx.timers.t2);
+    this.timerG.start(this.intervalG);
+  }
+
+  private onTimerH(): void {
+    if (this.stateValue !== 'completed') return;
+    // "If timer H fires while in the Completed state, it implies that the ACK was
+    // never received. In this case, the server transaction MUST transition to the
+    // Terminated state, and MUST indicate to the TU that a transaction failure has occurred."
+    this.tu.timeout?.(this);
+    this.terminate();
+  }
+
+  abort(): void {
+    this.stopTimers();
+    this.stateValue = 'terminated';
+  }
+
+  private stopTimers(): void {
+    this.timerTrying.stop();
+    this.timerG.stop();
+    this.timerH.stop();
+    this.timerI.stop();
+    this.timerL.stop();
+  }
+
+  private terminate(): void {
+    if (this.stateValue === 'terminated') return;
+    this.stopTimers();
+    this.stateValue = 'terminated';
+    this.tu.terminated?.(this);
+  }
+}

@@ -1,0 +1,169 @@
+import { TransactionStateError } from '../errors.js';
+import type { SipRequest, SipResponse } from '../message/message.js';
+import { type Clock, systemClock } from './clock.js';
+import { InviteClientTransaction } from './invite-client.js';
+import { InviteServerTransaction } from './invite-server.js';
+import { clientKey, responseKey, serverKey } from './keys.js';
+import { NonInviteClientTransaction } from './non-invite-client.js';
+import { NonInviteServerTransaction } from './non-invite-server.js';
+import { resolveTimers, type TimerSettings } from './timers.js';
+import type {
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerTransaction,
+  ServerTransactionUser,
+  TransactionContext,
+} from './transaction.js';
+
+export interface TransactionLayerOptions {
+  clock?: Clock;
+  /** T1, T2, T4 for this layer (RFC 3261 defaults 500, 4000, 5000 ms). */
+  timers?: Partial<TimerSettings>;
+}
+
+/** How a message reaches the network for one transaction. */
+export interface Channel {
+  readonly reliable: boolean;
+  send(message: SipRequest | SipResponse): void;
+}
+
+/** What became of a request handed to the layer (RFC 3261 §17.2.3). */
+export type IncomingRequest =
+  /** A new request: a server transaction was made; the TU must answer it. */
+  | { readonly kind: 'new'; readonly tx: ServerTransaction }
+  /** A retransmission (or an ACK for a non-2xx final response), absorbed by its transaction. */
+  | { readonly kind: 'absorbed'; readonly tx: ServerTransaction }
+  /** An ACK matching no transaction: the ACK for a 2xx, end to end (§17.2.3, §13.2.2.4). */
+  | { readonly kind: 'ack' }
+  /** The request has no top Via branch or CSeq to match on; the caller answers or drops it. */
+  | { readonly kind: 'unmatchable' };
+
+/**
+ * The transaction layer of RFC 3261 §17: owns the client and server
+ * transaction tables, makes transactions, and routes each incoming message
+ * to the transaction it matches.
+ */
+export class TransactionLayer {
+  readonly clock: Clock;
+  readonly timers: TimerSettings;
+  private readonly clients: Map<string, ClientTransaction>;
+  private readonly servers: Map<string, ServerTransaction>;
+
+  constructor(options: TransactionLayerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.timers = resolveTimers(options.timers);
+    this.clients = new Map();
+    this.servers = new Map();
+  }
+
+  /** Live client and server transactions. */
+  get size(): { clients: number; servers: number } {
+    return { clients: this.clients.size, servers: this.servers.size };
+  }
+
+  private context(channel: Channel): TransactionContext {
+    return {
+      clock: this.clock,
+      timers: this.timers,
+      reliable: channel.reliable,
+      send: (m) => channel.send(m),
+    };
+  }
+
+  /**
+   * Makes a client transaction for `request` (which must carry its top Via
+   * with a unique RFC 3261 branch) and sends it.
+   */
+  sendRequest(request: SipRequest, channel: Channel, tu: ClientTransactionUser): ClientTransaction {
+    const branch = request.topVia?.branch;
+    if (branch === undefined)
+      throw new TransactionStateError('a request needs a top Via with a branch to start a transaction');
+    if (request.method === 'ACK')
+      throw new TransactionStateError('ACK is sent without a client transaction (RFC 3261 §17.1)');
+    const key = clientKey(branch, request.method);
+    if (this.clients.has(key))
+      throw new TransactionStateError(`a client transaction with branch ${branch} already exists`);
+    const clients = this.clients;
+    const user: ClientTransactionUser = {
+      response: (r, tx) => tu.response(r, tx),
+      timeout: (tx) => tu.timeout(tx),
+      transportError: (e, tx) => tu.transportError(e, tx),
+      terminated: (tx) => {
+        clients.delete(key);
+        tu.terminated?.(tx);
+      },
+    };
+    const ctx = this.context(channel);
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteClientTransaction(request, key, ctx, user)
+        : new NonInviteClientTransaction(request, key, ctx, user);
+    clients.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /**
+   * Routes a response to its client transaction. Returns false when none
+   * matches: the response then goes to the core (a 2xx retransmission or a
+   * forked 2xx after the transaction ended, §17.1.1.2).
+   */
+  receiveResponse(response: SipResponse): boolean {
+    const key = responseKey(response);
+    const tx = key === undefined ? undefined : this.clients.get(key);
+    if (tx === undefined) return false;
+    tx.receiveResponse(response);
+    return true;
+  }
+
+  /** Reports a transport failure for the client transaction with this key. */
+  clientTransportError(key: string, error: Error): void {
+    this.clients.get(key)?.transportError(error);
+  }
+
+  /**
+   * Routes a request to its server transaction, or makes one (§17.2.3). The
+   * channel sends this transaction's responses back the way the request came.
+   */
+  receiveRequest(request: SipRequest, channel: Channel, tu: ServerTransactionUser = {}): IncomingRequest {
+    const key = serverKey(request);
+    if (key === undefined) return { kind: 'unmatchable' };
+    const existing = this.servers.get(key);
+    if (existing !== undefined) {
+      existing.receiveRequest(request);
+      return { kind: 'absorbed', tx: existing };
+    }
+    if (request.method === 'ACK') return { kind: 'ack' };
+    const servers = this.servers;
+    const user: ServerTransactionUser = {
+      ack: (a, tx) => tu.ack?.(a, tx),
+      timeout: (tx) => tu.timeout?.(tx),
+      transportError: (e, tx) => tu.transportError?.(e, tx),
+      terminated: (tx) => {
+        servers.delete(key);
+        tu.terminated?.(tx);
+      },
+    };
+    const ctx = this.context(channel);
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteServerTransaction(request, key, ctx, user)
+        : new NonInviteServerTransaction(request, key, ctx, user);
+    servers.set(key, tx);
+    return { kind: 'new', tx };
+  }
+
+  /** The INVITE server transaction a CANCEL targets (RFC 3261 §9.2), if still live. */
+  findInviteForCancel(cancel: SipRequest): ServerTransaction | undefined {
+    const key = serverKey(cancel, 'INVITE');
+    return key === undefined ? undefined : this.servers.get(key);
+  }
+
+  /** Stops every transaction without telling their users (shutdown). */
+  close(): void {
+    for (const tx of this.clients.values()) tx.abort();
+    for (const tx of this.servers.values()) tx.abort();
+    this.clients.clear();
+    this.servers.clear();
+  }
+}

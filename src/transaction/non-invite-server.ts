@@ -1,0 +1,135 @@
+import { TransactionStateError } from '../errors.js';
+import type { SipRequest, SipResponse } from '../message/message.js';
+import { createResponse } from '../message/response.js';
+import { nonInviteTryingMs, timerJ } from './timers.js';
+import {
+  type ServerState,
+  type ServerTransaction,
+  type ServerTransactionUser,
+  type TransactionContext,
+  TxTimer,
+} from './transaction.js';
+
+/**
+ * Non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8) with the RFC
+ * 4320 rules: the only provisional response is 100, it is never sent over
+ * an unreliable transport before the client's Timer E would reach T2, and it
+ * is sent then if the TU has not answered.
+ */
+export class NonInviteServerTransaction implements ServerTransaction {
+  readonly kind = 'non-invite-server' as const;
+  readonly request: SipRequest;
+  readonly key: string;
+  private stateValue: ServerState;
+  private readonly ctx: TransactionContext;
+  private readonly tu: ServerTransactionUser;
+  private last: SipResponse | undefined;
+  private readonly timerTrying: TxTimer;
+  private readonly timerJ: TxTimer;
+  private readonly bornAt: number;
+
+  constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: ServerTransactionUser) {
+    if (request.method === 'INVITE' || request.method === 'ACK') {
+      throw new TransactionStateError(`non-INVITE server transaction for ${request.method}`);
+    }
+    this.request = request;
+    this.key = key;
+    this.ctx = ctx;
+    this.tu = tu;
+    this.stateValue = 'trying';
+    this.last = undefined;
+    this.bornAt = ctx.clock.now();
+    this.timerTrying = new TxTimer(ctx.clock, () => this.onTrying());
+    this.timerJ = new TxTimer(ctx.clock, () => this.terminate());
+    // RFC 4320 §4.1: "an SIP element MUST respond to a non-INVITE request with a
+    // Status-Code of 100 if it has not otherwise responded after the amount of
+    // time it takes a client transaction's Timer E to be reset to T2."
+    this.timerTrying.start(nonInviteTryingMs(ctx.timers));
+  }
+
+  get state(): ServerState {
+    return this.stateValue;
+  }
+
+  get lastResponse(): SipResponse | undefined {
+    return this.last;
+  }
+
+  respond(response: SipResponse): void {
+    const status = response.status;
+    if (status < 200) {
+      // RFC 4320 §4.1: "An SIP element MUST NOT send any provisional response with
+      // a Status-Code other than 100 to a non-INVITE request."
+      if (status !== 100)
+        throw new TransactionStateError(`a ${status} provisional response to ${this.request.method}`);
+      if (this.stateValue !== 'trying' && this.stateValue !== 'proceeding') {
+        throw new TransactionStateError(`cannot send 100 in state ${this.stateValue}`);
+      }
+      // Over an unreliable transport a 100 may not go out before the RFC 4320 time;
+      // the timer sends it then if the TU still has not answered.
+      if (!this.ctx.reliable && this.ctx.clock.now() - this.bornAt < nonInviteTryingMs(this.ctx.timers))
+        return;
+      this.timerTrying.stop();
+      this.stateValue = 'proceeding';
+      this.last = response;
+      this.ctx.send(response);
+      return;
+    }
+    if (this.stateValue !== 'trying' && this.stateValue !== 'proceeding') {
+      throw new TransactionStateError(`cannot send a ${status} response in state ${this.stateValue}`);
+    }
+    // "If the TU passes a final response (status codes 200-699) to the server while
+    // in the Trying [or Proceeding] state, the transaction MUST transition to the
+    // Completed state, and the response MUST be passed to the transport layer."
+    this.timerTrying.stop();
+    this.stateValue = 'completed';
+    this.last = response;
+    this.ctx.send(response);
+    // "When the server transaction enters the Completed state, it MUST set Timer J."
+    this.timerJ.start(timerJ(this.ctx.timers, this.ctx.reliable));
+  }
+
+  receiveRequest(_request: SipRequest): void {
+    switch (this.stateValue) {
+      case 'trying':
+        // "Once in the Trying state, any further request retransmissions are discarded."
+        return;
+      case 'proceeding':
+      case 'completed':
+        // A retransmission gets the most recent (provisional or final) response again.
+        if (this.last !== undefined) this.ctx.send(this.last);
+        return;
+      default:
+        return;
+    }
+  }
+
+  transportError(error: Error): void {
+    // Figure 8: a transport error in Proceeding or Completed informs the TU and terminates.
+    if (this.stateValue === 'proceeding' || this.stateValue === 'completed' || this.stateValue === 'trying') {
+      this.tu.transportError?.(error, this);
+      this.terminate();
+    }
+  }
+
+  private onTrying(): void {
+    if (this.stateValue !== 'trying') return;
+    this.stateValue = 'proceeding';
+    this.last = createResponse(this.request, 100);
+    this.ctx.send(this.last);
+  }
+
+  abort(): void {
+    this.timerTrying.stop();
+    this.timerJ.stop();
+    this.stateValue = 'terminated';
+  }
+
+  private terminate(): void {
+    if (this.stateValue === 'terminated') return;
+    this.timerTrying.stop();
+    this.timerJ.stop();
+    this.stateValue = 'terminated';
+    this.tu.terminated?.(this);
+  }
+}

@@ -1,0 +1,99 @@
+import type { SipRequest, SipResponse } from '../message/message.js';
+import type { Clock } from './clock.js';
+import type { TimerSettings } from './timers.js';
+
+/** What a client transaction tells its user (RFC 3261 §17.1). Each method is called at most once per event. */
+export interface ClientTransactionUser {
+  /** A provisional or final response; in the Accepted state also 2xx retransmissions and forked 2xx (RFC 6026). */
+  response(response: SipResponse, tx: ClientTransaction): void;
+  /** Timer B or F fired with no final response (RFC 3261 §8.1.3.1: act as if 408 arrived). */
+  timeout(tx: ClientTransaction): void;
+  /** The transport could not deliver the request (§8.1.3.1: act as if 503 arrived). */
+  transportError(error: Error, tx: ClientTransaction): void;
+  /** The transaction reached Terminated (called exactly once). */
+  terminated?(tx: ClientTransaction): void;
+}
+
+/** What a server transaction tells its user (RFC 3261 §17.2, RFC 6026). */
+export interface ServerTransactionUser {
+  /** An ACK for a 2xx, received while the INVITE server transaction is Accepted (RFC 6026 §8.7). */
+  ack?(ack: SipRequest, tx: ServerTransaction): void;
+  /** Timer H fired: no ACK came for a final non-2xx response (§17.2.1). */
+  timeout?(tx: ServerTransaction): void;
+  /** The transport could not deliver a response (§17.2.4). */
+  transportError?(error: Error, tx: ServerTransaction): void;
+  /** The transaction reached Terminated (called exactly once). */
+  terminated?(tx: ServerTransaction): void;
+}
+
+/** How a transaction reaches the network and the clock. */
+export interface TransactionContext {
+  readonly clock: Clock;
+  readonly timers: TimerSettings;
+  /** True for TCP, TLS, WS, WSS, SCTP: no retransmissions, zero-length wait timers. */
+  readonly reliable: boolean;
+  /** Hands a message to the transport. A failure is reported back through `transportError()`. */
+  send(message: SipRequest | SipResponse): void;
+}
+
+export type ClientState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
+export type ServerState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
+
+export interface ClientTransaction {
+  readonly kind: 'invite-client' | 'non-invite-client';
+  readonly request: SipRequest;
+  readonly state: ClientState;
+  /** Matching key (RFC 3261 §17.1.3). */
+  readonly key: string;
+  receiveResponse(response: SipResponse): void;
+  transportError(error: Error): void;
+  /** Stops all timers and enters Terminated without telling the user (stack shutdown). */
+  abort(): void;
+}
+
+export interface ServerTransaction {
+  readonly kind: 'invite-server' | 'non-invite-server';
+  readonly request: SipRequest;
+  readonly state: ServerState;
+  /** Matching key (RFC 3261 §17.2.3). */
+  readonly key: string;
+  /** The last response sent, if any. */
+  readonly lastResponse: SipResponse | undefined;
+  /** Sends a response from the TU. */
+  respond(response: SipResponse): void;
+  receiveRequest(request: SipRequest): void;
+  transportError(error: Error): void;
+  abort(): void;
+}
+
+/** A named one-shot timer bound to a clock. */
+export class TxTimer {
+  private handle: unknown;
+  private readonly clock: Clock;
+  private readonly fire: () => void;
+
+  constructor(clock: Clock, fire: () => void) {
+    this.clock = clock;
+    this.fire = fire;
+    this.handle = undefined;
+  }
+
+  start(ms: number): void {
+    this.stop();
+    this.handle = this.clock.set(ms, () => {
+      this.handle = undefined;
+      this.fire();
+    });
+  }
+
+  stop(): void {
+    if (this.handle !== undefined) {
+      this.clock.clear(this.handle);
+      this.handle = undefined;
+    }
+  }
+
+  get running(): boolean {
+    return this.handle !== undefined;
+  }
+}

@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  FakeClock,
+  parseMessage,
+  type SipRequest,
+  TransactionLayer,
+  TransactionStateError,
+} from '../../src/index.js';
+import { ackFor, RecordingChannel, RecordingServerUser, request, response } from '../support/tx.js';
+
+function setup(method: string, reliable = false) {
+  const clock = new FakeClock();
+  const layer = new TransactionLayer({ clock });
+  const channel = new RecordingChannel(reliable);
+  const tu = new RecordingServerUser();
+  const req = request(method);
+  const r = layer.receiveRequest(req, channel, tu);
+  assert.equal(r.kind, 'new');
+  const tx = (r as { tx: import('../../src/index.js').ServerTransaction }).tx;
+  return { clock, layer, channel, tu, req, tx };
+}
+
+describe('INVITE server transaction (RFC 3261 Figure 7, RFC 6026)', () => {
+  describe('Proceeding', () => {
+    test('sends 100 Trying when the TU has not answered within 200 ms', () => {
+      const { clock, channel, tx } = setup('INVITE');
+      clock.tick(199);
+      assert.deepEqual(channel.lines, []);
+      clock.tick(1);
+      assert.deepEqual(channel.lines, ['100']);
+      assert.equal(tx.lastResponse?.status, 100);
+    });
+
+    test('no automatic 100 when the TU answers in time', () => {
+      const { clock, channel, tx, req } = setup('INVITE');
+      tx.respond(response(req, 180));
+      clock.tick(1000);
+      assert.deepEqual(channel.lines, ['180']);
+    });
+
+    test('a retransmitted INVITE gets the latest provisional response again', () => {
+      const { channel, tx, req, layer } = setup('INVITE');
+      tx.respond(response(req, 180));
+      const r = layer.receiveRequest(req, channel);
+      assert.equal(r.kind, 'absorbed');
+      assert.deepEqual(channel.lines, ['180', '180']);
+    });
+
+    test('a 2xx from the TU is sent once and moves to Accepted', () => {
+      const { clock, channel, tx, req } = setup('INVITE');
+      tx.respond(response(req, 200));
+      assert.equal(tx.state, 'accepted');
+      clock.tick(10000);
+      assert.deepEqual(channel.lines, ['200'], 'the TU retransmits 2xx, not the transaction');
+    });
+
+    test('a 300-699 moves to Completed', () => {
+      const { tx, req } = setup('INVITE');
+      tx.respond(response(req, 486));
+      assert.equal(tx.state, 'completed');
+    });
+
+    test('a transport error informs the TU and keeps the state (RFC 6026 §8.8)', () => {
+      const { tx, tu } = setup('INVITE');
+      tx.transportError(new Error('x'));
+      assert.equal(tx.state, 'proceeding');
+      assert.deepEqual(tu.events, ['transport-error x']);
+    });
+  });
+
+  describe('Completed', () => {
+    test('Timer G retransmits the final response at T1, doubling up to T2 (unreliable)', () => {
+      const { clock, channel, tx, req } = setup('INVITE');
+      tx.respond(response(req, 486));
+      const at: number[] = [];
+      for (let t = 0; t < 20000; t += 50) {
+        const n = channel.sent.length;
+        clock.tick(50);
+        if (channel.sent.length > n) at.push(clock.now());
+      }
+      assert.deepEqual(at, [500, 1500, 3500, 7500, 11500, 15500, 19500]);
+    });
+
+    test('a retransmitted INVITE gets the final response again', () => {
+      const { channel, tx, req, layer } = setup('INVITE');
+      tx.respond(response(req, 486));
+      layer.receiveRequest(req, channel);
+      assert.deepEqual(channel.lines, ['486', '486']);
+    });
+
+    test('the ACK moves to Confirmed (absorbed), Timer I (T4) ends it', () => {
+      const { clock, channel, tx, req, layer, tu } = setup('INVITE');
+      tx.respond(response(req, 486));
+      const r = layer.receiveRequest(ackFor(req), channel);
+      assert.equal(r.kind, 'absorbed');
+      assert.equal(tx.state, 'confirmed');
+      assert.deepEqual(tu.events, [], 'ACK for a non-2xx is not passed up');
+      layer.receiveRequest(ackFor(req), channel);
+      clock.tick(4999);
+      assert.equal(tx.state, 'confirmed');
+      clock.tick(1);
+      assert.equal(tx.state, 'terminated');
+      assert.deepEqual(channel.lines, ['486'], 'no retransmission once confirmed');
+    });
+
+    test('Timer H (64*T1) without an ACK: failure to the TU', () => {
+      const { clock, tx, req, tu } = setup('INVITE', true);
+      tx.respond(response(req, 486));
+      clock.tick(32000);
+      assert.equal(tx.state, 'terminated');
+      assert.deepEqual(tu.events, ['timeout', 'terminated']);
+    });
+
+    test('Timer I is zero over a reliable transport', () => {
+      const { clock, tx, req, layer, channel } = setup('INVITE', true);
+      tx.respond(response(req, 486));
+      layer.receiveRequest(ackFor(req), channel);
+      clock.tick(0);
+      assert.equal(tx.state, 'terminated');
+    });
+
+    test('a second final response is a bug', () => {
+      const { tx, req } = setup('INVITE');
+      tx.respond(response(req, 486));
+      assert.throws(() => tx.respond(response(req, 500)), TransactionStateError);
+    });
+  });
+
+  describe('Accepted (RFC 6026)', () => {
+    test('INVITE retransmissions are absorbed, ACKs go to the TU, 2xx from the TU are sent, Timer L ends it', () => {
+      const { clock, channel, tx, req, layer, tu } = setup('INVITE');
+      tx.respond(response(req, 200));
+      layer.receiveRequest(req, channel);
+      assert.deepEqual(channel.lines, ['200']);
+      tx.respond(response(req, 200));
+      assert.deepEqual(channel.lines, ['200', '200']);
+      layer.receiveRequest(ackFor(req), channel);
+      assert.deepEqual(tu.events, ['ack ACK']);
+      assert.throws(() => tx.respond(response(req, 486)), TransactionStateError);
+      clock.tick(32000);
+      assert.equal(tx.state, 'terminated');
+      assert.equal(layer.receiveRequest(ackFor(req), channel).kind, 'ack', 'later ACKs are end to end');
+    });
+  });
+});
+
+describe('non-INVITE server transaction (RFC 3261 Figure 8, RFC 4320)', () => {
+  test('Trying absorbs retransmissions', () => {
+    const { channel, req, layer } = setup('OPTIONS');
+    assert.equal(layer.receiveRequest(req, channel).kind, 'absorbed');
+    assert.deepEqual(channel.lines, []);
+  });
+
+  test('RFC 4320: sends 100 once Timer E would reach T2 (3.5 s) if the TU has not answered', () => {
+    const { clock, channel, tx, req, layer } = setup('REGISTER');
+    clock.tick(3499);
+    assert.deepEqual(channel.lines, []);
+    clock.tick(1);
+    assert.deepEqual(channel.lines, ['100']);
+    assert.equal(tx.state, 'proceeding');
+    layer.receiveRequest(req, channel);
+    assert.deepEqual(channel.lines, ['100', '100']);
+  });
+
+  test('RFC 4320: no provisional but 100, and no early 100 over UDP', () => {
+    const { channel, tx, req } = setup('OPTIONS');
+    assert.throws(() => tx.respond(response(req, 180)), TransactionStateError);
+    tx.respond(response(req, 100));
+    assert.deepEqual(channel.lines, [], 'held back over an unreliable transport');
+    const r = setup('OPTIONS', true);
+    r.tx.respond(response(r.req, 100));
+    assert.deepEqual(r.channel.lines, ['100'], 'allowed at once over a reliable transport');
+  });
+
+  test('a final response moves to Completed; retransmissions get it again; Timer J ends it', () => {
+    const { clock, channel, tx, req, layer } = setup('OPTIONS');
+    tx.respond(response(req, 200));
+    assert.equal(tx.state, 'completed');
+    layer.receiveRequest(req, channel);
+    assert.deepEqual(channel.lines, ['200', '200']);
+    clock.tick(32000);
+    assert.equal(tx.state, 'terminated');
+    assert.equal(layer.size.servers, 0);
+  });
+
+  test('Timer J is zero over a reliable transport', () => {
+    const { clock, tx, req } = setup('OPTIONS', true);
+    tx.respond(response(req, 200));
+    clock.tick(0);
+    assert.equal(tx.state, 'terminated');
+  });
+
+  test('a transport error informs the TU and ends it', () => {
+    const { tx, req, tu } = setup('OPTIONS');
+    tx.respond(response(req, 200));
+    tx.transportError(new Error('y'));
+    assert.deepEqual(tu.events, ['transport-error y', 'terminated']);
+  });
+});
+
+describe('matching requests to server transactions (RFC 3261 §17.2.3)', () => {
+  test('same branch but another sent-by is a new transaction', () => {
+    const { layer, req, channel } = setup('OPTIONS');
+    const other = parseMessage(
+      req.toString().replace('pc33.atlanta.example.com:5060', 'evil.example.com:5060'),
+    ) as SipRequest;
+    assert.equal(layer.receiveRequest(other, channel).kind, 'new');
+  });
+
+  test('CANCEL finds the INVITE it cancels (§9.2) and has its own transaction', () => {
+    const { layer, req, channel, tx } = setup('INVITE');
+    const cancel = parseMessage(
+      req
+        .toString()
+        .replace(/^INVITE/, 'CANCEL')
+        .replace('1 INVITE', '1 CANCEL'),
+    ) as SipRequest;
+    assert.equal(layer.findInviteForCancel(cancel), tx);
+    assert.equal(layer.receiveRequest(cancel, channel).kind, 'new');
+  });
+
+  test('RFC 2543 requests without the magic cookie match on Request-URI, tags, Call-ID, CSeq and Via', () => {
+    const clock = new FakeClock();
+    const layer = new TransactionLayer({ clock });
+    const ch = new RecordingChannel();
+    const old = parseMessage(
+      [
+        'INVITE sip:bob@biloxi.example.com SIP/2.0',
+        'Via: SIP/2.0/UDP old.example.com',
+        'To: sip:bob@biloxi.example.com',
+        'From: sip:alice@atlanta.example.com;tag=x',
+        'Call-ID: 2543@old.example.com',
+        'CSeq: 5 INVITE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    ) as SipRequest;
+    const r = layer.receiveRequest(old, ch);
+    assert.equal(r.kind, 'new');
+    const tx = (r as { tx: import('../../src/index.js').ServerTransaction }).tx;
+    assert.equal(layer.receiveRequest(old, ch).kind, 'absorbed');
+    tx.respond(response(old, 486, 'srv'));
+    const ack = parseMessage(
+      old
+        .toString()
+        .replace(/^INVITE/, 'ACK')
+        .replace('5 INVITE', '5 ACK')
+        .replace('biloxi.example.com\r\nFrom', 'biloxi.example.com;tag=srv\r\nFrom'),
+    ) as SipRequest;
+    assert.equal(layer.receiveRequest(ack, ch).kind, 'absorbed');
+    assert.equal(tx.state, 'confirmed');
+  });
+
+  test('a request without Via cannot be matched', () => {
+    const layer = new TransactionLayer({ clock: new FakeClock() });
+    const req = parseMessage(
+      'OPTIONS sip:a@b.com SIP/2.0\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n',
+    ) as SipRequest;
+    assert.equal(layer.receiveRequest(req, new RecordingChannel()).kind, 'unmatchable');
+  });
+
+  test('close() stops every transaction', () => {
+    const { clock, layer, channel } = setup('INVITE');
+    layer.close();
+    clock.tick(1000);
+    assert.deepEqual(channel.lines, []);
+    assert.deepEqual(layer.size, { clients: 0, servers: 0 });
+  });
+});
