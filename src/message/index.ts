@@ -6,6 +6,7 @@ export { StreamFramer } from './framer.js';
 export { HeaderField } from './header-field.js';
 export { canonicalHeaderName, HEADERS, type HeaderInfo, headerInfo } from './header-names.js';
 export { parseCallId } from './header-parsers.js';
+export { newBranch, newCallId, newTag, randomToken } from './ids.js';
 export { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
 export { splitList } from './list.js';
 export { MediaType, parseAccept, parseMediaType } from './media-type.js';

@@ -1,10 +1,10 @@
 export { type Clock, FakeClock, systemClock } from './clock.js';
-export { buildAck, InviteClientTransaction } from './invite-client.js';
+export { buildAck, buildCancel, InviteClientTransaction } from './invite-client.js';
 export { InviteServerTransaction } from './invite-server.js';
 export { clientKey, responseKey, serverKey } from './keys.js';
 export {
   type Channel,
-  type IncomingRequest,
+  type RequestRouting,
   TransactionLayer,
   type TransactionLayerOptions,
 } from './layer.js';

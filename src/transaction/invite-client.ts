@@ -174,6 +174,25 @@ export function buildAck(invite: SipRequest, response: SipResponse): SipRequest 
   return ack;
 }
 
+/**
+ * The CANCEL for an INVITE (RFC 3261 §9.1): same Request-URI, Call-ID, To,
+ * From, CSeq number and single top Via (so the same branch) as the INVITE,
+ * and its Route header fields.
+ */
+export function buildCancel(invite: SipRequest): SipRequest {
+  const cancel = new SipRequest({ method: 'CANCEL', uri: invite.uri });
+  const via = invite.fieldById(H.VIA);
+  if (via !== undefined) cancel.appendHeader('Via', raw(firstValue(via.value)));
+  cancel.appendHeader('Max-Forwards', 70);
+  for (const f of invite.headers) if (f.id === H.ROUTE) cancel.appendHeader('Route', raw(f.value));
+  for (const id of [H.FROM, H.TO, H.CALL_ID]) {
+    const f = invite.fieldById(id);
+    if (f !== undefined) cancel.appendHeader(f.canonicalName, raw(f.value));
+  }
+  cancel.appendHeader('CSeq', `${invite.cseq?.seq ?? 0} CANCEL`);
+  return cancel;
+}
+
 function firstValue(viaValue: string): string {
   const v = viaValue;
   let inQuote = false;

@@ -28,7 +28,7 @@ export interface Channel {
 }
 
 /** What became of a request handed to the layer (RFC 3261 §17.2.3). */
-export type IncomingRequest =
+export type RequestRouting =
   /** A new request: a server transaction was made; the TU must answer it. */
   | { readonly kind: 'new'; readonly tx: ServerTransaction }
   /** A retransmission (or an ACK for a non-2xx final response), absorbed by its transaction. */
@@ -125,7 +125,7 @@ export class TransactionLayer {
    * Routes a request to its server transaction, or makes one (§17.2.3). The
    * channel sends this transaction's responses back the way the request came.
    */
-  receiveRequest(request: SipRequest, channel: Channel, tu: ServerTransactionUser = {}): IncomingRequest {
+  receiveRequest(request: SipRequest, channel: Channel, tu: ServerTransactionUser = {}): RequestRouting {
     const key = serverKey(request);
     if (key === undefined) return { kind: 'unmatchable' };
     const existing = this.servers.get(key);
@@ -151,6 +151,12 @@ export class TransactionLayer {
         : new NonInviteServerTransaction(request, key, ctx, user);
     servers.set(key, tx);
     return { kind: 'new', tx };
+  }
+
+  /** The server transaction a request belongs to, if any. */
+  findServer(request: SipRequest): ServerTransaction | undefined {
+    const key = serverKey(request);
+    return key === undefined ? undefined : this.servers.get(key);
   }
 
   /** The INVITE server transaction a CANCEL targets (RFC 3261 §9.2), if still live. */

@@ -1,0 +1,7 @@
+export {
+  IncomingRequest,
+  OutgoingRequest,
+  type RequestHandler,
+  SipStack,
+  type SipStackOptions,
+} from './sip-stack.js';

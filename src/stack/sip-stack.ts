@@ -1,0 +1,522 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { TransactionTimeoutError, TransportError } from '../errors.js';
+import { newBranch } from '../message/ids.js';
+import type { ParseLimits } from '../message/limits.js';
+import { type SipMessage, type SipRequest, SipResponse } from '../message/message.js';
+import { Params } from '../message/params.js';
+import { createResponse } from '../message/response.js';
+import { reasonPhrase } from '../message/status-codes.js';
+import type { SipUri } from '../message/uri.js';
+import { inspect, type ValidationRole } from '../message/validate.js';
+import { Via } from '../message/via.js';
+import type { Clock } from '../transaction/clock.js';
+import { buildCancel } from '../transaction/invite-client.js';
+import { type Channel, TransactionLayer } from '../transaction/layer.js';
+import type { TimerSettings } from '../transaction/timers.js';
+import type { ClientTransaction, ServerTransaction } from '../transaction/transaction.js';
+import {
+  hostPort,
+  isReliable,
+  parseTransportAddress,
+  type TransportAddress,
+  type TransportName,
+  viaTransport,
+} from '../transport/address.js';
+import { salvageRequestHeaders } from '../transport/salvage.js';
+import { type Source, type Target, type TlsOptions, TransportLayer } from '../transport/transport-layer.js';
+
+export interface SipStackOptions {
+  /** Addresses to listen on, as `transport:host:port` (port 0 picks a free one). */
+  listen: ReadonlyArray<string | TransportAddress>;
+  /** Host to put in Via sent-by and Contact when the listening host is a wildcard. */
+  advertise?: string;
+  /** T1, T2, T4 (ms) for this stack. */
+  timers?: Partial<TimerSettings>;
+  clock?: Clock;
+  limits?: Partial<ParseLimits>;
+  tls?: TlsOptions;
+  /** How incoming requests are validated before they reach the handler (default 'proxy', lenient). */
+  role?: ValidationRole;
+  idleTimeoutMs?: number;
+  keepAliveMs?: number;
+  maxConnections?: number;
+}
+
+/** A request received by the stack, with its server transaction. */
+export class IncomingRequest {
+  readonly request: SipRequest;
+  readonly source: Source;
+  /** @internal */
+  readonly tx: ServerTransaction;
+  private readonly stack: SipStack;
+
+  /** @internal */
+  constructor(stack: SipStack, request: SipRequest, source: Source, tx: ServerTransaction) {
+    this.stack = stack;
+    this.request = request;
+    this.source = source;
+    this.tx = tx;
+  }
+
+  /** The server transaction's state. */
+  get state(): ServerTransaction['state'] {
+    return this.tx.state;
+  }
+
+  /** Sends a response made from the request (§8.2.6), or one given whole. */
+  respond(
+    status: number | SipResponse,
+    reason?: string,
+    options?: Parameters<typeof createResponse>[3],
+  ): SipResponse {
+    const res =
+      typeof status === 'number'
+        ? createResponse(this.request, status, reason ?? reasonPhrase(status), options)
+        : status;
+    this.tx.respond(res);
+    return res;
+  }
+
+  /** For a CANCEL: the INVITE it cancels, if its transaction is still live (RFC 3261 §9.2). */
+  get cancelled(): IncomingRequest | undefined {
+    return this.stack.inviteFor(this);
+  }
+}
+
+/** Outcome of a request sent through a client transaction. */
+export class OutgoingRequest {
+  readonly request: SipRequest;
+  readonly target: Target;
+  /** Resolves with the final response; rejects with TransactionTimeoutError or TransportError. */
+  readonly final: Promise<SipResponse>;
+  /** @internal */
+  tx: ClientTransaction | undefined;
+  private readonly provisionalHandlers: Array<(r: SipResponse) => void>;
+  private readonly responseHandlers: Array<(r: SipResponse) => void>;
+  private settle!: (r: SipResponse) => void;
+  private fail!: (e: Error) => void;
+  private done: boolean;
+
+  /** @internal */
+  readonly stack: SipStack;
+
+  /** @internal */
+  constructor(stack: SipStack, request: SipRequest, target: Target) {
+    this.stack = stack;
+    this.request = request;
+    this.target = target;
+    this.provisionalHandlers = [];
+    this.responseHandlers = [];
+    this.done = false;
+    this.tx = undefined;
+    this.final = new Promise<SipResponse>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+    // The caller may only listen to events: an unobserved rejection is not an error.
+    this.final.catch(() => {});
+  }
+
+  /**
+   * Cancels an INVITE (RFC 3261 §9.1): sends a CANCEL with the INVITE's
+   * branch to the same place. It should follow a provisional response.
+   * Resolves with the CANCEL's own outgoing request.
+   */
+  cancel(): Promise<OutgoingRequest> {
+    if (this.request.method !== 'INVITE')
+      return Promise.reject(new TransportError('only an INVITE can be cancelled'));
+    return this.stack.sendCancel(this);
+  }
+
+  /** Calls `fn` for each provisional response. */
+  onProvisional(fn: (r: SipResponse) => void): this {
+    this.provisionalHandlers.push(fn);
+    return this;
+  }
+
+  /** Calls `fn` for every response: provisional, final, and later 2xx (retransmissions, forks; RFC 6026). */
+  onResponse(fn: (r: SipResponse) => void): this {
+    this.responseHandlers.push(fn);
+    return this;
+  }
+
+  /** @internal */
+  deliver(r: SipResponse): void {
+    for (const h of this.responseHandlers) h(r);
+    if (r.status < 200) {
+      for (const h of this.provisionalHandlers) h(r);
+      return;
+    }
+    if (!this.done) {
+      this.done = true;
+      this.settle(r);
+    }
+  }
+
+  /** @internal */
+  reject(e: Error): void {
+    if (!this.done) {
+      this.done = true;
+      this.fail(e);
+    }
+  }
+}
+
+export type RequestHandler = (incoming: IncomingRequest) => void;
+
+/**
+ * A SIP stack: transports (RFC 3261 §18) under the transaction layer
+ * (§17). Incoming requests reach the request handler with a server
+ * transaction to answer; requests are sent through client transactions.
+ */
+export class SipStack {
+  readonly transports: TransportLayer;
+  readonly transactions: TransactionLayer;
+  private readonly options: SipStackOptions;
+  private requestHandler: RequestHandler;
+  private ackHandler: (ack: SipRequest, source: Source) => void;
+  private strayResponseHandler: (res: SipResponse, source: Source) => void;
+  private readonly viaBase: Map<TransportName, string>;
+  private readonly incoming: WeakMap<ServerTransaction, IncomingRequest>;
+  /** Counters of what was rejected or dropped. */
+  readonly stats: { rejected: number; dropped: number; strayResponses: number };
+
+  constructor(options: SipStackOptions) {
+    this.options = options;
+    this.transports = new TransportLayer(
+      { message: (data, source) => this.receive(data, source) },
+      {
+        limits: options.limits,
+        tls: options.tls,
+        idleTimeoutMs: options.idleTimeoutMs,
+        keepAliveMs: options.keepAliveMs,
+        maxConnections: options.maxConnections,
+      },
+    );
+    this.transactions = new TransactionLayer({ clock: options.clock, timers: options.timers });
+    this.requestHandler = (incoming) => {
+      // Without a handler every request is refused (RFC 3261 §21.5.4).
+      if (incoming.request.method !== 'ACK') incoming.respond(503, 'No Handler');
+    };
+    this.ackHandler = () => {};
+    this.strayResponseHandler = () => {};
+    this.viaBase = new Map();
+    this.incoming = new WeakMap();
+    this.stats = { rejected: 0, dropped: 0, strayResponses: 0 };
+  }
+
+  /** Binds every listening address. */
+  async start(): Promise<TransportAddress[]> {
+    const bound: TransportAddress[] = [];
+    for (const l of this.options.listen) {
+      const addr = typeof l === 'string' ? parseTransportAddress(l) : l;
+      const actual = await this.transports.listen(addr);
+      bound.push(actual);
+      if (!this.viaBase.has(actual.transport)) {
+        const host = isWildcard(actual.host)
+          ? (this.options.advertise ?? (isIP(actual.host) === 6 ? '::1' : '127.0.0.1'))
+          : actual.host;
+        this.viaBase.set(actual.transport, hostPort(host, actual.port));
+      }
+    }
+    return bound;
+  }
+
+  /** Stops every transaction and closes every socket. */
+  async stop(): Promise<void> {
+    this.transactions.close();
+    await this.transports.close();
+  }
+
+  /** Sets the handler of new requests (one handler; a later call replaces it). */
+  onRequest(handler: RequestHandler): this {
+    this.requestHandler = handler;
+    return this;
+  }
+
+  /** Sets the handler of ACKs that match no transaction (ACK for 2xx, end to end). */
+  onAck(handler: (ack: SipRequest, source: Source) => void): this {
+    this.ackHandler = handler;
+    return this;
+  }
+
+  /** Sets the handler of responses that match no client transaction (late 2xx, RFC 3261 §17.1.1.2). */
+  onStrayResponse(handler: (res: SipResponse, source: Source) => void): this {
+    this.strayResponseHandler = handler;
+    return this;
+  }
+
+  /** The sent-by this stack writes in Via for a transport, if it listens on it. */
+  sentBy(transport: TransportName): string | undefined {
+    return (
+      this.viaBase.get(transport) ??
+      this.viaBase.get(transport === 'tls' ? 'tcp' : transport === 'tcp' ? 'udp' : 'udp')
+    );
+  }
+
+  // ---- incoming ------------------------------------------------------------
+
+  private receive(data: Buffer, source: Source): void {
+    const { message, verdict } = inspect(data, {
+      role: this.options.role ?? 'proxy',
+      strict: false,
+      limits: this.transports.limits,
+      framing:
+        source.connection !== undefined && source.transport !== 'ws' && source.transport !== 'wss'
+          ? 'stream'
+          : 'datagram',
+    });
+    if (verdict.action === 'drop') {
+      this.stats.dropped++;
+      return;
+    }
+    if (verdict.action === 'reject') {
+      this.stats.rejected++;
+      this.rejectStatelessly(data, message, verdict.status, verdict.reason, verdict.headers, source);
+      return;
+    }
+    if (message === undefined) return;
+    if (message.isRequest) this.receiveRequest(message as SipRequest, source);
+    else this.receiveResponse(message as SipResponse, source);
+  }
+
+  private receiveRequest(req: SipRequest, source: Source): void {
+    markReceived(req, source);
+    const channel = this.responseChannel(req, source);
+    const result = this.transactions.receiveRequest(req, channel, {
+      ack: (ack) => this.ackHandler(ack, source),
+    });
+    switch (result.kind) {
+      case 'new': {
+        const incoming = new IncomingRequest(this, req, source, result.tx);
+        this.incoming.set(result.tx, incoming);
+        try {
+          this.requestHandler(incoming);
+        } catch (e) {
+          // A failing handler answers 500 and never takes the stack down.
+          if (result.tx.state === 'trying' || result.tx.state === 'proceeding') {
+            result.tx.respond(createResponse(req, 500, 'Server Internal Error'));
+          }
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+        return;
+      }
+      case 'ack':
+        this.ackHandler(req, source);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private receiveResponse(res: SipResponse, source: Source): void {
+    // §18.1.2: the top Via must name this stack, or the response is discarded.
+    const top = res.topVia;
+    if (top === undefined || !this.isOurVia(top)) {
+      this.stats.dropped++;
+      return;
+    }
+    if (!this.transactions.receiveResponse(res)) {
+      this.stats.strayResponses++;
+      this.strayResponseHandler(res, source);
+    }
+  }
+
+  private isOurVia(v: Via): boolean {
+    const sentBy = v.port === undefined ? v.host : hostPort(v.host, v.port);
+    for (const base of this.viaBase.values()) if (base.toLowerCase() === sentBy.toLowerCase()) return true;
+    return false;
+  }
+
+  /** The INVITE server transaction a CANCEL targets. */
+  inviteFor(cancel: IncomingRequest): IncomingRequest | undefined {
+    if (cancel.request.method !== 'CANCEL') return undefined;
+    const tx = this.transactions.findInviteForCancel(cancel.request);
+    return tx === undefined ? undefined : this.incoming.get(tx);
+  }
+
+  private rejectStatelessly(
+    data: Buffer,
+    message: SipMessage | undefined,
+    status: number,
+    reason: string,
+    headers: ReadonlyArray<readonly [string, string]>,
+    source: Source,
+  ): void {
+    let res: SipResponse | undefined;
+    if (message !== undefined && message.isRequest) {
+      const req = message as SipRequest;
+      if (req.method === 'ACK') return;
+      try {
+        markReceived(req, source);
+        res = createResponse(req, status, reason, { headers: headers.map(([n, v]) => [n, v] as const) });
+      } catch {
+        res = undefined;
+      }
+    }
+    if (res === undefined) {
+      // RFC 3261 §18.3 for a request that did not parse: answer only when the Via can be read.
+      const salvaged = salvageRequestHeaders(data);
+      if (salvaged === undefined) {
+        this.stats.dropped++;
+        return;
+      }
+      res = new SipResponse({ status, reason });
+      for (const v of salvaged.via) res.appendHeader('Via', v);
+      if (salvaged.from !== undefined) res.appendHeader('From', salvaged.from);
+      if (salvaged.to !== undefined) res.appendHeader('To', salvaged.to);
+      if (salvaged.callId !== undefined) res.appendHeader('Call-ID', salvaged.callId);
+      if (salvaged.cseq !== undefined) res.appendHeader('CSeq', salvaged.cseq);
+    }
+    this.transports.send(res.toBuffer(), responseTarget(res, source)).catch(() => {
+      this.stats.dropped++;
+    });
+  }
+
+  /** Sends responses for a server transaction per §18.2.2. */
+  private responseChannel(req: SipRequest, source: Source): Channel {
+    return {
+      reliable: isReliable(source.transport),
+      send: (m) => {
+        this.transports.send(m.toBuffer(), responseTarget(m as SipResponse, source)).catch((e: unknown) => {
+          const tx = this.transactions.findServer(req);
+          tx?.transportError(e as Error);
+        });
+      },
+    };
+  }
+
+  // ---- outgoing ------------------------------------------------------------
+
+  /**
+   * Sends a request through a client transaction. The stack adds the top
+   * Via (sent-by, a fresh branch, rport). Without a target the request goes
+   * to the host of its top Route (loose routing) or of its Request-URI.
+   */
+  async request(req: SipRequest, options: { target?: string | Target } = {}): Promise<OutgoingRequest> {
+    let target = await this.targetFor(req, options.target);
+    // §18.1.1: a request within 200 bytes of the 1500-byte MTU goes over TCP when UDP was chosen.
+    if (target.transport === 'udp' && this.viaBase.has('tcp') && req.toBuffer().length + 200 > 1300) {
+      target = { transport: 'tcp', address: target.address, port: target.port };
+    }
+    this.addVia(req, target);
+    return this.launch(req, target);
+  }
+
+  /** @internal Sends the CANCEL for an outgoing INVITE (same branch, same target). */
+  sendCancel(invite: OutgoingRequest): Promise<OutgoingRequest> {
+    return Promise.resolve(this.launch(buildCancel(invite.request), invite.target));
+  }
+
+  private launch(req: SipRequest, target: Target): OutgoingRequest {
+    const out = new OutgoingRequest(this, req, target);
+    const key = { value: '' };
+    const channel: Channel = {
+      reliable: isReliable(target.transport),
+      send: (m) => {
+        this.transports.send(m.toBuffer(), target).catch((e: unknown) => {
+          if (key.value !== '') this.transactions.clientTransportError(key.value, e as Error);
+          else out.reject(e as Error);
+        });
+      },
+    };
+    const tx = this.transactions.sendRequest(req, channel, {
+      response: (r) => out.deliver(r),
+      timeout: () =>
+        out.reject(
+          new TransactionTimeoutError(
+            `no final response to ${req.method} (Timer ${req.method === 'INVITE' ? 'B' : 'F'})`,
+          ),
+        ),
+      transportError: (e) =>
+        out.reject(e instanceof TransportError ? e : new TransportError(e.message, { cause: e })),
+    });
+    key.value = tx.key;
+    out.tx = tx;
+    return out;
+  }
+
+  /** Sends a message without a transaction (a stateless proxy, an ACK for 2xx, a retransmitted 2xx). */
+  async sendStateless(message: SipMessage, target: string | Target): Promise<void> {
+    const t = typeof target === 'string' ? await this.resolveTarget(parseTransportAddress(target)) : target;
+    if (
+      message.isRequest &&
+      (message as SipRequest).method === 'ACK' &&
+      (message as SipRequest).topVia === undefined
+    ) {
+      this.addVia(message as SipRequest, t);
+    }
+    await this.transports.send(message.toBuffer(), t);
+  }
+
+  private addVia(req: SipRequest, target: Target): void {
+    const sentBy = this.sentBy(target.transport);
+    if (sentBy === undefined) throw new TransportError(`this stack does not listen on ${target.transport}`);
+    const colon = sentBy.lastIndexOf(':');
+    const host = sentBy.slice(0, colon);
+    const port = Number(sentBy.slice(colon + 1));
+    const via = new Via(
+      viaTransport(target.transport),
+      host,
+      port,
+      Params.from({ branch: newBranch(), rport: null }),
+    );
+    req.prependHeader('Via', via);
+  }
+
+  private async targetFor(req: SipRequest, target: string | Target | undefined): Promise<Target> {
+    if (target !== undefined) {
+      return typeof target === 'string' ? this.resolveTarget(parseTransportAddress(target)) : target;
+    }
+    // §8.1.2: the first Route if any (loose routing), else the Request-URI.
+    const route = req.route[0];
+    const uri = (route?.uri ?? req.uri) as SipUri;
+    if (uri.kind !== 'sip')
+      throw new TransportError(`cannot send to a ${String((uri as { scheme: string }).scheme)}: URI`);
+    const tp = (uri.transport ?? (uri.scheme === 'sips' ? 'tls' : 'udp')) as TransportName;
+    const host = uri.maddr ?? uri.host.replace(/^\[|\]$/g, '');
+    const port = uri.port ?? (tp === 'tls' ? 5061 : 5060);
+    return this.resolveTarget({ transport: tp, host, port });
+  }
+
+  private async resolveTarget(a: TransportAddress): Promise<Target> {
+    const address = isIP(a.host) ? a.host : (await lookup(a.host)).address;
+    return { transport: a.transport, address, port: a.port };
+  }
+}
+
+/** §18.2.1 and RFC 3581: note where a request really came from in its top Via. */
+function markReceived(req: SipRequest, source: Source): void {
+  const via = req.topVia;
+  if (via === undefined) return;
+  let v = via;
+  const host = via.host.startsWith('[') ? via.host.slice(1, -1) : via.host;
+  if (host !== source.address) v = v.withParam('received', source.address);
+  if (via.rport === null) v = v.withParam('rport', source.port).withParam('received', source.address);
+  if (v !== via) req.replaceFirstValue('Via', v);
+}
+
+/** Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4). */
+function responseTarget(res: SipResponse, source: Source): Target {
+  const via = res.topVia;
+  if (source.connection !== undefined && source.connection.open) {
+    return {
+      transport: source.transport,
+      address: source.address,
+      port: source.port,
+      connection: source.connection,
+    };
+  }
+  if (via === undefined) return { transport: source.transport, address: source.address, port: source.port };
+  const received = via.received ?? (via.host.startsWith('[') ? via.host.slice(1, -1) : via.host);
+  const rport = via.rport;
+  const port = typeof rport === 'number' ? rport : (via.port ?? (source.transport === 'tls' ? 5061 : 5060));
+  return { transport: source.transport, address: received, port };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}

@@ -1,0 +1,502 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  createServer as createNetServer,
+  isIP,
+  type Server as NetServer,
+  connect as netConnect,
+  type Socket,
+} from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { WebSocket, WebSocketServer } from 'ws';
+import { TransportError } from '../errors.js';
+import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from '../message/limits.js';
+import { isReliable, type TransportAddress, type TransportName } from './address.js';
+import {
+  type Connection,
+  type ConnectionHandlers,
+  type ConnectionOptions,
+  StreamConnection,
+  stripV4Mapped,
+  WsConnection,
+} from './connection.js';
+
+/** Where a message came from. */
+export interface Source {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+  /** The local address and port it arrived on. */
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** The connection it arrived on (stream and WebSocket transports). */
+  readonly connection: Connection | undefined;
+}
+
+/** Where to send a message. */
+export interface Target {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+  /** Send on this connection while it is open (responses go back the way requests came, §18.2.2). */
+  readonly connection?: Connection | undefined;
+}
+
+export interface TlsOptions {
+  /** PEM certificate chain file. */
+  certFile?: string;
+  /** PEM private key file. */
+  keyFile?: string;
+  /** PEM CA bundle file, to verify peers. */
+  caFile?: string;
+  /** Ask clients for a certificate and require a valid one. */
+  requireClientCert?: boolean;
+  /** Verify the certificates of servers we connect to (default true). */
+  verifyServer?: boolean;
+}
+
+export interface TransportLayerOptions {
+  limits?: Partial<ParseLimits>;
+  /** Close idle connections after this many ms (default 5 minutes; 0: never). */
+  idleTimeoutMs?: number;
+  /** Close a connection whose message stays incomplete this long, ms (default 30 s). */
+  partialTimeoutMs?: number;
+  /** Most connections open at once (default 10000); more are refused. */
+  maxConnections?: number;
+  /** Give up connecting after this many ms (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Send CRLFCRLF pings on idle outbound connections every this many ms (RFC 5626 §4.4.1; default 0: off). */
+  keepAliveMs?: number;
+  tls?: TlsOptions;
+}
+
+export interface TransportHandlers {
+  /** Bytes of one SIP message (a datagram, a framed stream message, a WebSocket message). */
+  message(data: Buffer, source: Source): void;
+  /** A stream broke its framing; the connection was closed. */
+  framingError?(error: Error, source: Source): void;
+}
+
+interface Listener {
+  readonly address: TransportAddress;
+  close(): Promise<void>;
+}
+
+/**
+ * The transport layer of RFC 3261 §18: listens on UDP, TCP, TLS, WS and WSS
+ * addresses, keeps a pool of connections (reused for messages to the same
+ * destination, closed when idle), and delivers whole messages as bytes.
+ */
+export class TransportLayer {
+  private readonly handlers: TransportHandlers;
+  readonly limits: Readonly<ParseLimits>;
+  private readonly options: Required<Omit<TransportLayerOptions, 'limits' | 'tls'>> & { tls: TlsOptions };
+  private readonly listeners: Listener[];
+  private readonly udpSockets: Map<string, UdpSocket>;
+  private readonly pool: Map<string, Connection>;
+  private readonly connecting: Map<string, Promise<Connection>>;
+  private readonly connections: Set<Connection>;
+  /** Counters for what was refused or dropped. */
+  readonly stats: { droppedDatagrams: number; framingErrors: number; refusedConnections: number };
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(handlers: TransportHandlers, options: TransportLayerOptions = {}) {
+    this.handlers = handlers;
+    this.limits = options.limits === undefined ? DEFAULT_LIMITS : resolveLimits(options.limits);
+    this.options = {
+      idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+      partialTimeoutMs: options.partialTimeoutMs ?? 30_000,
+      maxConnections: options.maxConnections ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      keepAliveMs: options.keepAliveMs ?? 0,
+      tls: options.tls ?? {},
+    };
+    this.listeners = [];
+    this.udpSockets = new Map();
+    this.pool = new Map();
+    this.connecting = new Map();
+    this.connections = new Set();
+    this.stats = { droppedDatagrams: 0, framingErrors: 0, refusedConnections: 0 };
+    this.keepAlive = undefined;
+    if (this.options.keepAliveMs > 0) {
+      this.keepAlive = setInterval(() => {
+        for (const c of this.pool.values()) c.send(Buffer.from('\r\n\r\n'));
+      }, this.options.keepAliveMs);
+      this.keepAlive.unref();
+    }
+  }
+
+  /** The addresses listened on, with the ports actually bound (port 0 asks for any). */
+  get addresses(): TransportAddress[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  private connectionOptions(): ConnectionOptions {
+    return {
+      limits: this.limits,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      partialTimeoutMs: this.options.partialTimeoutMs,
+    };
+  }
+
+  private connectionHandlers(): ConnectionHandlers {
+    return {
+      message: (data, conn) =>
+        this.handlers.message(data, {
+          transport: conn.transport,
+          address: conn.remoteAddress,
+          port: conn.remotePort,
+          localAddress: conn.localAddress,
+          localPort: conn.localPort,
+          connection: conn,
+        }),
+      framingError: (e, conn) => {
+        this.stats.framingErrors++;
+        this.handlers.framingError?.(e, {
+          transport: conn.transport,
+          address: conn.remoteAddress,
+          port: conn.remotePort,
+          localAddress: conn.localAddress,
+          localPort: conn.localPort,
+          connection: conn,
+        });
+      },
+      closed: (conn) => {
+        this.connections.delete(conn);
+        const key = poolKey(conn.transport, conn.remoteAddress, conn.remotePort);
+        if (this.pool.get(key) === conn) this.pool.delete(key);
+      },
+    };
+  }
+
+  private adopt(conn: Connection): Connection {
+    this.connections.add(conn);
+    const key = poolKey(conn.transport, conn.remoteAddress, conn.remotePort);
+    if (!this.pool.has(key)) this.pool.set(key, conn);
+    return conn;
+  }
+
+  private admit(socket: Socket): boolean {
+    if (this.connections.size >= this.options.maxConnections) {
+      this.stats.refusedConnections++;
+      socket.destroy();
+      return false;
+    }
+    return true;
+  }
+
+  /** Starts listening on an address (`port: 0` picks a free port). */
+  async listen(address: TransportAddress): Promise<TransportAddress> {
+    switch (address.transport) {
+      case 'udp':
+        return this.listenUdp(address);
+      case 'tcp':
+      case 'tls':
+        return this.listenStream(address);
+      default:
+        return this.listenWs(address);
+    }
+  }
+
+  private async listenUdp(address: TransportAddress): Promise<TransportAddress> {
+    const socket = createSocket({ type: isIP(address.host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(address.port, address.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = socket.address();
+    const actual: TransportAddress = { transport: 'udp', host: address.host, port: bound.port };
+    socket.on('message', (data, rinfo) => {
+      // CRLF keep-alives and STUN (first byte 0 or 1, RFC 5626 §4.4.2) are not SIP.
+      if (
+        data.length === 0 ||
+        data[0] === 0x00 ||
+        data[0] === 0x01 ||
+        (data.length <= 4 && data.every((b) => b === 13 || b === 10))
+      ) {
+        return;
+      }
+      this.handlers.message(data, {
+        transport: 'udp',
+        address: stripV4Mapped(rinfo.address),
+        port: rinfo.port,
+        localAddress: address.host,
+        localPort: bound.port,
+        connection: undefined,
+      });
+    });
+    socket.on('error', () => {
+      this.stats.droppedDatagrams++;
+    });
+    this.udpSockets.set(
+      udpKey(isIP(address.host) === 6 ? 6 : 4),
+      this.udpSockets.get(udpKey(isIP(address.host) === 6 ? 6 : 4)) ?? socket,
+    );
+    this.udpSockets.set(`${address.host}|${bound.port}`, socket);
+    this.listeners.push({
+      address: actual,
+      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    });
+    return actual;
+  }
+
+  private tlsServerOptions() {
+    const t = this.options.tls;
+    if (t.certFile === undefined || t.keyFile === undefined) {
+      throw new RangeError('a TLS or WSS listener needs tls.certFile and tls.keyFile');
+    }
+    return {
+      cert: readFileSync(t.certFile),
+      key: readFileSync(t.keyFile),
+      ca: t.caFile ? readFileSync(t.caFile) : undefined,
+      requestCert: t.requireClientCert === true,
+      rejectUnauthorized: t.requireClientCert === true,
+    };
+  }
+
+  private async listenStream(address: TransportAddress): Promise<TransportAddress> {
+    const transport = address.transport as 'tcp' | 'tls';
+    const onSocket = (socket: Socket) => {
+      if (!this.admit(socket)) return;
+      this.adopt(
+        new StreamConnection(transport, socket, this.connectionHandlers(), this.connectionOptions()),
+      );
+    };
+    const server: NetServer =
+      transport === 'tls'
+        ? createTlsServer(
+            { ...this.tlsServerOptions(), handshakeTimeout: this.options.connectTimeoutMs },
+            onSocket,
+          )
+        : createNetServer(onSocket);
+    server.on('tlsClientError', () => {
+      this.stats.refusedConnections++;
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as { port: number }).port;
+    const actual: TransportAddress = { transport, host: address.host, port };
+    this.listeners.push({
+      address: actual,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    return actual;
+  }
+
+  private async listenWs(address: TransportAddress): Promise<TransportAddress> {
+    const transport = address.transport as 'ws' | 'wss';
+    const http: HttpServer =
+      transport === 'wss' ? createHttpsServer(this.tlsServerOptions()) : createHttpServer();
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: this.limits.maxMessageSize,
+      // RFC 7118 §4.1: the "sip" subprotocol is required.
+      handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
+    });
+    wss.on('connection', (ws, req) => {
+      const socket = req.socket;
+      if (ws.protocol !== 'sip' || this.connections.size >= this.options.maxConnections) {
+        this.stats.refusedConnections++;
+        ws.close(1002, 'the sip subprotocol is required');
+        return;
+      }
+      this.adopt(
+        new WsConnection(
+          transport,
+          ws,
+          { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+          { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+          this.connectionHandlers(),
+          this.connectionOptions(),
+        ),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(address.port, address.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (http.address() as { port: number }).port;
+    const actual: TransportAddress = { transport, host: address.host, port };
+    this.listeners.push({
+      address: actual,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const c of wss.clients) c.terminate();
+          wss.close(() => http.close(() => resolve()));
+        }),
+    });
+    return actual;
+  }
+
+  /** An open connection to the target, if the pool has one. */
+  findConnection(transport: TransportName, address: string, port: number): Connection | undefined {
+    const c = this.pool.get(poolKey(transport, address, port));
+    return c?.open ? c : undefined;
+  }
+
+  /**
+   * Sends bytes. UDP goes from a listening socket of the same address family;
+   * stream and WebSocket transports use the given connection, an open one to
+   * the same destination, or a new one. Rejects with TransportError.
+   */
+  async send(data: Buffer, target: Target): Promise<Connection | undefined> {
+    if (target.transport === 'udp') {
+      const socket = this.udpSocketFor(target.address);
+      if (socket === undefined)
+        throw new TransportError('no UDP socket to send from (listen on a UDP address first)');
+      await new Promise<void>((resolve, reject) => {
+        socket.send(data, target.port, target.address, (err) =>
+          err ? reject(new TransportError(err.message, { cause: err })) : resolve(),
+        );
+      });
+      return undefined;
+    }
+    let conn = target.connection?.open
+      ? target.connection
+      : this.findConnection(target.transport, target.address, target.port);
+    if (conn === undefined) conn = await this.connect(target);
+    conn.send(data);
+    return conn;
+  }
+
+  private udpSocketFor(address: string): UdpSocket | undefined {
+    return this.udpSockets.get(udpKey(isIP(address) === 6 ? 6 : 4));
+  }
+
+  /** Opens (or joins the opening of) a connection to the target. */
+  connect(target: Target): Promise<Connection> {
+    const key = poolKey(target.transport, target.address, target.port);
+    let p = this.connecting.get(key);
+    if (p === undefined) {
+      p = this.open(target).finally(() => this.connecting.delete(key));
+      this.connecting.set(key, p);
+    }
+    return p;
+  }
+
+  private open(target: Target): Promise<Connection> {
+    if (this.connections.size >= this.options.maxConnections) {
+      return Promise.reject(new TransportError(`connection limit of ${this.options.maxConnections} reached`));
+    }
+    const timeout = this.options.connectTimeoutMs;
+    if (target.transport === 'ws' || target.transport === 'wss') {
+      return new Promise((resolve, reject) => {
+        const host = target.address.includes(':') ? `[${target.address}]` : target.address;
+        const ws = new WebSocket(`${target.transport}://${host}:${target.port}/`, 'sip', {
+          handshakeTimeout: timeout,
+          rejectUnauthorized: this.options.tls.verifyServer !== false,
+          ca: this.options.tls.caFile ? readFileSync(this.options.tls.caFile) : undefined,
+          maxPayload: this.limits.maxMessageSize,
+        });
+        ws.once('open', () => {
+          const s = (ws as unknown as { _socket: Socket })._socket;
+          resolve(
+            this.adopt(
+              new WsConnection(
+                target.transport as 'ws' | 'wss',
+                ws,
+                { address: target.address, port: target.port },
+                { address: s?.localAddress ?? '', port: s?.localPort ?? 0 },
+                this.connectionHandlers(),
+                this.connectionOptions(),
+              ),
+            ),
+          );
+        });
+        ws.once('error', (err) =>
+          reject(
+            new TransportError(
+              `cannot connect to ${target.transport}:${target.address}:${target.port}: ${err.message}`,
+              { cause: err },
+            ),
+          ),
+        );
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const tls = target.transport === 'tls';
+      let socket: Socket | TLSSocket;
+      const fail = (err: Error) => {
+        socket.destroy();
+        reject(
+          new TransportError(
+            `cannot connect to ${target.transport}:${target.address}:${target.port}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      };
+      const ready = () => {
+        socket.setTimeout(0);
+        socket.off('error', fail);
+        resolve(
+          this.adopt(
+            new StreamConnection(
+              target.transport as 'tcp' | 'tls',
+              socket,
+              this.connectionHandlers(),
+              this.connectionOptions(),
+            ),
+          ),
+        );
+      };
+      if (tls) {
+        socket = tlsConnect({
+          host: target.address,
+          port: target.port,
+          rejectUnauthorized: this.options.tls.verifyServer !== false,
+          ca: this.options.tls.caFile ? readFileSync(this.options.tls.caFile) : undefined,
+          cert: this.options.tls.certFile ? readFileSync(this.options.tls.certFile) : undefined,
+          key: this.options.tls.keyFile ? readFileSync(this.options.tls.keyFile) : undefined,
+          servername: isIP(target.address) ? undefined : target.address,
+        });
+        socket.once('secureConnect', ready);
+      } else {
+        socket = netConnect({ host: target.address, port: target.port });
+        socket.once('connect', ready);
+      }
+      socket.once('error', fail);
+      socket.setTimeout(timeout, () => fail(new Error(`no connection within ${timeout} ms`)));
+    });
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    for (const c of [...this.connections]) c.close();
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners.length = 0;
+    this.udpSockets.clear();
+    this.pool.clear();
+  }
+
+  /** True for transports with delivery guarantees. */
+  static reliable(t: TransportName): boolean {
+    return isReliable(t);
+  }
+}
+
+function poolKey(transport: TransportName, address: string, port: number): string {
+  return `${transport}|${address}|${port}`;
+}
+
+function udpKey(family: 4 | 6): string {
+  return `udp${family}`;
+}

@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { connect, createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import {
+  NameAddr,
+  newCallId,
+  newTag,
+  SipRequest,
+  SipStack,
+  TransactionTimeoutError,
+  type TransportAddress,
+  TransportError,
+} from '../../src/index.js';
+import { testCertificate } from '../support/certs.js';
+
+function options(target: string, method = 'OPTIONS', extra: Array<[string, string]> = []): SipRequest {
+  return new SipRequest({
+    method,
+    uri: `sip:bob@${target}`,
+    headers: [
+      ['Max-Forwards', 70],
+      ['To', new NameAddr(`sip:bob@${target}`)],
+      ['From', new NameAddr('sip:alice@127.0.0.1', 'Alice', { tag: newTag() })],
+      ['Call-ID', newCallId('127.0.0.1')],
+      ['CSeq', `1 ${method}`],
+      ['Contact', '<sip:alice@127.0.0.1>'],
+      ...extra,
+    ],
+  });
+}
+
+const addr = (a: TransportAddress) => `${a.transport}:${a.host}:${a.port}`;
+
+/** A port free for both UDP and TCP on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const s = createServer();
+    const port = await new Promise<number>((r) =>
+      s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+    );
+    await new Promise<void>((r) => s.close(() => r()));
+    const u = createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => {
+      u.once('error', () => r(false));
+      u.bind(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => u.close(() => r()));
+      return port;
+    }
+  }
+}
+
+describe('SipStack over loopback UDP and TCP', () => {
+  let server: SipStack;
+  const client = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'], timers: { t1: 20 } });
+  let udp: TransportAddress;
+  let tcp: TransportAddress;
+  const seen: SipRequest[] = [];
+
+  before(async () => {
+    const port = await freePort();
+    server = new SipStack({ listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`], timers: { t1: 20 } });
+    [udp, tcp] = (await server.start()) as [TransportAddress, TransportAddress];
+    await client.start();
+    server.onRequest((inc) => {
+      seen.push(inc.request);
+      if (inc.request.method === 'INVITE') {
+        inc.respond(180, undefined, { toTag: 'srv' });
+        setTimeout(() => inc.respond(200, undefined, { toTag: 'srv' }), 20);
+      } else if (inc.request.method === 'CANCEL') {
+        const invite = inc.cancelled;
+        inc.respond(invite ? 200 : 481);
+        invite?.respond(487, undefined, { toTag: 'srv' });
+      } else if (inc.request.method === 'MESSAGE') {
+        inc.respond(200, undefined, { body: inc.request.body, headers: [['Content-Type', 'text/plain']] });
+      } else inc.respond(200);
+    });
+  });
+
+  after(async () => {
+    await client.stop();
+    await server.stop();
+  });
+
+  test('OPTIONS over UDP gets its 200, with received and rport noted in the Via (§18.2.1, RFC 3581)', async () => {
+    const out = await client.request(options(`127.0.0.1:${udp.port}`), { target: addr(udp) });
+    const res = await out.final;
+    assert.equal(res.status, 200);
+    const via = seen.at(-1)?.topVia;
+    assert.equal(via?.received, '127.0.0.1');
+    assert.equal(typeof via?.rport, 'number');
+  });
+
+  test('OPTIONS over TCP reuses one connection for several requests', async () => {
+    for (let i = 0; i < 3; i++) {
+      const out = await client.request(options(`127.0.0.1:${tcp.port}`), { target: addr(tcp) });
+      assert.equal((await out.final).status, 200);
+    }
+    assert.equal(client.transports.connectionCount, 1);
+    assert.equal(server.transports.connectionCount, 1);
+  });
+
+  test('INVITE: provisional then final response', async () => {
+    const out = await client.request(options(`127.0.0.1:${udp.port}`, 'INVITE'), { target: addr(udp) });
+    const provisional: number[] = [];
+    out.onProvisional((r) => provisional.push(r.status));
+    const res = await out.final;
+    assert.equal(res.status, 200);
+    assert.ok(provisional.includes(180), `provisional ${provisional}`);
+  });
+
+  test('a large request over UDP goes over TCP (§18.1.1)', async () => {
+    const big = options(`127.0.0.1:${udp.port}`, 'MESSAGE', [['Content-Type', 'text/plain']]);
+    big.body = Buffer.alloc(1400, 0x61);
+    const out = await client.request(big, { target: addr(udp) });
+    const res = await out.final;
+    assert.equal(res.status, 200);
+    assert.equal(res.body.length, 1400);
+    assert.equal(seen.at(-1)?.topVia?.transport, 'TCP');
+  });
+
+  test('a non-INVITE to a silent peer times out with Timer F', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    const port = silent.address().port;
+    const out = await client.request(options(`127.0.0.1:${port}`), { target: `udp:127.0.0.1:${port}` });
+    await assert.rejects(out.final, TransactionTimeoutError);
+    silent.close();
+  });
+
+  test('TCP to a closed port is a transport error', async () => {
+    const out = await client.request(options('127.0.0.1:1'), { target: 'tcp:127.0.0.1:1' });
+    await assert.rejects(out.final, TransportError);
+  });
+
+  test('a datagram that does not parse gets 400 when its Via can be read; junk is dropped', async () => {
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const got = new Promise<string>((resolve) => sock.once('message', (m) => resolve(m.toString())));
+    const bad = [
+      'INVITE sip:bob@127.0.0.1 SIP/2.0',
+      `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bKbad1`,
+      'From: <sip:a@b>;tag=1',
+      'To: <sip:bob@127.0.0.1>',
+      'Call-ID: bad1',
+      'CSeq: 1 INVITE',
+      'Content-Length: 99',
+      '',
+      'short',
+    ].join('\r\n');
+    sock.send(bad, udp.port, '127.0.0.1');
+    const answer = await got;
+    assert.match(answer, /^SIP\/2\.0 400 Bad Content-Length header\r\n/);
+    assert.match(answer, /Call-ID: bad1/);
+    const dropped = server.stats.dropped;
+    sock.send(Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x42]), udp.port, '127.0.0.1');
+    sock.send('not sip at all\r\n\r\n', udp.port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(server.stats.dropped >= dropped + 1, 'junk counted as dropped');
+    sock.close();
+  });
+
+  test('TCP: a message in one-byte pieces and two messages in one write are both answered; a framing error closes only that connection', async () => {
+    const sock = connect(tcp.port, '127.0.0.1');
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    const chunks: Buffer[] = [];
+    sock.on('data', (d) => chunks.push(d));
+    const msg = (n: number) =>
+      [
+        'OPTIONS sip:bob@127.0.0.1 SIP/2.0',
+        `Via: SIP/2.0/TCP 127.0.0.1:${sock.localPort};branch=z9hG4bKfrag${n}`,
+        'From: <sip:a@b>;tag=1',
+        'To: <sip:bob@127.0.0.1>',
+        `Call-ID: frag${n}`,
+        `CSeq: ${n} OPTIONS`,
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    for (const b of Buffer.from(msg(1))) sock.write(Buffer.from([b]));
+    sock.write(msg(2) + msg(3));
+    await new Promise((r) => setTimeout(r, 100));
+    const text = Buffer.concat(chunks).toString();
+    assert.equal(text.match(/SIP\/2\.0 200 OK/g)?.length, 3, text);
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.write('OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nContent-Length: nope\r\n\r\n');
+    await closed;
+    // The server still serves other connections.
+    const out = await client.request(options(`127.0.0.1:${tcp.port}`), { target: addr(tcp) });
+    assert.equal((await out.final).status, 200);
+  });
+
+  test('CANCEL finds its INVITE: 200 for the CANCEL, 487 for the INVITE', async () => {
+    const slow = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1: 20 } });
+    const [a] = await slow.start();
+    let inviteTx: import('../../src/index.js').IncomingRequest | undefined;
+    slow.onRequest((inc) => {
+      if (inc.request.method === 'INVITE') {
+        inviteTx = inc;
+        inc.respond(180, undefined, { toTag: 'x' });
+      } else if (inc.request.method === 'CANCEL') {
+        assert.equal(inc.cancelled, inviteTx);
+        inc.respond(200);
+        inc.cancelled?.respond(487, undefined, { toTag: 'x' });
+      }
+    });
+    const invite = options(`127.0.0.1:${(a as TransportAddress).port}`, 'INVITE');
+    const out = await client.request(invite, { target: addr(a as TransportAddress) });
+    await new Promise<void>((r) => out.onProvisional(() => r()));
+    const cancelOut = await out.cancel();
+    assert.equal((await cancelOut.final).status, 200);
+    const res = await out.final;
+    assert.equal(res.status, 487);
+    await slow.stop();
+  });
+});
+
+describe('SipStack over TLS and WebSocket', () => {
+  const cert = testCertificate();
+  const tls = { certFile: cert.certFile, keyFile: cert.keyFile, caFile: cert.certFile };
+
+  test('TLS: OPTIONS with a certificate made at test time', async () => {
+    const server = new SipStack({ listen: ['tls:127.0.0.1:0'], tls });
+    const [a] = await server.start();
+    server.onRequest((inc) => inc.respond(200));
+    const client = new SipStack({ listen: ['tls:127.0.0.1:0'], tls });
+    await client.start();
+    const out = await client.request(options(`127.0.0.1:${(a as TransportAddress).port}`), {
+      target: addr(a as TransportAddress),
+    });
+    assert.equal((await out.final).status, 200);
+    await client.stop();
+    await server.stop();
+  });
+
+  for (const t of ['ws', 'wss'] as const) {
+    test(`${t.toUpperCase()}: OPTIONS over the sip subprotocol (RFC 7118)`, async () => {
+      const server = new SipStack({ listen: [`${t}:127.0.0.1:0`], tls });
+      const [a] = await server.start();
+      server.onRequest((inc) => inc.respond(200));
+      const client = new SipStack({ listen: [`${t}:127.0.0.1:0`], tls });
+      await client.start();
+      const out = await client.request(options(`127.0.0.1:${(a as TransportAddress).port}`), {
+        target: addr(a as TransportAddress),
+      });
+      assert.equal((await out.final).status, 200);
+      await client.stop();
+      await server.stop();
+    });
+  }
+});
