@@ -10,6 +10,7 @@ import { reasonPhrase } from '../message/status-codes.js';
 import type { SipUri } from '../message/uri.js';
 import { inspect, type ValidationRole } from '../message/validate.js';
 import { Via } from '../message/via.js';
+import { type ResolvedTarget, SipResolver } from '../resolver/resolver.js';
 import type { Clock } from '../transaction/clock.js';
 import { buildCancel } from '../transaction/invite-client.js';
 import { type Channel, TransactionLayer } from '../transaction/layer.js';
@@ -41,6 +42,11 @@ export interface SipStackOptions {
   idleTimeoutMs?: number;
   keepAliveMs?: number;
   maxConnections?: number;
+  /**
+   * Locates the server for requests sent without an explicit target
+   * (RFC 3263). Default: a SipResolver on the system's DNS servers.
+   */
+  resolver?: SipResolver;
 }
 
 /** A request received by the stack, with its server transaction. */
@@ -86,8 +92,12 @@ export class IncomingRequest {
 
 /** Outcome of a request sent through a client transaction. */
 export class OutgoingRequest {
-  readonly request: SipRequest;
-  readonly target: Target;
+  /** The request as last sent (a failover to another server sends a copy with a new branch). */
+  request: SipRequest;
+  /** Where the request was last sent. */
+  target: Target;
+  /** Every target tried so far, in order (RFC 3263 §4.3 failover). */
+  readonly tried: Target[];
   /** Resolves with the final response; rejects with TransactionTimeoutError or TransportError. */
   readonly final: Promise<SipResponse>;
   /** @internal */
@@ -106,6 +116,7 @@ export class OutgoingRequest {
     this.stack = stack;
     this.request = request;
     this.target = target;
+    this.tried = [target];
     this.provisionalHandlers = [];
     this.responseHandlers = [];
     this.done = false;
@@ -126,7 +137,17 @@ export class OutgoingRequest {
   cancel(): Promise<OutgoingRequest> {
     if (this.request.method !== 'INVITE')
       return Promise.reject(new TransportError('only an INVITE can be cancelled'));
+    this.cancelled = true;
     return this.stack.sendCancel(this);
+  }
+
+  /** @internal Set once cancel() was called: no failover after that. */
+  cancelled = false;
+  /** @internal Set by the first provisional response: the server is alive, no failover after that. */
+  answered = false;
+  /** True once a final response or an error settled this request. */
+  get settled(): boolean {
+    return this.done;
   }
 
   /** Calls `fn` for each provisional response. */
@@ -143,6 +164,7 @@ export class OutgoingRequest {
 
   /** @internal */
   deliver(r: SipResponse): void {
+    this.answered = true;
     for (const h of this.responseHandlers) h(r);
     if (r.status < 200) {
       for (const h of this.provisionalHandlers) h(r);
@@ -179,6 +201,7 @@ export class SipStack {
   private strayResponseHandler: (res: SipResponse, source: Source) => void;
   private readonly viaBase: Map<TransportName, string>;
   private readonly incoming: WeakMap<ServerTransaction, IncomingRequest>;
+  private resolver: SipResolver | undefined;
   /** Counters of what was rejected or dropped. */
   readonly stats: { rejected: number; dropped: number; strayResponses: number };
 
@@ -203,6 +226,7 @@ export class SipStack {
     this.strayResponseHandler = () => {};
     this.viaBase = new Map();
     this.incoming = new WeakMap();
+    this.resolver = options.resolver;
     this.stats = { rejected: 0, dropped: 0, strayResponses: 0 };
   }
 
@@ -394,49 +418,82 @@ export class SipStack {
   /**
    * Sends a request through a client transaction. The stack adds the top
    * Via (sent-by, a fresh branch, rport). Without a target the request goes
-   * to the host of its top Route (loose routing) or of its Request-URI.
+   * to the server RFC 3263 locates for its top Route (loose routing) or its
+   * Request-URI; when that server fails (a transport error, a timeout, or a
+   * 503 before any provisional response) the next one is tried with a copy
+   * of the request on a new branch (RFC 3263 §4.3).
    */
   async request(req: SipRequest, options: { target?: string | Target } = {}): Promise<OutgoingRequest> {
-    let target = await this.targetFor(req, options.target);
-    // §18.1.1: a request within 200 bytes of the 1500-byte MTU goes over TCP when UDP was chosen.
-    if (target.transport === 'udp' && this.viaBase.has('tcp') && req.toBuffer().length + 200 > 1300) {
-      target = { transport: 'tcp', address: target.address, port: target.port };
+    const targets = await this.targetsFor(req, options.target);
+    const first = targets[0];
+    if (first === undefined) {
+      throw new TransportError(`no server found for ${String((req.route[0]?.uri ?? req.uri).toString())}`);
     }
+    // A pristine copy for failover attempts, taken before the Via goes on.
+    const base = targets.length > 1 ? req.clone() : undefined;
+    const fit = (target: Target, r: SipRequest): Target =>
+      // §18.1.1: a request within 200 bytes of the 1500-byte MTU goes over TCP when UDP was chosen.
+      target.transport === 'udp' && this.viaBase.has('tcp') && r.toBuffer().length + 200 > 1300
+        ? { transport: 'tcp', address: target.address, port: target.port }
+        : target;
+    const target = fit(first, req);
     this.addVia(req, target);
-    return this.launch(req, target);
+    const out = new OutgoingRequest(this, req, target);
+    let next = 1;
+    const failover = (): boolean => {
+      if (base === undefined || out.cancelled || out.answered || next >= targets.length) return false;
+      const copy = base.clone();
+      const t = fit(targets[next++] as Target, copy);
+      this.addVia(copy, t);
+      out.request = copy;
+      out.target = t;
+      out.tried.push(t);
+      this.launch(out, failover);
+      return true;
+    };
+    this.launch(out, failover);
+    return out;
   }
 
   /** @internal Sends the CANCEL for an outgoing INVITE (same branch, same target). */
   sendCancel(invite: OutgoingRequest): Promise<OutgoingRequest> {
-    return Promise.resolve(this.launch(buildCancel(invite.request), invite.target));
+    const out = new OutgoingRequest(this, buildCancel(invite.request), invite.target);
+    this.launch(out, () => false);
+    return Promise.resolve(out);
   }
 
-  private launch(req: SipRequest, target: Target): OutgoingRequest {
-    const out = new OutgoingRequest(this, req, target);
+  private launch(out: OutgoingRequest, failover: () => boolean): void {
+    const { request: req, target } = out;
     const key = { value: '' };
+    const fail = (e: Error): void => {
+      if (!failover()) out.reject(e);
+    };
     const channel: Channel = {
       reliable: isReliable(target.transport),
       send: (m) => {
         this.transports.send(m.toBuffer(), target).catch((e: unknown) => {
           if (key.value !== '') this.transactions.clientTransportError(key.value, e as Error);
-          else out.reject(e as Error);
+          else fail(e as Error);
         });
       },
     };
     const tx = this.transactions.sendRequest(req, channel, {
-      response: (r) => out.deliver(r),
+      response: (r) => {
+        // RFC 3263 §4.3: a 503 from this server means "try the next one".
+        if (r.status === 503 && !out.answered && failover()) return;
+        out.deliver(r);
+      },
       timeout: () =>
-        out.reject(
+        fail(
           new TransactionTimeoutError(
             `no final response to ${req.method} (Timer ${req.method === 'INVITE' ? 'B' : 'F'})`,
           ),
         ),
       transportError: (e) =>
-        out.reject(e instanceof TransportError ? e : new TransportError(e.message, { cause: e })),
+        fail(e instanceof TransportError ? e : new TransportError(e.message, { cause: e })),
     });
     key.value = tx.key;
     out.tx = tx;
-    return out;
   }
 
   /** Sends a message without a transaction (a stateless proxy, an ACK for 2xx, a retransmitted 2xx). */
@@ -467,19 +524,20 @@ export class SipStack {
     req.prependHeader('Via', via);
   }
 
-  private async targetFor(req: SipRequest, target: string | Target | undefined): Promise<Target> {
+  private async targetsFor(req: SipRequest, target: string | Target | undefined): Promise<Target[]> {
     if (target !== undefined) {
-      return typeof target === 'string' ? this.resolveTarget(parseTransportAddress(target)) : target;
+      return [typeof target === 'string' ? await this.resolveTarget(parseTransportAddress(target)) : target];
     }
     // §8.1.2: the first Route if any (loose routing), else the Request-URI.
     const route = req.route[0];
     const uri = (route?.uri ?? req.uri) as SipUri;
     if (uri.kind !== 'sip')
       throw new TransportError(`cannot send to a ${String((uri as { scheme: string }).scheme)}: URI`);
-    const tp = (uri.transport ?? (uri.scheme === 'sips' ? 'tls' : 'udp')) as TransportName;
-    const host = uri.maddr ?? uri.host.replace(/^\[|\]$/g, '');
-    const port = uri.port ?? (tp === 'tls' ? 5061 : 5060);
-    return this.resolveTarget({ transport: tp, host, port });
+    this.resolver ??= new SipResolver();
+    const found: ResolvedTarget[] = await this.resolver.resolve(uri, {
+      transports: [...this.viaBase.keys()],
+    });
+    return found.map((t) => ({ transport: t.transport, address: t.address, port: t.port }));
   }
 
   private async resolveTarget(a: TransportAddress): Promise<Target> {

@@ -1,0 +1,1 @@
+export { type ResolvedTarget, SipResolver, type SipResolverOptions } from './resolver.js';

@@ -1,0 +1,273 @@
+import { lookup, Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { SipUri } from '../message/uri.js';
+import { type Clock, systemClock } from '../transaction/clock.js';
+import type { TransportName } from '../transport/address.js';
+
+/** One place to send a request: a transport, an IP address and a port. */
+export interface ResolvedTarget {
+  readonly transport: TransportName;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface SipResolverOptions {
+  /** DNS servers as "ip" or "ip:port" (default: the system's). */
+  servers?: string[];
+  /** Transports this client can use, most preferred first (default udp, tcp, tls). */
+  transports?: readonly TransportName[];
+  /** How long NAPTR and SRV answers are kept, ms (node:dns does not report their TTL; default 60 s). */
+  recordTtlMs?: number;
+  /** DNS query timeout, ms (default 2000). */
+  timeoutMs?: number;
+  clock?: Clock;
+  /** Random numbers in [0, 1) for the SRV weighted choice (tests fix it). */
+  random?: () => number;
+}
+
+/** NAPTR service field -> transport (RFC 3263 §4.1, RFC 7118 §9 for WebSocket). */
+const SERVICES: Record<string, TransportName> = {
+  'SIP+D2U': 'udp',
+  'SIP+D2T': 'tcp',
+  'SIPS+D2T': 'tls',
+  'SIP+D2W': 'ws',
+  'SIPS+D2W': 'wss',
+};
+
+/** SRV service prefix per transport (RFC 3263 §4.1, RFC 7118 §9). */
+const SRV_PREFIX: Record<TransportName, string> = {
+  udp: '_sip._udp.',
+  tcp: '_sip._tcp.',
+  tls: '_sips._tcp.',
+  ws: '_sip._ws.',
+  wss: '_sips._ws.',
+};
+
+interface SrvRecord {
+  priority: number;
+  weight: number;
+  port: number;
+  name: string;
+}
+
+interface CacheEntry<T> {
+  readonly value: T;
+  readonly until: number;
+}
+
+/**
+ * Locates SIP servers as RFC 3263 §4 describes: transport from the URI or
+ * from NAPTR records, then SRV (priority order, weighted choice within a
+ * priority, RFC 2782), then A and AAAA. Returns every target in order, for
+ * the caller to try one after another (§4.3). Answers are cached.
+ */
+export class SipResolver {
+  private readonly dns: Resolver;
+  private readonly transports: readonly TransportName[];
+  private readonly recordTtlMs: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly cache: Map<string, CacheEntry<unknown>>;
+  /** Whether DNS servers were given: then A/AAAA come from them, else from the system (hosts file, nsswitch). */
+  private readonly ownServers: boolean;
+
+  constructor(options: SipResolverOptions = {}) {
+    this.dns = new Resolver({ timeout: options.timeoutMs ?? 2000, tries: 2 });
+    this.ownServers = options.servers !== undefined && options.servers.length > 0;
+    if (this.ownServers) this.dns.setServers(options.servers as string[]);
+    this.transports = options.transports ?? ['udp', 'tcp', 'tls'];
+    this.recordTtlMs = options.recordTtlMs ?? 60_000;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.cache = new Map();
+  }
+
+  /**
+   * Targets for a SIP or SIPS URI, most preferred first. Empty when nothing
+   * resolves. `transports` narrows the transports this call may pick from
+   * DNS (a URI's own transport parameter is always honoured).
+   */
+  async resolve(
+    uri: SipUri,
+    options: { transports?: readonly TransportName[] } = {},
+  ): Promise<ResolvedTarget[]> {
+    const supported = options.transports ?? this.transports;
+    const secure = uri.scheme === 'sips';
+    const host = (uri.maddr ?? uri.host).replace(/^\[|\]$/g, '');
+    const explicit = uri.transport as TransportName | undefined;
+    const numeric = isIP(host) !== 0;
+    // RFC 6761 §6.3: "localhost" names are loopback and never go to DNS.
+    const local = host === 'localhost' || host.endsWith('.localhost');
+
+    // §4.1: the transport param wins; a numeric host or an explicit port means UDP (TCP/TLS for SIPS).
+    if (explicit !== undefined || numeric || local || uri.port !== undefined) {
+      const transport: TransportName =
+        explicit !== undefined ? normalize(explicit, secure) : secure ? 'tls' : 'udp';
+      if (numeric) return [{ transport, address: host, port: uri.port ?? defaultPort(transport) }];
+      // §4.2: with an explicit port, A/AAAA only; without one, SRV for the chosen transport.
+      if (uri.port !== undefined || local)
+        return this.addresses(host, transport, uri.port ?? defaultPort(transport));
+      return this.viaSrv(host, transport);
+    }
+
+    // §4.1: NAPTR for the domain.
+    const naptr = await this.naptr(host);
+    const usable = naptr
+      .filter((r) => r.flags.toLowerCase() === 's')
+      .map((r) => ({ ...r, transport: SERVICES[r.service.toUpperCase()] }))
+      .filter((r): r is typeof r & { transport: TransportName } => r.transport !== undefined)
+      // "a client resolving a SIPS URI MUST discard any services that do not contain SIPS".
+      .filter((r) => !secure || r.service.toUpperCase().startsWith('SIPS+'))
+      .filter((r) => supported.includes(r.transport))
+      .sort((a, b) => a.order - b.order || a.preference - b.preference);
+    if (usable.length > 0) {
+      const out: ResolvedTarget[] = [];
+      for (const r of usable) {
+        const srv = await this.srv(r.replacement);
+        out.push(...(await this.fromSrv(srv, r.transport)));
+      }
+      if (out.length > 0) return out;
+    }
+    // No NAPTR: SRV for each transport the client supports (§4.1), in the client's order.
+    const candidates = secure ? supported.filter((t) => t === 'tls' || t === 'wss') : supported;
+    let published = false;
+    for (const t of candidates) {
+      const srv = await this.srv(`${SRV_PREFIX[t]}${host}`);
+      if (srv.length === 0) continue;
+      published = true;
+      const out = await this.fromSrv(srv, t);
+      if (out.length > 0) return out;
+    }
+    if (published) return [];
+    // No SRV either: A/AAAA with the default port of the default transport (§4.2).
+    const transport: TransportName = secure ? 'tls' : 'udp';
+    return this.addresses(host, transport, defaultPort(transport));
+  }
+
+  /** SRV for one transport; without SRV records, A/AAAA on the default port (§4.2). */
+  private async viaSrv(host: string, transport: TransportName): Promise<ResolvedTarget[]> {
+    const srv = await this.srv(`${SRV_PREFIX[transport]}${host}`);
+    if (srv.length > 0) return this.fromSrv(srv, transport);
+    return this.addresses(host, transport, defaultPort(transport));
+  }
+
+  private async fromSrv(records: SrvRecord[], transport: TransportName): Promise<ResolvedTarget[]> {
+    const out: ResolvedTarget[] = [];
+    for (const r of this.orderSrv(records)) {
+      // "A Target of '.' means that the service is decidedly not available at this domain" (RFC 2782).
+      if (r.name === '' || r.name === '.') continue;
+      out.push(...(await this.addresses(r.name, transport, r.port)));
+    }
+    return out;
+  }
+
+  /** RFC 2782: ascending priority; within a priority, a weighted random order. */
+  orderSrv(records: SrvRecord[]): SrvRecord[] {
+    const byPriority = new Map<number, SrvRecord[]>();
+    for (const r of records) {
+      const list = byPriority.get(r.priority) ?? [];
+      list.push(r);
+      byPriority.set(r.priority, list);
+    }
+    const out: SrvRecord[] = [];
+    for (const p of [...byPriority.keys()].sort((a, b) => a - b)) {
+      // Zero-weight records first, as RFC 2782 suggests, so they get a small chance.
+      const left = (byPriority.get(p) as SrvRecord[]).slice().sort((a, b) => a.weight - b.weight);
+      while (left.length > 0) {
+        const total = left.reduce((s, r) => s + r.weight, 0);
+        let pick = 0;
+        if (total > 0) {
+          let n = this.random() * (total + 1);
+          for (pick = 0; pick < left.length - 1; pick++) {
+            n -= (left[pick] as SrvRecord).weight;
+            if (n <= 0) break;
+          }
+        }
+        out.push(left.splice(pick, 1)[0] as SrvRecord);
+      }
+    }
+    return out;
+  }
+
+  private async addresses(host: string, transport: TransportName, port: number): Promise<ResolvedTarget[]> {
+    if (isIP(host)) return [{ transport, address: host, port }];
+    if (!this.ownServers || host === 'localhost' || host.endsWith('.localhost'))
+      return (await this.system(host)).map((address) => ({ transport, address, port }));
+    const [v4, v6] = await Promise.all([this.a(host, 4), this.a(host, 6)]);
+    let found = [...v4, ...v6];
+    // Names DNS does not know may still be in the hosts file ("localhost"): ask the system resolver.
+    if (found.length === 0) found = await this.system(host);
+    return found.map((address) => ({ transport, address, port }));
+  }
+
+  private async system(host: string): Promise<string[]> {
+    const key = `HOSTS ${host}`;
+    const hit = this.cached<string[]>(key);
+    if (hit !== undefined) return hit;
+    const recs = await lookup(host, { all: true }).catch(() => [] as Array<{ address: string }>);
+    return this.remember(
+      key,
+      recs.map((r) => r.address),
+      this.recordTtlMs,
+    );
+  }
+
+  private cached<T>(key: string): T | undefined {
+    const e = this.cache.get(key);
+    if (e === undefined) return undefined;
+    if (e.until < this.clock.now()) {
+      this.cache.delete(key);
+      return undefined;
+    }
+    return e.value as T;
+  }
+
+  private remember<T>(key: string, value: T, ttlMs: number): T {
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { value, until: this.clock.now() + ttlMs });
+    return value;
+  }
+
+  private async naptr(host: string) {
+    const key = `NAPTR ${host}`;
+    const hit = this.cached<Awaited<ReturnType<Resolver['resolveNaptr']>>>(key);
+    if (hit !== undefined) return hit;
+    const recs = await this.dns.resolveNaptr(host).catch(() => []);
+    return this.remember(key, recs, this.recordTtlMs);
+  }
+
+  private async srv(name: string): Promise<SrvRecord[]> {
+    const key = `SRV ${name}`;
+    const hit = this.cached<SrvRecord[]>(key);
+    if (hit !== undefined) return hit;
+    const recs = await this.dns.resolveSrv(name).catch(() => []);
+    return this.remember(key, recs, this.recordTtlMs);
+  }
+
+  private async a(host: string, family: 4 | 6): Promise<string[]> {
+    const key = `A${family} ${host}`;
+    const hit = this.cached<string[]>(key);
+    if (hit !== undefined) return hit;
+    const recs = await (family === 4
+      ? this.dns.resolve4(host, { ttl: true })
+      : this.dns.resolve6(host, { ttl: true })
+    ).catch(() => [] as Array<{ address: string; ttl: number }>);
+    const ttl = recs.length > 0 ? Math.min(...recs.map((r) => r.ttl)) * 1000 : this.recordTtlMs;
+    return this.remember(
+      key,
+      recs.map((r) => r.address),
+      ttl,
+    );
+  }
+}
+
+function normalize(t: string, secure: boolean): TransportName {
+  const lower = t.toLowerCase();
+  if (lower === 'tcp' && secure) return 'tls';
+  if (lower === 'ws' && secure) return 'wss';
+  return (['udp', 'tcp', 'tls', 'ws', 'wss'].includes(lower) ? lower : 'udp') as TransportName;
+}
+
+function defaultPort(t: TransportName): number {
+  return t === 'tls' || t === 'wss' ? 5061 : 5060;
+}

@@ -1,0 +1,340 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  NameAddr,
+  newCallId,
+  newTag,
+  parseSipUri,
+  SipRequest,
+  SipResolver,
+  SipStack,
+  type TransportAddress,
+  TransportError,
+} from '../../src/index.js';
+import { FakeClock } from '../../src/transaction/clock.js';
+import { type DnsRecord, TestDnsServer } from '../support/dns-server.js';
+
+const ZONE: DnsRecord[] = [
+  // example.test: NAPTR prefers TCP over UDP; SRV for both; two TCP servers at different priorities.
+  {
+    type: 'NAPTR',
+    name: 'example.test',
+    order: 10,
+    preference: 20,
+    flags: 's',
+    service: 'SIP+D2U',
+    regexp: '',
+    replacement: '_sip._udp.example.test',
+  },
+  {
+    type: 'NAPTR',
+    name: 'example.test',
+    order: 10,
+    preference: 10,
+    flags: 's',
+    service: 'SIP+D2T',
+    regexp: '',
+    replacement: '_sip._tcp.example.test',
+  },
+  {
+    type: 'NAPTR',
+    name: 'example.test',
+    order: 5,
+    preference: 10,
+    flags: 's',
+    service: 'SIPS+D2T',
+    regexp: '',
+    replacement: '_sips._tcp.example.test',
+  },
+  {
+    type: 'SRV',
+    name: '_sip._tcp.example.test',
+    priority: 10,
+    weight: 0,
+    port: 5070,
+    target: 'a.example.test',
+  },
+  {
+    type: 'SRV',
+    name: '_sip._tcp.example.test',
+    priority: 20,
+    weight: 0,
+    port: 5071,
+    target: 'b.example.test',
+  },
+  {
+    type: 'SRV',
+    name: '_sip._udp.example.test',
+    priority: 10,
+    weight: 0,
+    port: 5080,
+    target: 'a.example.test',
+  },
+  {
+    type: 'SRV',
+    name: '_sips._tcp.example.test',
+    priority: 10,
+    weight: 0,
+    port: 5061,
+    target: 'b.example.test',
+  },
+  { type: 'A', name: 'a.example.test', address: '192.0.2.1' },
+  { type: 'AAAA', name: 'a.example.test', address: '2001:db8::1' },
+  { type: 'A', name: 'b.example.test', address: '192.0.2.2' },
+  // srv-only.test: no NAPTR, SRV for UDP only.
+  {
+    type: 'SRV',
+    name: '_sip._udp.srv-only.test',
+    priority: 1,
+    weight: 0,
+    port: 5090,
+    target: 'c.srv-only.test',
+  },
+  { type: 'A', name: 'c.srv-only.test', address: '192.0.2.3' },
+  // plain.test: only an A record.
+  { type: 'A', name: 'plain.test', address: '192.0.2.4' },
+  // dead.test: SRV target "." means no service (RFC 2782).
+  { type: 'SRV', name: '_sip._udp.dead.test', priority: 1, weight: 0, port: 5060, target: '.' },
+  { type: 'A', name: 'dead.test', address: '192.0.2.5' },
+];
+
+describe('SipResolver (RFC 3263) against a loopback DNS server', () => {
+  const dns = new TestDnsServer(ZONE);
+  let resolver: SipResolver;
+  before(async () => {
+    resolver = new SipResolver({ servers: [await dns.start()] });
+  });
+  after(() => dns.close());
+
+  test('NAPTR order and preference pick the transport, SRV priority orders the servers, A and AAAA give addresses', async () => {
+    const got = await resolver.resolve(parseSipUri('sip:bob@example.test'));
+    assert.deepEqual(
+      got.map((t) => `${t.transport}:${t.address}:${t.port}`),
+      [
+        'tls:192.0.2.2:5061',
+        'tcp:192.0.2.1:5070',
+        'tcp:2001:db8::1:5070',
+        'tcp:192.0.2.2:5071',
+        'udp:192.0.2.1:5080',
+        'udp:2001:db8::1:5080',
+      ],
+      'TLS (order 5) first, then TCP (order 10, preference 10) before UDP (preference 20)',
+    );
+    const noTls = await resolver.resolve(parseSipUri('sip:bob@example.test'), { transports: ['udp', 'tcp'] });
+    assert.equal(noTls[0]?.transport, 'tcp', 'a client without TLS skips the SIPS record');
+    assert.equal(noTls.length, 5, 'five targets without TLS');
+  });
+
+  test('a SIPS URI keeps only SIPS services', async () => {
+    const r = new SipResolver({ servers: [dns.address()], transports: ['udp', 'tcp', 'tls'] });
+    const got = await r.resolve(parseSipUri('sips:bob@example.test'));
+    assert.deepEqual(
+      got.map((t) => `${t.transport}:${t.address}:${t.port}`),
+      ['tls:192.0.2.2:5061'],
+      'only SIPS+D2T',
+    );
+  });
+
+  test('without NAPTR, SRV for each supported transport; without SRV, A with the default port', async () => {
+    const srv = await resolver.resolve(parseSipUri('sip:srv-only.test'));
+    assert.deepEqual(
+      srv.map((t) => `${t.transport}:${t.address}:${t.port}`),
+      ['udp:192.0.2.3:5090'],
+      'SRV',
+    );
+    const plain = await resolver.resolve(parseSipUri('sip:plain.test'));
+    assert.deepEqual(
+      plain.map((t) => `${t.transport}:${t.address}:${t.port}`),
+      ['udp:192.0.2.4:5060'],
+      'A',
+    );
+  });
+
+  test('an SRV target of "." means no service', async () => {
+    const got = await resolver.resolve(parseSipUri('sip:dead.test'));
+    assert.deepEqual(got, [], 'no targets');
+  });
+
+  test('a transport parameter or an explicit port skips NAPTR (and with a port, SRV too)', async () => {
+    const before = dns.queries.length;
+    const t = await resolver.resolve(parseSipUri('sip:plain.test;transport=tcp'));
+    assert.deepEqual(
+      t.map((x) => `${x.transport}:${x.address}:${x.port}`),
+      ['tcp:192.0.2.4:5060'],
+      'transport=tcp',
+    );
+    const p = await resolver.resolve(parseSipUri('sip:plain.test:5099'));
+    assert.deepEqual(
+      p.map((x) => `${x.transport}:${x.address}:${x.port}`),
+      ['udp:192.0.2.4:5099'],
+      'explicit port',
+    );
+    const asked = dns.queries.slice(before);
+    assert.ok(!asked.some((q) => q.startsWith('NAPTR')), `no NAPTR query: ${asked.join(', ')}`);
+    assert.ok(
+      !asked.includes('SRV _sip._udp.plain.test'),
+      `no SRV query with an explicit port: ${asked.join(', ')}`,
+    );
+  });
+
+  test('numeric hosts and localhost never reach DNS', async () => {
+    const before = dns.queries.length;
+    const v4 = await resolver.resolve(parseSipUri('sip:10.0.0.1'));
+    assert.deepEqual(v4, [{ transport: 'udp', address: '10.0.0.1', port: 5060 }], 'IPv4');
+    const v6 = await resolver.resolve(parseSipUri('sips:[2001:db8::9]:5999'));
+    assert.deepEqual(v6, [{ transport: 'tls', address: '2001:db8::9', port: 5999 }], 'IPv6 literal, sips');
+    const local = await resolver.resolve(parseSipUri('sip:localhost;transport=tcp'));
+    assert.ok(
+      local.length > 0 && local.every((t) => t.transport === 'tcp' && t.port === 5060),
+      JSON.stringify(local),
+    );
+    assert.deepEqual(dns.queries.slice(before), [], 'no DNS queries');
+  });
+
+  test('maddr overrides the host', async () => {
+    const got = await resolver.resolve(parseSipUri('sip:bob@example.test;maddr=192.0.2.77'));
+    assert.deepEqual(got, [{ transport: 'udp', address: '192.0.2.77', port: 5060 }], 'maddr');
+  });
+
+  test('answers are cached until their time is up', async () => {
+    const clock = new FakeClock();
+    const r = new SipResolver({ servers: [dns.address()], clock, recordTtlMs: 1000 });
+    await r.resolve(parseSipUri('sip:srv-only.test'));
+    const n = dns.queries.length;
+    await r.resolve(parseSipUri('sip:srv-only.test'));
+    assert.equal(dns.queries.length, n, 'second lookup from the cache');
+    clock.tick(1001);
+    await r.resolve(parseSipUri('sip:srv-only.test'));
+    assert.ok(dns.queries.length > n, 'asked again after the TTL');
+  });
+});
+
+describe('SRV weights (RFC 2782)', () => {
+  const recs = [
+    { priority: 1, weight: 10, port: 1, name: 'x' },
+    { priority: 1, weight: 90, port: 2, name: 'y' },
+    { priority: 0, weight: 0, port: 3, name: 'z' },
+  ];
+
+  test('lower priority first; within a priority the weights share out the first place', () => {
+    let n = 0;
+    const seq = [0.05, 0.5, 0.99];
+    const r = new SipResolver({ random: () => seq[n++ % seq.length] as number });
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 300; i++) {
+      const order = r.orderSrv(recs);
+      assert.equal(order[0]?.port, 3, 'priority 0 first');
+      const firstOfOne = order[1]?.port as number;
+      counts.set(firstOfOne, (counts.get(firstOfOne) ?? 0) + 1);
+      assert.equal(order.length, 3, 'every record once');
+    }
+    assert.ok(
+      (counts.get(2) ?? 0) > (counts.get(1) ?? 0),
+      `weight 90 wins more often: ${JSON.stringify([...counts])}`,
+    );
+    assert.ok((counts.get(1) ?? 0) > 0, 'weight 10 still wins sometimes');
+  });
+});
+
+function request(uri: string): SipRequest {
+  return new SipRequest({
+    method: 'OPTIONS',
+    uri,
+    headers: [
+      ['Max-Forwards', 70],
+      ['To', new NameAddr(uri)],
+      ['From', new NameAddr('sip:alice@127.0.0.1', undefined, { tag: newTag() })],
+      ['Call-ID', newCallId('127.0.0.1')],
+      ['CSeq', '1 OPTIONS'],
+    ],
+  });
+}
+
+describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () => {
+  const busy = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+  const good = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+  let busyAddr: TransportAddress;
+  let goodAddr: TransportAddress;
+  let dns: TestDnsServer;
+  let client: SipStack;
+  const seen: string[] = [];
+
+  before(async () => {
+    [busyAddr] = (await busy.start()) as [TransportAddress];
+    [goodAddr] = (await good.start()) as [TransportAddress];
+    busy.onRequest((i) => {
+      seen.push(`busy ${i.request.topVia?.branch}`);
+      i.respond(503, 'Overloaded');
+    });
+    good.onRequest((i) => {
+      seen.push(`good ${i.request.topVia?.branch}`);
+      i.respond(200);
+    });
+    dns = new TestDnsServer([
+      {
+        type: 'SRV',
+        name: '_sip._udp.pool.test',
+        priority: 1,
+        weight: 0,
+        port: busyAddr.port,
+        target: 'busy.pool.test',
+      },
+      {
+        type: 'SRV',
+        name: '_sip._udp.pool.test',
+        priority: 2,
+        weight: 0,
+        port: goodAddr.port,
+        target: 'good.pool.test',
+      },
+      { type: 'A', name: 'busy.pool.test', address: '127.0.0.1' },
+      { type: 'A', name: 'good.pool.test', address: '127.0.0.1' },
+      { type: 'SRV', name: '_sip._tcp.gone.test', priority: 1, weight: 0, port: 9, target: 'a.gone.test' },
+      { type: 'SRV', name: '_sip._tcp.gone.test', priority: 2, weight: 0, port: 9, target: 'a.gone.test' },
+      { type: 'A', name: 'a.gone.test', address: '127.0.0.1' },
+    ]);
+    client = new SipStack({
+      listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+      resolver: new SipResolver({ servers: [await dns.start()] }),
+      timers: { t1: 20 },
+    });
+    await client.start();
+  });
+  after(async () => {
+    await client.stop();
+    await busy.stop();
+    await good.stop();
+    dns.close();
+  });
+
+  test('a 503 from the first server sends a copy with a new branch to the next', async () => {
+    seen.length = 0;
+    const out = await client.request(request('sip:pool.test'));
+    const res = await out.final;
+    assert.equal(res.status, 200, `final from the second server: ${res.status}`);
+    assert.equal(out.tried.length, 2, 'two targets tried');
+    assert.deepEqual(
+      out.tried.map((t) => t.port),
+      [busyAddr.port, goodAddr.port],
+      'in SRV priority order',
+    );
+    assert.equal(seen.length, 2, seen.join('; '));
+    const [b1, b2] = seen.map((s) => s.split(' ')[1]);
+    assert.ok(
+      b1 !== b2 && b1?.startsWith('z9hG4bK') && b2?.startsWith('z9hG4bK'),
+      `new branch: ${seen.join('; ')}`,
+    );
+    assert.equal(out.request.topVia?.branch, b2, 'the request now is the copy');
+  });
+
+  test('when every server fails the last error is reported', async () => {
+    const out = await client.request(request('sip:gone.test'));
+    // gone.test only has TCP SRV records; nothing listens on port 9.
+    await assert.rejects(out.final, (e: unknown) => e instanceof TransportError, 'transport error');
+    assert.equal(out.tried.length, 2, 'both targets tried');
+  });
+
+  test('no server at all rejects the request up front', async () => {
+    await assert.rejects(client.request(request('sip:nowhere.test')), TransportError, 'nothing resolves');
+  });
+});
