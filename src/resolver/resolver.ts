@@ -145,6 +145,18 @@ export class SipResolver {
   }
 
   /** SRV for one transport; without SRV records, A/AAAA on the default port (§4.2). */
+  /**
+   * Where a response goes when the connection or address it was due on has
+   * failed (RFC 3263 §5): a numeric sent-by as it is; a domain with a port
+   * through A/AAAA; a domain without one through SRV for the Via transport.
+   */
+  async resolveSentBy(host: string, port: number | undefined, transport: TransportName): Promise<ResolvedTarget[]> {
+    const bare = host.replace(/^\[|\]$/g, '');
+    if (isIP(bare) !== 0) return [{ transport, address: bare, port: port ?? defaultPort(transport) }];
+    if (port !== undefined) return this.addresses(bare, transport, port);
+    return this.viaSrv(bare, transport);
+  }
+
   private async viaSrv(host: string, transport: TransportName): Promise<ResolvedTarget[]> {
     const srv = await this.srv(`${SRV_PREFIX[transport]}${host}`);
     if (srv.length > 0) return this.fromSrv(srv, transport);

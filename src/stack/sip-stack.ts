@@ -405,12 +405,34 @@ export class SipStack {
     return {
       reliable: isReliable(source.transport),
       send: (m) => {
-        this.transports.send(m.toBuffer(), responseTarget(m as SipResponse, source)).catch((e: unknown) => {
-          const tx = this.transactions.findServer(req);
-          tx?.transportError(e as Error);
+        const res = m as SipResponse;
+        const first = responseTarget(res, source);
+        this.transports.send(res.toBuffer(), first).catch(async (e: unknown) => {
+          // RFC 3263 §5: when the connection or address fails, try where sent-by points.
+          if (!(await this.resendResponse(res, first))) this.transactions.findServer(req)?.transportError(e as Error);
         });
       },
     };
+  }
+
+  /** Tries the RFC 3263 §5 targets for a response after its first send failed. */
+  private async resendResponse(res: SipResponse, failed: Target): Promise<boolean> {
+    const via = res.topVia;
+    if (via === undefined) return false;
+    const transport = via.transport.toLowerCase() as TransportName;
+    if (!this.viaBase.has(transport)) return false;
+    this.resolver ??= new SipResolver();
+    const targets = await this.resolver.resolveSentBy(via.host, via.port, transport).catch(() => []);
+    for (const t of targets) {
+      if (t.address === failed.address && t.port === failed.port && t.transport === failed.transport) continue;
+      try {
+        await this.transports.send(res.toBuffer(), t);
+        return true;
+      } catch {
+        // The next one (§5: "the next entry on the list is tried").
+      }
+    }
+    return false;
   }
 
   // ---- outgoing ------------------------------------------------------------

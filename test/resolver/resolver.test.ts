@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   NameAddr,
@@ -338,3 +339,74 @@ describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () =
     await assert.rejects(client.request(request('sip:nowhere.test')), TransportError, 'nothing resolves');
   });
 });
+
+describe('responses after the connection failed (RFC 3263 §5)', () => {
+  test('a domain sent-by with a port: A records give the next place to send', { timeout: 10_000 }, async () => {
+    // Nothing listens on 127.0.0.1:port; the A record for the sent-by name says 127.0.0.2, where the client now listens.
+    const port = await closedPort();
+    const got: Buffer[] = [];
+    const gotIt = new Promise<void>((resolve) => {
+      const sink = createServer((c) =>
+        c.on('data', (d) => {
+          got.push(d);
+          if (Buffer.concat(got).includes('\r\n\r\n')) resolve();
+        }),
+      );
+      sink.listen(port, '127.0.0.2');
+      after(() => sink.close());
+    });
+    const dns = new TestDnsServer([{ type: 'A', name: 'client.sentby.test', address: '127.0.0.2' }]);
+    const server = new SipStack({
+      listen: ['tcp:127.0.0.1:0'],
+      resolver: new SipResolver({ servers: [await dns.start()] }),
+    });
+    const [tcp] = (await server.start()) as [TransportAddress];
+    const closed = new Promise<void>((resolve) => {
+      server.onRequest((incoming) => {
+        // Answer only once the client has gone.
+        void closedSocket.then(() => {
+          incoming.respond(200);
+          resolve();
+        });
+      });
+    });
+    let closedSocket: Promise<void> = Promise.resolve();
+    const raw = connect(tcp.port, '127.0.0.1');
+    closedSocket = new Promise<void>((resolve) => raw.on('close', () => setTimeout(resolve, 50)));
+    raw.on('connect', () => {
+      raw.end(
+        [
+          'OPTIONS sip:server@127.0.0.1 SIP/2.0',
+          `Via: SIP/2.0/TCP client.sentby.test:${port};branch=z9hG4bK-sentby-1`,
+          'Max-Forwards: 70',
+          'To: <sip:server@127.0.0.1>',
+          'From: <sip:client@client.sentby.test>;tag=a1',
+          'Call-ID: sentby-1',
+          'CSeq: 1 OPTIONS',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+    });
+    try {
+      await closed;
+      await gotIt;
+      const text = Buffer.concat(got).toString('latin1');
+      assert.match(text, /^SIP\/2\.0 200 /, `the response reached the sent-by host: ${text.slice(0, 60)}`);
+      assert.match(text, /received=127\.0\.0\.1/, 'with received in its Via');
+    } finally {
+      await server.stop();
+      dns.close();
+    }
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  const port = await new Promise<number>((r) =>
+    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+  );
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
