@@ -150,7 +150,11 @@ export class SipResolver {
    * failed (RFC 3263 §5): a numeric sent-by as it is; a domain with a port
    * through A/AAAA; a domain without one through SRV for the Via transport.
    */
-  async resolveSentBy(host: string, port: number | undefined, transport: TransportName): Promise<ResolvedTarget[]> {
+  async resolveSentBy(
+    host: string,
+    port: number | undefined,
+    transport: TransportName,
+  ): Promise<ResolvedTarget[]> {
     const bare = host.replace(/^\[|\]$/g, '');
     if (isIP(bare) !== 0) return [{ transport, address: bare, port: port ?? defaultPort(transport) }];
     if (port !== undefined) return this.addresses(bare, transport, port);

@@ -409,7 +409,8 @@ export class SipStack {
         const first = responseTarget(res, source);
         this.transports.send(res.toBuffer(), first).catch(async (e: unknown) => {
           // RFC 3263 §5: when the connection or address fails, try where sent-by points.
-          if (!(await this.resendResponse(res, first))) this.transactions.findServer(req)?.transportError(e as Error);
+          if (!(await this.resendResponse(res, first)))
+            this.transactions.findServer(req)?.transportError(e as Error);
         });
       },
     };
@@ -424,7 +425,8 @@ export class SipStack {
     this.resolver ??= new SipResolver();
     const targets = await this.resolver.resolveSentBy(via.host, via.port, transport).catch(() => []);
     for (const t of targets) {
-      if (t.address === failed.address && t.port === failed.port && t.transport === failed.transport) continue;
+      if (t.address === failed.address && t.port === failed.port && t.transport === failed.transport)
+        continue;
       try {
         await this.transports.send(res.toBuffer(), t);
         return true;

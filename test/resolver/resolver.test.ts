@@ -341,7 +341,9 @@ describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () =
 });
 
 describe('responses after the connection failed (RFC 3263 §5)', () => {
-  test('a domain sent-by with a port: A records give the next place to send', { timeout: 10_000 }, async () => {
+  test('a domain sent-by with a port: A records give the next place to send', {
+    timeout: 10_000,
+  }, async () => {
     // Nothing listens on 127.0.0.1:port; the A record for the sent-by name says 127.0.0.2, where the client now listens.
     const port = await closedPort();
     const got: Buffer[] = [];
