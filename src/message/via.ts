@@ -131,9 +131,11 @@ export class Via {
     return typeof b === 'string' ? b : undefined;
   }
 
+  /** The received address, without the brackets some peers put around IPv6 (RFC 5118 §4.5). */
   get received(): string | undefined {
     const r = this.params.get('received');
-    return typeof r === 'string' ? r : undefined;
+    if (typeof r !== 'string') return undefined;
+    return r.charCodeAt(0) === 0x5b && r.charCodeAt(r.length - 1) === 0x5d ? r.slice(1, -1) : r;
   }
 
   /** The rport value: a number when filled in, null when present without a value (RFC 3581), undefined when absent. */

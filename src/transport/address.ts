@@ -68,10 +68,10 @@ export function parseTransportAddress(text: string): TransportAddress {
 }
 
 export function formatTransportAddress(a: TransportAddress): string {
-  return `${a.transport}:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  return `${a.transport}:${hostPort(a.host, a.port)}`;
 }
 
 /** host:port as it appears in a Via sent-by or a URI (IPv6 in brackets). */
 export function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }

@@ -81,6 +81,14 @@ describe('Via (RFC 3261 §20.42)', () => {
     );
   });
 
+  test('an IPv6 received is read with or without brackets (RFC 5118 §4.5)', () => {
+    const [a] = parseViaList('SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKas3');
+    const [b] = parseViaList('SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3');
+    assert.equal(a!.received, '2001:db8::9:255');
+    assert.equal(b!.received, '2001:db8::9:255');
+    assert.equal(a!.host, '[2001:db8::9:1]');
+  });
+
   test('a new Via is written canonically', () => {
     const v = new Via('TLS', 'proxy.example.com', 5061, Params.from({ branch: 'z9hG4bKabc', rport: null }));
     assert.equal(v.toString(), 'SIP/2.0/TLS proxy.example.com:5061;branch=z9hG4bKabc;rport');

@@ -25,7 +25,7 @@ export function testCertificate(): { certFile: string; keyFile: string } {
       '-subj',
       '/CN=localhost',
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
     ],
     { stdio: 'ignore' },
   );

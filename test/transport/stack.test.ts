@@ -7,6 +7,7 @@ import {
   newCallId,
   newTag,
   SipRequest,
+  formatTransportAddress,
   SipStack,
   TransactionTimeoutError,
   type TransportAddress,
@@ -251,4 +252,43 @@ describe('SipStack over TLS and WebSocket', () => {
       await server.stop();
     });
   }
+});
+
+describe('SipStack over IPv6 loopback', () => {
+  const cert = testCertificate();
+  const tls = { certFile: cert.certFile, keyFile: cert.keyFile, caFile: cert.certFile };
+
+  for (const t of ['udp', 'tcp', 'tls', 'ws', 'wss'] as const) {
+    test(`${t.toUpperCase()} on [::1]: OPTIONS, response routed back over IPv6`, async () => {
+      const server = new SipStack({ listen: [`${t}:[::1]:0`], tls });
+      const [a] = (await server.start()) as [TransportAddress];
+      assert.equal(a.host, '::1', `bound to ::1: ${a.host}`);
+      const vias: string[] = [];
+      server.onRequest((inc) => {
+        vias.push(inc.request.get('Via') ?? '');
+        inc.respond(200);
+      });
+      const client = new SipStack({ listen: [`${t}:[::1]:0`], tls });
+      await client.start();
+      const out = await client.request(options(`[::1]:${a.port}`), { target: formatTransportAddress(a) });
+      const res = await out.final;
+      assert.equal(res.status, 200, `status ${res.status}`);
+      assert.match(vias[0] ?? '', /\[::1\]:\d+/, `IPv6 reference in the Via sent-by: ${vias[0]}`);
+      await client.stop();
+      await server.stop();
+    });
+  }
+
+  test('a request URI with an IPv6 reference finds its server without an explicit target', async () => {
+    const server = new SipStack({ listen: ['udp:[::1]:0'] });
+    const [a] = (await server.start()) as [TransportAddress];
+    server.onRequest((inc) => inc.respond(200));
+    const client = new SipStack({ listen: ['udp:[::1]:0'] });
+    await client.start();
+    const out = await client.request(options(`[::1]:${a.port}`));
+    assert.equal((await out.final).status, 200, 'routed by the Request-URI');
+    assert.deepEqual(out.target, { transport: 'udp', address: '::1', port: a.port }, 'target from the URI');
+    await client.stop();
+    await server.stop();
+  });
 });
