@@ -3,11 +3,11 @@ import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
+  formatTransportAddress,
   NameAddr,
   newCallId,
   newTag,
   SipRequest,
-  formatTransportAddress,
   SipStack,
   TransactionTimeoutError,
   type TransportAddress,
