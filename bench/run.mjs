@@ -2,9 +2,14 @@
 // peers measured in the same run.
 import { cpus } from 'node:os';
 import { runMessageBench } from './message.mjs';
+import { runTransactionBench } from './transactions.mjs';
 
 console.log(`sipwire benchmarks — Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
 runMessageBench({
   rounds: Number(process.env.BENCH_ROUNDS ?? 20),
   processes: Number(process.env.BENCH_PROCESSES ?? 3),
+});
+await runTransactionBench({
+  rounds: Number(process.env.BENCH_TX_ROUNDS ?? 3),
+  count: Number(process.env.BENCH_TX_COUNT ?? 20_000),
 });

@@ -26,12 +26,18 @@ export const DEFAULT_LIMITS: Readonly<ParseLimits> = Object.freeze({
   maxBodySize: 65535,
 });
 
+/** Limit sets already checked and completed, handed back as they are. */
+const RESOLVED = new WeakSet<object>([DEFAULT_LIMITS]);
+
 export function resolveLimits(partial: Partial<ParseLimits> | undefined): Readonly<ParseLimits> {
   if (partial === undefined) return DEFAULT_LIMITS;
+  if (RESOLVED.has(partial)) return partial as Readonly<ParseLimits>;
   const out = { ...DEFAULT_LIMITS, ...partial };
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isInteger(v) || v <= 0)
       throw new RangeError(`limit ${k} must be a positive integer, got ${v}`);
   }
-  return Object.freeze(out);
+  const frozen = Object.freeze(out);
+  RESOLVED.add(frozen);
+  return frozen;
 }

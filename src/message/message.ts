@@ -1,6 +1,5 @@
 import { ParseErrorCode, SipParseError } from '../errors.js';
-import type { CSeq } from './cseq.js';
-import { parseCSeq } from './cseq.js';
+import { CSeq, parseCSeq } from './cseq.js';
 import { HeaderField } from './header-field.js';
 import { H, HEADERS, type HeaderInfo, headerInfo } from './header-names.js';
 import { fieldParser, parseCallId } from './header-parsers.js';
@@ -9,13 +8,18 @@ import { splitListRanges } from './list.js';
 import type { MediaType } from './media-type.js';
 import { parseMediaType } from './media-type.js';
 import { type BodyPart, parseMultipart } from './multipart.js';
-import type { ContactValue, NameAddr } from './name-addr.js';
-import { parseContactList, parseNameAddr, parseNameAddrList } from './name-addr.js';
+import {
+  type ContactValue,
+  NameAddr,
+  parseContactList,
+  parseNameAddr,
+  parseNameAddrList,
+} from './name-addr.js';
 import { parseDigits, parseMaxForwards } from './numeric.js';
 import { reasonPhrase } from './status-codes.js';
 import { bytesToText, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
-import { parseFirstVia, parseViaList, type Via } from './via.js';
+import { parseFirstVia, parseViaList, Via } from './via.js';
 
 /** Highest id of the headers identified while framing (see quickHeaderId). */
 const HOT_MAX = H.RECORD_ROUTE;
@@ -64,6 +68,38 @@ const MAX_FORWARDS_KEY = headerKey('Max-Forwards');
 
 function valueBytes(v: HeaderValue): string {
   return typeof v === 'string' ? textToBytes(v) : String(v);
+}
+
+/**
+ * A field for a value given to an edit. A typed value (a Via, a From or To
+ * NameAddr, a CSeq, a number for Max-Forwards) is kept as the field's parse:
+ * these values are immutable, so the text written and the value read agree,
+ * and the stack does not parse back what it has just written.
+ */
+function newField(key: HeaderKey, value: HeaderValue): HeaderField {
+  const id = key.info?.id ?? 0;
+  const f = HeaderField.create(id, key.name, valueBytes(value));
+  if (typeof value === 'object') {
+    if (id === H.VIA) {
+      if (value instanceof Via) {
+        f.first = value;
+        f.cache = [value];
+      }
+    } else if (id === H.FROM || id === H.TO) {
+      if (value instanceof NameAddr) f.cache = value;
+    } else if (id === H.CSEQ) {
+      if (value instanceof CSeq) f.cache = value;
+    }
+  } else if (
+    typeof value === 'number' &&
+    id === H.MAX_FORWARDS &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= 255
+  ) {
+    f.cache = value;
+  }
+  return f;
 }
 
 /** Common part of requests and responses (RFC 3261 §7). */
@@ -461,8 +497,9 @@ export abstract class SipMessage {
   /** Replaces every field of `name` with one field (at the place of the first) holding `value` (an array writes a list). */
   setHeader(name: string, value: HeaderValue | HeaderValue[]): this {
     const key = headerKey(name);
-    const text = Array.isArray(value) ? value.map(valueBytes).join(', ') : valueBytes(value);
-    const field = HeaderField.create(key.info?.id ?? 0, key.name, text);
+    const field = Array.isArray(value)
+      ? HeaderField.create(key.info?.id ?? 0, key.name, value.map(valueBytes).join(', '))
+      : newField(key, value);
     const at = this.indexOfKey(key);
     if (at === -1) {
       this.insertField(this.headers.length, field);
@@ -479,7 +516,7 @@ export abstract class SipMessage {
   /** Adds a field at the end of the header section. */
   appendHeader(name: string, value: HeaderValue): this {
     const key = headerKey(name);
-    this.insertField(this.headers.length, HeaderField.create(key.info?.id ?? 0, key.name, valueBytes(value)));
+    this.insertField(this.headers.length, newField(key, value));
     return this;
   }
 
@@ -491,7 +528,7 @@ export abstract class SipMessage {
   prependHeader(name: string, value: HeaderValue): this {
     const key = headerKey(name);
     const at = this.indexOfKey(key);
-    this.insertField(at === -1 ? 0 : at, HeaderField.create(key.info?.id ?? 0, key.name, valueBytes(value)));
+    this.insertField(at === -1 ? 0 : at, newField(key, value));
     return this;
   }
 

@@ -145,7 +145,10 @@ function checkFields(
   needs: Set<number> | null,
   hot: Set<number>,
 ): [string, SipParseError] | null {
-  const seen = new Map<number, HeaderField>();
+  const bareCr = findBareCr(m);
+  if (bareCr !== null) return bareCr;
+  // Which known headers were seen, by id: a stamp per id instead of a set per message.
+  const gen = nextStamp();
   for (const f of m.headers) {
     let id: number;
     try {
@@ -154,36 +157,25 @@ function checkFields(
       if (e instanceof SipParseError) return ['header line', e];
       throw e;
     }
-    if (f.src !== null) {
+    if (id === 0) {
       // A header name must be a token (RFC 3261 §7.3.1); known names are by construction.
-      if (id === 0) {
-        const name = f.name;
-        for (let i = 0; i < name.length; i++) {
-          if (TOKEN[name.charCodeAt(i)] !== 1) {
-            return [
-              'header line',
-              new SipParseError('SIP_ERR_HEADER_LINE', `invalid character in header name '${name}'`, {
-                offset: f.base + f.ls + i,
-              }),
-            ];
-          }
+      if (f.src === null) continue;
+      const name = f.name;
+      for (let i = 0; i < name.length; i++) {
+        if (TOKEN[name.charCodeAt(i)] !== 1) {
+          return [
+            'header line',
+            new SipParseError('SIP_ERR_HEADER_LINE', `invalid character in header name '${name}'`, {
+              offset: f.base + f.ls + i,
+            }),
+          ];
         }
       }
-      const v = f.value;
-      const cr = v.indexOf('\r');
-      if (cr !== -1) {
-        return [
-          nameOf(f),
-          new SipParseError('SIP_ERR_HEADER_LINE', 'bare CR inside a header value', {
-            offset: f.valueOffset + cr,
-          }),
-        ];
-      }
+      continue;
     }
-    if (id === 0) continue;
     const info = HEADERS[id - 1] as HeaderInfo;
-    const prior = seen.get(id);
-    if (prior !== undefined && singleValued(info) && (hot.has(id) || needs === null || needs.has(id))) {
+    const first = SEEN[id] !== gen;
+    if (!first && singleValued(info) && (hot.has(id) || needs === null || needs.has(id))) {
       return [
         info.name,
         new SipParseError('SIP_ERR_HEADER_VALUE', `more than one ${info.name} header`, {
@@ -191,7 +183,7 @@ function checkFields(
         }),
       ];
     }
-    if (prior === undefined) seen.set(id, f);
+    SEEN[id] = gen;
     if (needs !== null && !needs.has(id)) continue;
     if (fieldParser(id) === undefined) continue;
     try {
@@ -207,6 +199,72 @@ function checkFields(
     }
   }
   return null;
+}
+
+/** Per known-header id, the stamp of the last message it was seen in. */
+const SEEN = new Int32Array(HEADERS.length + 1);
+let stamp = 0;
+
+function nextStamp(): number {
+  stamp++;
+  if (stamp === 0x7fffffff) {
+    SEEN.fill(0);
+    stamp = 1;
+  }
+  return stamp;
+}
+
+/**
+ * A CR inside a header value that does not start a line end (RFC 3261 §7.3.1
+ * allows CR only in CRLF). Fields from the wire are checked in one pass over
+ * the header section of the source; fields made by code, value by value.
+ */
+function findBareCr(m: SipMessage): [string, SipParseError] | null {
+  const hs = m.headers;
+  let i = 0;
+  while (i < hs.length) {
+    const f = hs[i] as HeaderField;
+    if (f.src === null) {
+      const v = f.value;
+      const cr = v.indexOf('\r');
+      if (cr !== -1) return bareCrIn(f, cr);
+      i++;
+      continue;
+    }
+    // A run of fields from the same source: scan from the first's start to the last's end.
+    const src = f.src;
+    let j = i;
+    while (j + 1 < hs.length && (hs[j + 1] as HeaderField).src === src) j++;
+    const end = (hs[j] as HeaderField).le;
+    let at = src.indexOf('\r', f.ls);
+    while (at !== -1 && at < end) {
+      if (src.charCodeAt(at + 1) !== 0x0a) {
+        for (let k = i; k <= j; k++) {
+          const g = hs[k] as HeaderField;
+          if (at >= g.ls && at < g.le) return bareCrIn(g, g.value.indexOf('\r'));
+        }
+      }
+      at = src.indexOf('\r', at + 1);
+    }
+    i = j + 1;
+  }
+  return null;
+}
+
+function bareCrIn(f: HeaderField, cr: number): [string, SipParseError] {
+  let name: string;
+  try {
+    name = nameOf(f);
+  } catch (e) {
+    if (e instanceof SipParseError) return ['header line', e];
+    throw e;
+  }
+  return [
+    name,
+    new SipParseError('SIP_ERR_HEADER_LINE', 'bare CR inside a header value', {
+      offset: f.valueOffset + Math.max(0, cr),
+    }),
+  ];
 }
 
 function badHeader(name: string, e: SipParseError): Verdict {

@@ -15,7 +15,12 @@ import type { Clock } from '../transaction/clock.js';
 import { buildCancel } from '../transaction/invite-client.js';
 import { type Channel, TransactionLayer } from '../transaction/layer.js';
 import type { TimerSettings } from '../transaction/timers.js';
-import type { ClientTransaction, ServerTransaction } from '../transaction/transaction.js';
+import type {
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerTransaction,
+  ServerTransactionUser,
+} from '../transaction/transaction.js';
 import {
   hostPort,
   isReliable,
@@ -87,6 +92,110 @@ export class IncomingRequest {
   /** For a CANCEL: the INVITE it cancels, if its transaction is still live (RFC 3261 §9.2). */
   get cancelled(): IncomingRequest | undefined {
     return this.stack.inviteFor(this);
+  }
+}
+
+/**
+ * One attempt at sending a request (one target, one branch): the channel
+ * of its client transaction and the user of its events, in one object.
+ */
+class ClientLeg implements Channel, ClientTransactionUser {
+  readonly reliable: boolean;
+  /** The client transaction's key, once it exists. */
+  key: string;
+  private readonly transports: TransportLayer;
+  private readonly transactions: TransactionLayer;
+  private readonly out: OutgoingRequest;
+  private readonly target: Target;
+  private readonly failover: () => boolean;
+  /** The request goes out again unchanged on each retransmission: it is serialized once. */
+  private sent: SipMessage | undefined;
+  private bytes: Buffer | undefined;
+
+  constructor(
+    transports: TransportLayer,
+    transactions: TransactionLayer,
+    out: OutgoingRequest,
+    failover: () => boolean,
+  ) {
+    this.transports = transports;
+    this.transactions = transactions;
+    this.out = out;
+    this.target = out.target;
+    this.reliable = isReliable(out.target.transport);
+    this.failover = failover;
+    this.key = '';
+    this.sent = undefined;
+    this.bytes = undefined;
+  }
+
+  send(m: SipMessage): void {
+    if (m !== this.sent) {
+      this.sent = m;
+      this.bytes = m.toBuffer();
+    }
+    this.transports.post(this.bytes as Buffer, this.target, (e) => {
+      if (this.key !== '') this.transactions.clientTransportError(this.key, e);
+      else this.fail(e);
+    });
+  }
+
+  response(r: SipResponse): void {
+    // RFC 3263 §4.3: a 503 from this server means "try the next one".
+    if (r.status === 503 && !this.out.answered && this.failover()) return;
+    this.out.deliver(r);
+  }
+
+  timeout(): void {
+    const method = this.out.request.method;
+    this.fail(
+      new TransactionTimeoutError(
+        `no final response to ${method} (Timer ${method === 'INVITE' ? 'B' : 'F'})`,
+      ),
+    );
+  }
+
+  transportError(e: Error): void {
+    this.fail(e instanceof TransportError ? e : new TransportError(e.message, { cause: e }));
+  }
+
+  private fail(e: Error): void {
+    if (!this.failover()) this.out.reject(e);
+  }
+}
+
+/**
+ * The way back for one received request: the channel its server
+ * transaction answers on and the user of that transaction's events.
+ */
+class ServerLeg implements Channel, ServerTransactionUser {
+  readonly reliable: boolean;
+  private readonly stack: SipStack;
+  private readonly request: SipRequest;
+  private readonly source: Source;
+  /** A retransmitted response is the same object again: it is serialized once. */
+  private sent: SipMessage | undefined;
+  private bytes: Buffer | undefined;
+
+  constructor(stack: SipStack, request: SipRequest, source: Source) {
+    this.stack = stack;
+    this.request = request;
+    this.source = source;
+    this.reliable = isReliable(source.transport);
+    this.sent = undefined;
+    this.bytes = undefined;
+  }
+
+  send(m: SipMessage): void {
+    if (m !== this.sent) {
+      this.sent = m;
+      this.bytes = m.toBuffer();
+    }
+    this.stack.sendResponse(this.bytes as Buffer, m as SipResponse, this.source, this.request);
+  }
+
+  ack(a: SipRequest): void {
+    this.stack.ackReceived(a, this.source);
   }
 }
 
@@ -202,6 +311,7 @@ export class SipStack {
   private readonly viaBase: Map<TransportName, string>;
   private readonly incoming: WeakMap<ServerTransaction, IncomingRequest>;
   private resolver: SipResolver | undefined;
+  private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
   readonly stats: { rejected: number; dropped: number; strayResponses: number };
 
@@ -227,6 +337,7 @@ export class SipStack {
     this.viaBase = new Map();
     this.incoming = new WeakMap();
     this.resolver = options.resolver;
+    this.numericTargets = new Map();
     this.stats = { rejected: 0, dropped: 0, strayResponses: 0 };
   }
 
@@ -307,14 +418,13 @@ export class SipStack {
 
   private receiveRequest(req: SipRequest, source: Source): void {
     markReceived(req, source);
-    const channel = this.responseChannel(req, source);
-    const result = this.transactions.receiveRequest(req, channel, {
-      ack: (ack) => this.ackHandler(ack, source),
-    });
+    const leg = new ServerLeg(this, req, source);
+    const result = this.transactions.receiveRequest(req, leg, leg);
     switch (result.kind) {
       case 'new': {
         const incoming = new IncomingRequest(this, req, source, result.tx);
-        this.incoming.set(result.tx, incoming);
+        // Kept for CANCEL, which can only target an INVITE (§9.2).
+        if (req.method === 'INVITE') this.incoming.set(result.tx, incoming);
         try {
           this.requestHandler(incoming);
         } catch (e) {
@@ -401,19 +511,20 @@ export class SipStack {
   }
 
   /** Sends responses for a server transaction per §18.2.2. */
-  private responseChannel(req: SipRequest, source: Source): Channel {
-    return {
-      reliable: isReliable(source.transport),
-      send: (m) => {
-        const res = m as SipResponse;
-        const first = responseTarget(res, source);
-        this.transports.send(res.toBuffer(), first).catch(async (e: unknown) => {
-          // RFC 3263 §5: when the connection or address fails, try where sent-by points.
-          if (!(await this.resendResponse(res, first)))
-            this.transactions.findServer(req)?.transportError(e as Error);
-        });
-      },
-    };
+  /** @internal Sends a response of a server transaction; on failure tries RFC 3263 §5, then tells the transaction. */
+  sendResponse(bytes: Buffer, res: SipResponse, source: Source, req: SipRequest): void {
+    const first = responseTarget(res, source);
+    this.transports.post(bytes, first, (e) => {
+      // RFC 3263 §5: when the connection or address fails, try where sent-by points.
+      void this.resendResponse(res, first).then((sent) => {
+        if (!sent) this.transactions.findServer(req)?.transportError(e);
+      });
+    });
+  }
+
+  /** @internal An ACK for a 2xx, passed on by its INVITE server transaction (RFC 6026 §8.7). */
+  ackReceived(ack: SipRequest, source: Source): void {
+    this.ackHandler(ack, source);
   }
 
   /** Tries the RFC 3263 §5 targets for a response after its first send failed. */
@@ -455,20 +566,13 @@ export class SipStack {
     }
     // A pristine copy for failover attempts, taken before the Via goes on.
     const base = targets.length > 1 ? req.clone() : undefined;
-    const fit = (target: Target, r: SipRequest): Target =>
-      // §18.1.1: a request within 200 bytes of the 1500-byte MTU goes over TCP when UDP was chosen.
-      target.transport === 'udp' && this.viaBase.has('tcp') && r.toBuffer().length + 200 > 1300
-        ? { transport: 'tcp', address: target.address, port: target.port }
-        : target;
-    const target = fit(first, req);
-    this.addVia(req, target);
+    const target = this.addViaFor(req, first);
     const out = new OutgoingRequest(this, req, target);
     let next = 1;
     const failover = (): boolean => {
       if (base === undefined || out.cancelled || out.answered || next >= targets.length) return false;
       const copy = base.clone();
-      const t = fit(targets[next++] as Target, copy);
-      this.addVia(copy, t);
+      const t = this.addViaFor(copy, targets[next++] as Target);
       out.request = copy;
       out.target = t;
       out.tried.push(t);
@@ -479,6 +583,21 @@ export class SipStack {
     return out;
   }
 
+  /**
+   * Adds the top Via for sending to `target` and returns where the request
+   * really goes: §18.1.1 moves a UDP request larger than 1300 bytes to TCP
+   * when this stack can send over TCP.
+   */
+  private addViaFor(req: SipRequest, target: Target): Target {
+    this.addVia(req, target);
+    if (target.transport !== 'udp' || !this.viaBase.has('tcp') || req.toBuffer().length <= 1300)
+      return target;
+    req.removeFirstValue('Via');
+    const tcp: Target = { transport: 'tcp', address: target.address, port: target.port };
+    this.addVia(req, tcp);
+    return tcp;
+  }
+
   /** @internal Sends the CANCEL for an outgoing INVITE (same branch, same target). */
   sendCancel(invite: OutgoingRequest): Promise<OutgoingRequest> {
     const out = new OutgoingRequest(this, buildCancel(invite.request), invite.target);
@@ -487,36 +606,9 @@ export class SipStack {
   }
 
   private launch(out: OutgoingRequest, failover: () => boolean): void {
-    const { request: req, target } = out;
-    const key = { value: '' };
-    const fail = (e: Error): void => {
-      if (!failover()) out.reject(e);
-    };
-    const channel: Channel = {
-      reliable: isReliable(target.transport),
-      send: (m) => {
-        this.transports.send(m.toBuffer(), target).catch((e: unknown) => {
-          if (key.value !== '') this.transactions.clientTransportError(key.value, e as Error);
-          else fail(e as Error);
-        });
-      },
-    };
-    const tx = this.transactions.sendRequest(req, channel, {
-      response: (r) => {
-        // RFC 3263 §4.3: a 503 from this server means "try the next one".
-        if (r.status === 503 && !out.answered && failover()) return;
-        out.deliver(r);
-      },
-      timeout: () =>
-        fail(
-          new TransactionTimeoutError(
-            `no final response to ${req.method} (Timer ${req.method === 'INVITE' ? 'B' : 'F'})`,
-          ),
-        ),
-      transportError: (e) =>
-        fail(e instanceof TransportError ? e : new TransportError(e.message, { cause: e })),
-    });
-    key.value = tx.key;
+    const leg = new ClientLeg(this.transports, this.transactions, out, failover);
+    const tx = this.transactions.sendRequest(out.request, leg, leg);
+    leg.key = tx.key;
     out.tx = tx;
   }
 
@@ -550,7 +642,17 @@ export class SipStack {
 
   private async targetsFor(req: SipRequest, target: string | Target | undefined): Promise<Target[]> {
     if (target !== undefined) {
-      return [typeof target === 'string' ? await this.resolveTarget(parseTransportAddress(target)) : target];
+      if (typeof target !== 'string') return [target];
+      // Numeric targets given as text are read once.
+      const known = this.numericTargets.get(target);
+      if (known !== undefined) return [known];
+      const a = parseTransportAddress(target);
+      const t = await this.resolveTarget(a);
+      if (isIP(a.host) !== 0) {
+        if (this.numericTargets.size >= 1024) this.numericTargets.clear();
+        this.numericTargets.set(target, t);
+      }
+      return [t];
     }
     // §8.1.2: the first Route if any (loose routing), else the Request-URI.
     const route = req.route[0];

@@ -6,8 +6,8 @@
 export interface Clock {
   /** Milliseconds on a monotonic scale. */
   now(): number;
-  /** Calls `fn` after `ms` milliseconds; returns a handle for `clear`. */
-  set(ms: number, fn: () => void): unknown;
+  /** Calls `fn(arg)` after `ms` milliseconds; returns a handle for `clear`. */
+  set<T>(ms: number, fn: (arg: T) => void, arg?: T): unknown;
   /** Cancels a timer; clearing a fired or cleared timer does nothing. */
   clear(handle: unknown): void;
 }
@@ -15,14 +15,15 @@ export interface Clock {
 /** The process clock: performance.now() and setTimeout. */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  set: (ms, fn) => setTimeout(fn, ms),
+  set: (ms, fn, arg) => setTimeout(fn as (a: unknown) => void, ms, arg),
   clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
 interface FakeTimer {
   readonly at: number;
   readonly seq: number;
-  readonly fn: () => void;
+  readonly fn: (arg: unknown) => void;
+  readonly arg: unknown;
   cancelled: boolean;
 }
 
@@ -45,8 +46,14 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
-  set(ms: number, fn: () => void): unknown {
-    const t: FakeTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+  set<T>(ms: number, fn: (arg: T) => void, arg?: T): unknown {
+    const t: FakeTimer = {
+      at: this.time + Math.max(0, ms),
+      seq: this.seq++,
+      fn: fn as (arg: unknown) => void,
+      arg,
+      cancelled: false,
+    };
     this.timers.push(t);
     return t;
   }
@@ -73,7 +80,7 @@ export class FakeClock implements Clock {
       this.time = next.at;
       next.cancelled = true;
       this.timers = this.timers.filter((t) => !t.cancelled);
-      next.fn();
+      next.fn(next.arg);
     }
     this.time = end;
   }

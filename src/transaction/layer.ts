@@ -62,12 +62,7 @@ export class TransactionLayer {
   }
 
   private context(channel: Channel): TransactionContext {
-    return {
-      clock: this.clock,
-      timers: this.timers,
-      reliable: channel.reliable,
-      send: (m) => channel.send(m),
-    };
+    return new ChannelContext(this.clock, this.timers, channel);
   }
 
   /**
@@ -84,15 +79,7 @@ export class TransactionLayer {
     if (this.clients.has(key))
       throw new TransactionStateError(`a client transaction with branch ${branch} already exists`);
     const clients = this.clients;
-    const user: ClientTransactionUser = {
-      response: (r, tx) => tu.response(r, tx),
-      timeout: (tx) => tu.timeout(tx),
-      transportError: (e, tx) => tu.transportError(e, tx),
-      terminated: (tx) => {
-        clients.delete(key);
-        tu.terminated?.(tx);
-      },
-    };
+    const user = new ClientEntry(tu, clients, key);
     const ctx = this.context(channel);
     const tx =
       request.method === 'INVITE'
@@ -135,15 +122,7 @@ export class TransactionLayer {
     }
     if (request.method === 'ACK') return { kind: 'ack' };
     const servers = this.servers;
-    const user: ServerTransactionUser = {
-      ack: (a, tx) => tu.ack?.(a, tx),
-      timeout: (tx) => tu.timeout?.(tx),
-      transportError: (e, tx) => tu.transportError?.(e, tx),
-      terminated: (tx) => {
-        servers.delete(key);
-        tu.terminated?.(tx);
-      },
-    };
+    const user = new ServerEntry(tu, servers, key);
     const ctx = this.context(channel);
     const tx =
       request.method === 'INVITE'
@@ -171,5 +150,84 @@ export class TransactionLayer {
     for (const tx of this.servers.values()) tx.abort();
     this.clients.clear();
     this.servers.clear();
+  }
+}
+
+/** A transaction's way to the network: the layer's clock and timers and the channel. */
+class ChannelContext implements TransactionContext {
+  readonly clock: Clock;
+  readonly timers: TimerSettings;
+  readonly reliable: boolean;
+  private readonly channel: Channel;
+
+  constructor(clock: Clock, timers: TimerSettings, channel: Channel) {
+    this.clock = clock;
+    this.timers = timers;
+    this.reliable = channel.reliable;
+    this.channel = channel;
+  }
+
+  send(message: SipRequest | SipResponse): void {
+    this.channel.send(message);
+  }
+}
+
+/** Passes a client transaction's events to its user and takes it out of the table when it ends. */
+class ClientEntry implements ClientTransactionUser {
+  private readonly tu: ClientTransactionUser;
+  private readonly table: Map<string, ClientTransaction>;
+  private readonly key: string;
+
+  constructor(tu: ClientTransactionUser, table: Map<string, ClientTransaction>, key: string) {
+    this.tu = tu;
+    this.table = table;
+    this.key = key;
+  }
+
+  response(r: SipResponse, tx: ClientTransaction): void {
+    this.tu.response(r, tx);
+  }
+
+  timeout(tx: ClientTransaction): void {
+    this.tu.timeout(tx);
+  }
+
+  transportError(e: Error, tx: ClientTransaction): void {
+    this.tu.transportError(e, tx);
+  }
+
+  terminated(tx: ClientTransaction): void {
+    this.table.delete(this.key);
+    this.tu.terminated?.(tx);
+  }
+}
+
+/** Passes a server transaction's events to its user and takes it out of the table when it ends. */
+class ServerEntry implements ServerTransactionUser {
+  private readonly tu: ServerTransactionUser;
+  private readonly table: Map<string, ServerTransaction>;
+  private readonly key: string;
+
+  constructor(tu: ServerTransactionUser, table: Map<string, ServerTransaction>, key: string) {
+    this.tu = tu;
+    this.table = table;
+    this.key = key;
+  }
+
+  ack(a: SipRequest, tx: ServerTransaction): void {
+    this.tu.ack?.(a, tx);
+  }
+
+  timeout(tx: ServerTransaction): void {
+    this.tu.timeout?.(tx);
+  }
+
+  transportError(e: Error, tx: ServerTransaction): void {
+    this.tu.transportError?.(e, tx);
+  }
+
+  terminated(tx: ServerTransaction): void {
+    this.table.delete(this.key);
+    this.tu.terminated?.(tx);
   }
 }

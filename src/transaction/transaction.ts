@@ -80,10 +80,8 @@ export class TxTimer {
 
   start(ms: number): void {
     this.stop();
-    this.handle = this.clock.set(ms, () => {
-      this.handle = undefined;
-      this.fire();
-    });
+    // One shared callback with the timer as its argument: no closure per start.
+    this.handle = this.clock.set(ms, expire, this);
   }
 
   stop(): void {
@@ -96,4 +94,14 @@ export class TxTimer {
   get running(): boolean {
     return this.handle !== undefined;
   }
+
+  /** @internal */
+  expired(): void {
+    this.handle = undefined;
+    this.fire();
+  }
+}
+
+function expire(timer: TxTimer): void {
+  timer.expired();
 }

@@ -372,6 +372,27 @@ export class TransportLayer {
     return conn;
   }
 
+  /**
+   * Sends without a promise: a UDP datagram leaves at once; stream and
+   * WebSocket transports go through send(). A failure goes to `onError`.
+   */
+  post(data: Buffer, target: Target, onError: (e: TransportError) => void): void {
+    if (target.transport !== 'udp') {
+      this.send(data, target).catch((e: unknown) =>
+        onError(e instanceof TransportError ? e : new TransportError(String(e), { cause: e })),
+      );
+      return;
+    }
+    const socket = this.udpSocketFor(target.address);
+    if (socket === undefined) {
+      onError(new TransportError('no UDP socket to send from (listen on a UDP address first)'));
+      return;
+    }
+    socket.send(data, target.port, target.address, (err) => {
+      if (err) onError(new TransportError(err.message, { cause: err }));
+    });
+  }
+
   private udpSocketFor(address: string): UdpSocket | undefined {
     return this.udpSockets.get(udpKey(isIP(address) === 6 ? 6 : 4));
   }

@@ -146,6 +146,16 @@ describe('request validation (RFC 3261 §8.2, §16.3)', () => {
     assert.equal(outcome(inspect(request('OPTIONS', ['Bad Name: x'])).verdict), '400 Bad Header Line');
   });
 
+  test('a bare CR inside a header value is 400 naming the header, folded lines are fine', () => {
+    const bare = inspect(request('OPTIONS', ['Subject: one\rtwo'])).verdict;
+    assert.equal(outcome(bare), '400 Bad Subject header');
+    assert.ok(bare.action === 'reject' && /bare CR/.test(bare.detail), `detail names the CR: ${JSON.stringify(bare)}`);
+    assert.equal(outcome(inspect(request('OPTIONS', ['Subject: one\r\n two'])).verdict), 'accept');
+    const made = parseMessage(request('OPTIONS')) as SipRequest;
+    made.setHeader('Subject', 'a\rb');
+    assert.equal(outcome(validateRequest(made)), '400 Bad Subject header');
+  });
+
   test('parse errors map to the RFC response, responses are dropped', () => {
     assert.equal(outcome(inspect('OPTIONS sip:a@b.com SIP/2.0\r\nVia: x\r\n').verdict), '400 Bad Request');
     assert.equal(inspect('SIP/2.0 2000 OK\r\n\r\n').verdict.action, 'drop');
