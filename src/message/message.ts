@@ -513,6 +513,25 @@ export abstract class SipMessage {
     return this;
   }
 
+  /** @internal Adds an existing field (shared, never changed) at the end of the header section. */
+  appendField(field: HeaderField): this {
+    this.insertField(this.headers.length, field);
+    return this;
+  }
+
+  /**
+   * Drops the typed values parsed from the header fields; they are parsed
+   * again from the text when next read. A transaction calls this once its
+   * final response is out, when it keeps the request only to recognise
+   * retransmissions.
+   */
+  compact(): void {
+    for (const f of this.headers) {
+      f.cache = undefined;
+      f.first = undefined;
+    }
+  }
+
   /** Adds a field at the end of the header section. */
   appendHeader(name: string, value: HeaderValue): this {
     const key = headerKey(name);
@@ -714,6 +733,11 @@ export class SipRequest extends SipMessage {
   startLine(): string {
     if (this.startLineEnd >= 0 && this.src !== null) return this.src.slice(0, this.startLineEnd);
     return `${this.methodText} ${this.uriRaw} ${this.version}`;
+  }
+
+  override compact(): void {
+    super.compact();
+    this.parsedUri = undefined;
   }
 
   clone(): SipRequest {

@@ -19,15 +19,14 @@ export function createResponse(
   } = {},
 ): SipResponse {
   const res = new SipResponse({ status, reason: reason ?? reasonPhrase(status) });
+  const addTag = options.toTag !== undefined && status !== 100 && request.to?.tag === undefined;
   for (const f of request.headers) {
     const id = f.id;
-    if (id === H.VIA || id === H.FROM || id === H.CALL_ID || id === H.CSEQ)
-      res.appendHeader(f.canonicalName, rawValue(f.value));
+    // The fields are shared with the request, not copied: a field never changes once made.
+    if (id === H.VIA || id === H.FROM || id === H.CALL_ID || id === H.CSEQ) res.appendField(f);
     else if (id === H.TO) {
-      let to = f.value;
-      if (options.toTag !== undefined && status !== 100 && request.to?.tag === undefined)
-        to += `;tag=${options.toTag}`;
-      res.appendHeader('To', rawValue(to));
+      if (addTag) res.appendHeader('To', rawValue(`${f.value};tag=${options.toTag}`));
+      else res.appendField(f);
     }
   }
   if (status === 100) {

@@ -173,25 +173,18 @@ class ServerLeg implements Channel, ServerTransactionUser {
   private readonly stack: SipStack;
   private readonly request: SipRequest;
   private readonly source: Source;
-  /** A retransmitted response is the same object again: it is serialized once. */
-  private sent: SipMessage | undefined;
-  private bytes: Buffer | undefined;
 
   constructor(stack: SipStack, request: SipRequest, source: Source) {
     this.stack = stack;
     this.request = request;
     this.source = source;
     this.reliable = isReliable(source.transport);
-    this.sent = undefined;
-    this.bytes = undefined;
   }
 
   send(m: SipMessage): void {
-    if (m !== this.sent) {
-      this.sent = m;
-      this.bytes = m.toBuffer();
-    }
-    this.stack.sendResponse(this.bytes as Buffer, m as SipResponse, this.source, this.request);
+    // Serialized at each send: a response is retransmitted seldom, and a server
+    // holding many answered transactions should not hold their bytes as well.
+    this.stack.sendResponse(m.toBuffer(), m as SipResponse, this.source, this.request);
   }
 
   ack(a: SipRequest): void {

@@ -66,6 +66,8 @@ export class InviteServerTransaction implements ServerTransaction {
         this.last = response;
         this.ctx.send(response);
         if (status < 200) return;
+        // From here the request only serves to recognise retransmissions: its parsed values can go.
+        this.request.compact();
         if (status < 300) {
           // RFC 6026 §8.5: a 2xx is sent once (the TU retransmits it) and the
           // transaction moves to Accepted with Timer L.

@@ -85,6 +85,8 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.stateValue = 'completed';
     this.last = response;
     this.ctx.send(response);
+    // From here the request only serves to recognise retransmissions: its parsed values can go.
+    this.request.compact();
     // "When the server transaction enters the Completed state, it MUST set Timer J."
     this.timerJ.start(timerJ(this.ctx.timers, this.ctx.reliable));
   }

@@ -73,7 +73,10 @@ describe('RFC 5118 IPv6 torture messages', () => {
 
   test('received with and without brackets reads as the same address (§4.5: be liberal)', () => {
     assert.equal(req('via-received-param-with-delim.dat').topVia?.received, '2001:db8::9:255');
-    assert.equal(req('via-received-param-with-delim.dat').topVia?.params.get('received'), '[2001:db8::9:255]');
+    assert.equal(
+      req('via-received-param-with-delim.dat').topVia?.params.get('received'),
+      '[2001:db8::9:255]',
+    );
     assert.equal(req('via-received-param-no-delim.dat').topVia?.received, '2001:db8::9:255');
   });
 

@@ -149,7 +149,10 @@ describe('request validation (RFC 3261 §8.2, §16.3)', () => {
   test('a bare CR inside a header value is 400 naming the header, folded lines are fine', () => {
     const bare = inspect(request('OPTIONS', ['Subject: one\rtwo'])).verdict;
     assert.equal(outcome(bare), '400 Bad Subject header');
-    assert.ok(bare.action === 'reject' && /bare CR/.test(bare.detail), `detail names the CR: ${JSON.stringify(bare)}`);
+    assert.ok(
+      bare.action === 'reject' && /bare CR/.test(bare.detail),
+      `detail names the CR: ${JSON.stringify(bare)}`,
+    );
     assert.equal(outcome(inspect(request('OPTIONS', ['Subject: one\r\n two'])).verdict), 'accept');
     const made = parseMessage(request('OPTIONS')) as SipRequest;
     made.setHeader('Subject', 'a\rb');
