@@ -55,6 +55,10 @@ export interface TlsOptions {
   requireClientCert?: boolean;
   /** Verify the certificates of servers we connect to (default true). */
   verifyServer?: boolean;
+  /** Oldest TLS version to accept or offer (default Node's, TLSv1.2). */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Newest TLS version to accept or offer (default TLSv1.3); TLSv1.2 for peers that cannot take 1.3. */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface TransportLayerOptions {
@@ -256,6 +260,8 @@ export class TransportLayer {
       ca: t.caFile ? readFileSync(t.caFile) : undefined,
       requestCert: t.requireClientCert === true,
       rejectUnauthorized: t.requireClientCert === true,
+      minVersion: t.minVersion,
+      maxVersion: t.maxVersion,
     };
   }
 
@@ -420,6 +426,8 @@ export class TransportLayer {
           handshakeTimeout: timeout,
           rejectUnauthorized: this.options.tls.verifyServer !== false,
           ca: this.options.tls.caFile ? readFileSync(this.options.tls.caFile) : undefined,
+          minVersion: this.options.tls.minVersion,
+          maxVersion: this.options.tls.maxVersion,
           maxPayload: this.limits.maxMessageSize,
         });
         ws.once('open', () => {
@@ -482,6 +490,8 @@ export class TransportLayer {
           cert: this.options.tls.certFile ? readFileSync(this.options.tls.certFile) : undefined,
           key: this.options.tls.keyFile ? readFileSync(this.options.tls.keyFile) : undefined,
           servername: isIP(target.address) ? undefined : target.address,
+          minVersion: this.options.tls.minVersion,
+          maxVersion: this.options.tls.maxVersion,
         });
         socket.once('secureConnect', ready);
       } else {

@@ -11,8 +11,8 @@ import { answerCalls, placeCall } from '../support/test-ua.js';
 
 // Interop with SIPp (Debian package sip-tester), started by the tests on loopback.
 // Debian's SIPp is built without OpenSSL ("To use a TLS transport you must
-// compile SIPp with OpenSSL"), so TLS is covered by the sipwire-to-sipwire
-// loopback tests instead of here.
+// compile SIPp with OpenSSL"), so TLS with a real peer is covered by the
+// sipsak tier (sipsak.test.ts) instead of here.
 
 function sipp(args: string[], timeoutMs = 60000): Promise<{ code: number | null; errors: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
