@@ -1,8 +1,9 @@
-import { lookup, Resolver } from 'node:dns/promises';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { SipUri } from '../message/uri.js';
 import { type Clock, systemClock } from '../transaction/clock.js';
 import type { TransportName } from '../transport/address.js';
+import { DnsClient, type NaptrData, type SrvData } from './dns-client.js';
 
 /** One place to send a request: a transport, an IP address and a port. */
 export interface ResolvedTarget {
@@ -16,8 +17,8 @@ export interface SipResolverOptions {
   servers?: string[];
   /** Transports this client can use, most preferred first (default udp, tcp, tls). */
   transports?: readonly TransportName[];
-  /** How long NAPTR and SRV answers are kept, ms (node:dns does not report their TTL; default 60 s). */
-  recordTtlMs?: number;
+  /** Longest time any answer is kept, ms, whatever its TTL (default 1 hour). */
+  maxTtlMs?: number;
   /** DNS query timeout, ms (default 2000). */
   timeoutMs?: number;
   clock?: Clock;
@@ -43,12 +44,7 @@ const SRV_PREFIX: Record<TransportName, string> = {
   wss: '_sips._ws.',
 };
 
-interface SrvRecord {
-  priority: number;
-  weight: number;
-  port: number;
-  name: string;
-}
+type SrvRecord = SrvData;
 
 interface CacheEntry<T> {
   readonly value: T;
@@ -62,9 +58,9 @@ interface CacheEntry<T> {
  * the caller to try one after another (§4.3). Answers are cached.
  */
 export class SipResolver {
-  private readonly dns: Resolver;
+  private readonly dns: DnsClient;
   private readonly transports: readonly TransportName[];
-  private readonly recordTtlMs: number;
+  private readonly maxTtlMs: number;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly cache: Map<string, CacheEntry<unknown>>;
@@ -72,11 +68,10 @@ export class SipResolver {
   private readonly ownServers: boolean;
 
   constructor(options: SipResolverOptions = {}) {
-    this.dns = new Resolver({ timeout: options.timeoutMs ?? 2000, tries: 2 });
     this.ownServers = options.servers !== undefined && options.servers.length > 0;
-    if (this.ownServers) this.dns.setServers(options.servers as string[]);
+    this.dns = new DnsClient({ servers: options.servers, timeoutMs: options.timeoutMs ?? 2000, tries: 2 });
     this.transports = options.transports ?? ['udp', 'tcp', 'tls'];
-    this.recordTtlMs = options.recordTtlMs ?? 60_000;
+    this.maxTtlMs = options.maxTtlMs ?? 3_600_000;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.cache = new Map();
@@ -220,11 +215,12 @@ export class SipResolver {
     const key = `HOSTS ${host}`;
     const hit = this.cached<string[]>(key);
     if (hit !== undefined) return hit;
+    // getaddrinfo gives no TTL: the system's answers are kept for a minute.
     const recs = await lookup(host, { all: true }).catch(() => [] as Array<{ address: string }>);
     return this.remember(
       key,
       recs.map((r) => r.address),
-      this.recordTtlMs,
+      Math.min(60_000, this.maxTtlMs),
     );
   }
 
@@ -244,36 +240,28 @@ export class SipResolver {
     return value;
   }
 
-  private async naptr(host: string) {
-    const key = `NAPTR ${host}`;
-    const hit = this.cached<Awaited<ReturnType<Resolver['resolveNaptr']>>>(key);
-    if (hit !== undefined) return hit;
-    const recs = await this.dns.resolveNaptr(host).catch(() => []);
-    return this.remember(key, recs, this.recordTtlMs);
+  private naptr(host: string): Promise<NaptrData[]> {
+    return this.ask(`NAPTR ${host}`, () => this.dns.query(host, 'NAPTR'));
   }
 
-  private async srv(name: string): Promise<SrvRecord[]> {
-    const key = `SRV ${name}`;
-    const hit = this.cached<SrvRecord[]>(key);
-    if (hit !== undefined) return hit;
-    const recs = await this.dns.resolveSrv(name).catch(() => []);
-    return this.remember(key, recs, this.recordTtlMs);
+  private srv(name: string): Promise<SrvRecord[]> {
+    return this.ask(`SRV ${name}`, () => this.dns.query(name, 'SRV'));
   }
 
-  private async a(host: string, family: 4 | 6): Promise<string[]> {
-    const key = `A${family} ${host}`;
-    const hit = this.cached<string[]>(key);
+  private a(host: string, family: 4 | 6): Promise<string[]> {
+    return this.ask(`A${family} ${host}`, () => this.dns.query(host, family === 4 ? 'A' : 'AAAA'));
+  }
+
+  /** One cached DNS question: answers (empty ones too) are kept for their TTL; failures are not kept. */
+  private async ask<T>(key: string, query: () => Promise<{ records: T[]; ttl: number }>): Promise<T[]> {
+    const hit = this.cached<T[]>(key);
     if (hit !== undefined) return hit;
-    const recs = await (family === 4
-      ? this.dns.resolve4(host, { ttl: true })
-      : this.dns.resolve6(host, { ttl: true })
-    ).catch(() => [] as Array<{ address: string; ttl: number }>);
-    const ttl = recs.length > 0 ? Math.min(...recs.map((r) => r.ttl)) * 1000 : this.recordTtlMs;
-    return this.remember(
-      key,
-      recs.map((r) => r.address),
-      ttl,
-    );
+    try {
+      const answer = await query();
+      return this.remember(key, answer.records, Math.min(answer.ttl * 1000, this.maxTtlMs));
+    } catch {
+      return [];
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -12,6 +13,7 @@ import {
   type TransportAddress,
   TransportError,
 } from '../../src/index.js';
+import { DnsClient, DnsError } from '../../src/resolver/dns-client.js';
 import { FakeClock } from '../../src/transaction/clock.js';
 import { type DnsRecord, TestDnsServer } from '../support/dns-server.js';
 
@@ -90,8 +92,9 @@ const ZONE: DnsRecord[] = [
     weight: 0,
     port: 5090,
     target: 'c.srv-only.test',
+    ttl: 2,
   },
-  { type: 'A', name: 'c.srv-only.test', address: '192.0.2.3' },
+  { type: 'A', name: 'c.srv-only.test', address: '192.0.2.3', ttl: 600 },
   // plain.test: only an A record.
   { type: 'A', name: 'plain.test', address: '192.0.2.4' },
   // dead.test: SRV target "." means no service (RFC 2782).
@@ -197,16 +200,102 @@ describe('SipResolver (RFC 3263) against a loopback DNS server', () => {
     assert.deepEqual(got, [{ transport: 'udp', address: '192.0.2.77', port: 5060 }], 'maddr');
   });
 
-  test('answers are cached until their time is up', async () => {
+  test('answers are cached for their own TTL, empty answers for the SOA minimum (RFC 2308)', async () => {
     const clock = new FakeClock();
-    const r = new SipResolver({ servers: [dns.address()], clock, recordTtlMs: 1000 });
+    const r = new SipResolver({ servers: [dns.address()], clock });
+    let n = 0;
+    const asked = () => dns.queries.slice(n);
     await r.resolve(parseSipUri('sip:srv-only.test'));
+    n = dns.queries.length;
+    await r.resolve(parseSipUri('sip:srv-only.test'));
+    assert.deepEqual(asked(), [], 'the second lookup comes from the cache');
+    clock.tick(2001);
+    n = dns.queries.length;
+    await r.resolve(parseSipUri('sip:srv-only.test'));
+    // The SRV record (TTL 2 s) and the empty NAPTR answer (SOA minimum 60 s here: kept) are asked again or not.
+    assert.deepEqual(
+      asked(),
+      ['SRV _sip._udp.srv-only.test'],
+      `only the expired SRV is asked again: ${asked()}`,
+    );
+    clock.tick(60_000);
+    n = dns.queries.length;
+    await r.resolve(parseSipUri('sip:srv-only.test'));
+    assert.ok(asked().includes('NAPTR srv-only.test'), `the negative NAPTR answer expired: ${asked()}`);
+    assert.ok(!asked().includes('A c.srv-only.test'), `the A record (TTL 600 s) is still cached: ${asked()}`);
+  });
+});
+
+describe('DnsClient', () => {
+  const many: DnsRecord[] = Array.from({ length: 30 }, (_, i) => ({
+    type: 'SRV' as const,
+    name: '_sip._udp.big.test',
+    priority: 1,
+    weight: i,
+    port: 5000 + i,
+    target: `host-number-${i}.big.test`,
+  }));
+  const dns = new TestDnsServer([
+    ...many,
+    { type: 'AAAA', name: 'v6.test', address: '2001:db8::1:0:0:1' },
+    { type: 'A', name: 'v6.test', address: '192.0.2.9', ttl: 77 },
+  ]);
+  before(async () => {
+    await dns.start();
+  });
+  after(() => dns.close());
+
+  test('a truncated UDP answer is asked again over TCP', async () => {
+    const client = new DnsClient({ servers: [dns.address()] });
     const n = dns.queries.length;
-    await r.resolve(parseSipUri('sip:srv-only.test'));
-    assert.equal(dns.queries.length, n, 'second lookup from the cache');
-    clock.tick(1001);
-    await r.resolve(parseSipUri('sip:srv-only.test'));
-    assert.ok(dns.queries.length > n, 'asked again after the TTL');
+    const answer = await client.query('_sip._udp.big.test', 'SRV');
+    assert.equal(answer.records.length, 30, 'all 30 SRV records');
+    assert.deepEqual(
+      dns.queries.slice(n),
+      ['SRV _sip._udp.big.test', 'TCP SRV _sip._udp.big.test'],
+      'UDP first, then TCP',
+    );
+    assert.equal(answer.records[29]?.name, 'host-number-29.big.test', 'targets read');
+  });
+
+  test('AAAA is written the RFC 5952 way; TTLs are reported', async () => {
+    const client = new DnsClient({ servers: [dns.address()] });
+    const six = await client.query('v6.test', 'AAAA');
+    assert.deepEqual(six.records, ['2001:db8::1:0:0:1'], 'compressed IPv6');
+    const four = await client.query('v6.test', 'A');
+    assert.deepEqual(four, { records: ['192.0.2.9'], ttl: 77 }, 'A with its TTL');
+  });
+
+  test('NXDOMAIN is an empty answer with the SOA minimum as its TTL', async () => {
+    dns.negativeTtl = 42;
+    const client = new DnsClient({ servers: [dns.address()] });
+    assert.deepEqual(await client.query('nothing.test', 'A'), { records: [], ttl: 42 }, 'negative answer');
+  });
+
+  test('SERVFAIL and silence move on to the next server; when none answers, a DnsError', async () => {
+    const bad = new TestDnsServer([]);
+    await bad.start();
+    bad.mode = 'servfail';
+    const silent = new TestDnsServer([]);
+    await silent.start();
+    silent.mode = 'silent';
+    try {
+      const client = new DnsClient({
+        servers: [bad.address(), silent.address(), dns.address()],
+        timeoutMs: 100,
+        tries: 1,
+      });
+      assert.deepEqual(
+        (await client.query('v6.test', 'A')).records,
+        ['192.0.2.9'],
+        'the third server answered',
+      );
+      const none = new DnsClient({ servers: [bad.address(), silent.address()], timeoutMs: 100, tries: 1 });
+      await assert.rejects(none.query('v6.test', 'A'), (e: unknown) => e instanceof DnsError, 'DnsError');
+    } finally {
+      bad.close();
+      silent.close();
+    }
   });
 });
 
@@ -260,7 +349,16 @@ describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () =
   let client: SipStack;
   const seen: string[] = [];
 
+  // A UDP socket that reads requests and never answers.
+  const silent = createSocket('udp4');
+  const quiet = { port: 0, heard: 0 };
+
   before(async () => {
+    silent.on('message', () => {
+      quiet.heard++;
+    });
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    quiet.port = silent.address().port;
     [busyAddr] = (await busy.start()) as [TransportAddress];
     [goodAddr] = (await good.start()) as [TransportAddress];
     busy.onRequest((i) => {
@@ -290,6 +388,24 @@ describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () =
       },
       { type: 'A', name: 'busy.pool.test', address: '127.0.0.1' },
       { type: 'A', name: 'good.pool.test', address: '127.0.0.1' },
+      // quiet.test: the first server takes the request and never answers.
+      {
+        type: 'SRV',
+        name: '_sip._udp.quiet.test',
+        priority: 1,
+        weight: 0,
+        port: quiet.port,
+        target: 'a.quiet.test',
+      },
+      {
+        type: 'SRV',
+        name: '_sip._udp.quiet.test',
+        priority: 2,
+        weight: 0,
+        port: goodAddr.port,
+        target: 'a.quiet.test',
+      },
+      { type: 'A', name: 'a.quiet.test', address: '127.0.0.1' },
       { type: 'SRV', name: '_sip._tcp.gone.test', priority: 1, weight: 0, port: 9, target: 'a.gone.test' },
       { type: 'SRV', name: '_sip._tcp.gone.test', priority: 2, weight: 0, port: 9, target: 'a.gone.test' },
       { type: 'A', name: 'a.gone.test', address: '127.0.0.1' },
@@ -305,6 +421,7 @@ describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () =
     await client.stop();
     await busy.stop();
     await good.stop();
+    silent.close();
     dns.close();
   });
 
@@ -326,6 +443,18 @@ describe('SipStack failover across the servers DNS gives (RFC 3263 §4.3)', () =
       `new branch: ${seen.join('; ')}`,
     );
     assert.equal(out.request.topVia?.branch, b2, 'the request now is the copy');
+  });
+
+  test('a server that never answers: after Timer F the next one gets the request', async () => {
+    const out = await client.request(request('sip:quiet.test'));
+    const res = await out.final;
+    assert.equal(res.status, 200, `final from the second server: ${res.status}`);
+    assert.deepEqual(
+      out.tried.map((t) => t.port),
+      [quiet.port, goodAddr.port],
+      'the silent server first, then the next',
+    );
+    assert.ok(quiet.heard >= 2, `the silent server saw the request and its retransmissions: ${quiet.heard}`);
   });
 
   test('when every server fails the last error is reported', async () => {

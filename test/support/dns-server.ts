@@ -1,6 +1,10 @@
 // A tiny authoritative DNS server for tests (RFC 1035 wire format), answering
-// A, AAAA, SRV and NAPTR questions from a table, on a loopback UDP port.
+// A, AAAA, SRV and NAPTR questions from a table, on a loopback UDP port and
+// the same TCP port. A UDP answer over 512 bytes is sent truncated (TC) with
+// no records, as real servers do; an unknown name gets NXDOMAIN with an SOA
+// whose minimum is `negativeTtl`. `mode` makes it fail on purpose.
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
 
 export type DnsRecord =
   | { type: 'A'; name: string; address: string; ttl?: number }
@@ -79,48 +83,77 @@ function rdata(r: DnsRecord): Buffer {
 
 export class TestDnsServer {
   private socket: Socket | undefined;
+  private tcp: Server | undefined;
   readonly records: DnsRecord[];
-  /** Questions received, as "TYPE name". */
+  /** Questions received, as "TYPE name" ("TCP TYPE name" over TCP). */
   readonly queries: string[] = [];
+  /** 'answer' (default), 'servfail', or 'silent' (never answers). */
+  mode: 'answer' | 'servfail' | 'silent' = 'answer';
+  /** SOA minimum for negative answers, seconds. */
+  negativeTtl = 60;
 
   constructor(records: DnsRecord[]) {
     this.records = records;
+  }
+
+  /** The answer to one query message; `udp` limits it to 512 bytes. */
+  private answer(msg: Buffer, udp: boolean): Buffer {
+    const id = msg.readUInt16BE(0);
+    const [qname, end] = readName(msg, 12);
+    const qtype = msg.readUInt16BE(end);
+    const question = msg.subarray(12, end + 4);
+    const typeName =
+      (Object.keys(TYPES) as Array<DnsRecord['type']>).find((t) => TYPES[t] === qtype) ?? String(qtype);
+    this.queries.push(`${udp ? '' : 'TCP '}${typeName} ${qname}`);
+    const answers = this.records.filter(
+      (r) => TYPES[r.type] === qtype && r.name.replace(/\.$/, '').toLowerCase() === qname,
+    );
+    const nameExists = this.records.some((r) => r.name.replace(/\.$/, '').toLowerCase() === qname);
+    const rcode = this.mode === 'servfail' ? 2 : nameExists ? 0 : 3;
+    const rrs = rcode === 0 ? answers.map((r) => rr(r.name, TYPES[r.type], r.ttl ?? 300, rdata(r))) : [];
+    const authority = rcode === 3 || (rcode === 0 && rrs.length === 0) ? [soa(qname, this.negativeTtl)] : [];
+    const header = Buffer.alloc(12);
+    header.writeUInt16BE(id, 0);
+    header.writeUInt16BE(1, 4);
+    let body = Buffer.concat([question, ...rrs, ...authority]);
+    let flags = 0x8400 | (msg.readUInt16BE(2) & 0x0100) | 0x0080 | rcode;
+    if (udp && 12 + body.length > 512) {
+      flags |= 0x0200; // TC: ask again over TCP
+      body = Buffer.from(question);
+      header.writeUInt16BE(0, 6);
+      header.writeUInt16BE(0, 8);
+    } else {
+      header.writeUInt16BE(rrs.length, 6);
+      header.writeUInt16BE(authority.length, 8);
+    }
+    header.writeUInt16BE(flags, 2);
+    return Buffer.concat([header, body]);
   }
 
   async start(): Promise<string> {
     const socket = createSocket('udp4');
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
-      const id = msg.readUInt16BE(0);
-      const [qname, end] = readName(msg, 12);
-      const qtype = msg.readUInt16BE(end);
-      const question = msg.subarray(12, end + 4);
-      const typeName =
-        (Object.keys(TYPES) as Array<DnsRecord['type']>).find((t) => TYPES[t] === qtype) ?? String(qtype);
-      this.queries.push(`${typeName} ${qname}`);
-      const answers = this.records.filter(
-        (r) => TYPES[r.type] === qtype && r.name.replace(/\.$/, '').toLowerCase() === qname,
-      );
-      const header = Buffer.alloc(12);
-      header.writeUInt16BE(id, 0);
-      const nameExists = this.records.some((r) => r.name.replace(/\.$/, '').toLowerCase() === qname);
-      // QR, AA, RD copied, RA; RCODE 3 (NXDOMAIN) when the name is unknown.
-      header.writeUInt16BE(0x8400 | (msg.readUInt16BE(2) & 0x0100) | 0x0080 | (nameExists ? 0 : 3), 2);
-      header.writeUInt16BE(1, 4);
-      header.writeUInt16BE(answers.length, 6);
-      const rrs = answers.map((r) => {
-        const data = rdata(r);
-        const fixed = Buffer.alloc(10);
-        fixed.writeUInt16BE(TYPES[r.type], 0);
-        fixed.writeUInt16BE(1, 2);
-        fixed.writeUInt32BE(r.ttl ?? 300, 4);
-        fixed.writeUInt16BE(data.length, 8);
-        return Buffer.concat([encodeName(r.name), fixed, data]);
-      });
-      socket.send(Buffer.concat([header, question, ...rrs]), rinfo.port, rinfo.address);
+      if (this.mode === 'silent') return;
+      socket.send(this.answer(msg, true), rinfo.port, rinfo.address);
     });
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return `127.0.0.1:${socket.address().port}`;
+    const port = socket.address().port;
+    this.tcp = createServer((c) => {
+      let buf = Buffer.alloc(0);
+      c.on('error', () => {});
+      c.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+        if (this.mode === 'silent') return;
+        const reply = this.answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), false);
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(reply.length);
+        c.end(Buffer.concat([len, reply]));
+      });
+    });
+    await new Promise<void>((r) => this.tcp?.listen(port, '127.0.0.1', () => r()));
+    return `127.0.0.1:${port}`;
   }
 
   /** "127.0.0.1:port" once started. */
@@ -132,5 +165,27 @@ export class TestDnsServer {
 
   close(): void {
     this.socket?.close();
+    this.tcp?.close();
   }
+}
+
+function rr(name: string, type: number, ttl: number, data: Buffer): Buffer {
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt16BE(type, 0);
+  fixed.writeUInt16BE(1, 2);
+  fixed.writeUInt32BE(ttl, 4);
+  fixed.writeUInt16BE(data.length, 8);
+  return Buffer.concat([encodeName(name), fixed, data]);
+}
+
+/** An SOA for the zone of `name` whose TTL and minimum are `ttl` (RFC 2308 negative caching). */
+function soa(name: string, ttl: number): Buffer {
+  const zone = name.split('.').slice(-2).join('.');
+  const nums = Buffer.alloc(20);
+  nums.writeUInt32BE(1, 0);
+  nums.writeUInt32BE(3600, 4);
+  nums.writeUInt32BE(600, 8);
+  nums.writeUInt32BE(86400, 12);
+  nums.writeUInt32BE(ttl, 16);
+  return rr(zone, 6, ttl, Buffer.concat([encodeName(`ns.${zone}`), encodeName(`admin.${zone}`), nums]));
 }
