@@ -7,6 +7,7 @@ import {
   type ClientTransaction,
   type ClientTransactionUser,
   type TransactionContext,
+  TransactionCore,
   TxTimer,
 } from './transaction.js';
 
@@ -14,13 +15,11 @@ import {
  * INVITE client transaction: RFC 3261 §17.1.1 (Figure 5) as RFC 6026 §8.4
  * replaces it, with the Accepted state and Timer M.
  */
-export class InviteClientTransaction implements ClientTransaction {
+export class InviteClientTransaction
+  extends TransactionCore<ClientState, ClientTransactionUser>
+  implements ClientTransaction
+{
   readonly kind = 'invite-client' as const;
-  readonly request: SipRequest;
-  readonly key: string;
-  private stateValue: ClientState;
-  private readonly ctx: TransactionContext;
-  private readonly tu: ClientTransactionUser;
   private readonly timerA: TxTimer;
   private readonly timerB: TxTimer;
   private readonly timerD: TxTimer;
@@ -31,21 +30,13 @@ export class InviteClientTransaction implements ClientTransaction {
   constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: ClientTransactionUser) {
     if (request.method !== 'INVITE')
       throw new TransactionStateError(`INVITE client transaction for ${request.method}`);
-    this.request = request;
-    this.key = key;
-    this.ctx = ctx;
-    this.tu = tu;
-    this.stateValue = 'calling';
+    super(request, key, ctx, tu, 'calling');
     this.intervalA = ctx.timers.t1;
     this.ack = undefined;
     this.timerA = new TxTimer(ctx.clock, () => this.onTimerA());
     this.timerB = new TxTimer(ctx.clock, () => this.onTimerB());
     this.timerD = new TxTimer(ctx.clock, () => this.terminate());
     this.timerM = new TxTimer(ctx.clock, () => this.terminate());
-  }
-
-  get state(): ClientState {
-    return this.stateValue;
   }
 
   /** Sends the INVITE and starts Timers A (unreliable transports) and B (§17.1.1.2). */
@@ -133,23 +124,11 @@ export class InviteClientTransaction implements ClientTransaction {
     this.terminate();
   }
 
-  abort(): void {
-    this.stopTimers();
-    this.stateValue = 'terminated';
-  }
-
-  private stopTimers(): void {
+  protected stopTimers(): void {
     this.timerA.stop();
     this.timerB.stop();
     this.timerD.stop();
     this.timerM.stop();
-  }
-
-  private terminate(): void {
-    if (this.stateValue === 'terminated') return;
-    this.stopTimers();
-    this.stateValue = 'terminated';
-    this.tu.terminated?.(this);
   }
 }
 

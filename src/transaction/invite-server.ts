@@ -7,6 +7,7 @@ import {
   type ServerTransaction,
   type ServerTransactionUser,
   type TransactionContext,
+  TransactionCore,
   TxTimer,
 } from './transaction.js';
 
@@ -15,13 +16,11 @@ import {
  * replaces it, with the Accepted state and Timer L, and the automatic
  * 100 (Trying) when the TU has not answered within 200 ms.
  */
-export class InviteServerTransaction implements ServerTransaction {
+export class InviteServerTransaction
+  extends TransactionCore<ServerState, ServerTransactionUser>
+  implements ServerTransaction
+{
   readonly kind = 'invite-server' as const;
-  readonly request: SipRequest;
-  readonly key: string;
-  private stateValue: ServerState;
-  private readonly ctx: TransactionContext;
-  private readonly tu: ServerTransactionUser;
   private last: SipResponse | undefined;
   private readonly timerTrying: TxTimer;
   private readonly timerG: TxTimer;
@@ -33,11 +32,7 @@ export class InviteServerTransaction implements ServerTransaction {
   constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: ServerTransactionUser) {
     if (request.method !== 'INVITE')
       throw new TransactionStateError(`INVITE server transaction for ${request.method}`);
-    this.request = request;
-    this.key = key;
-    this.ctx = ctx;
-    this.tu = tu;
-    this.stateValue = 'proceeding';
+    super(request, key, ctx, tu, 'proceeding');
     this.last = undefined;
     this.intervalG = ctx.timers.t1;
     this.timerTrying = new TxTimer(ctx.clock, () => this.onTrying());
@@ -48,10 +43,6 @@ export class InviteServerTransaction implements ServerTransaction {
     // "the server transaction MUST generate a 100 (Trying) response unless it
     // knows that the TU will generate a provisional or final response within 200 ms".
     this.timerTrying.start(INVITE_TRYING_MS);
-  }
-
-  get state(): ServerState {
-    return this.stateValue;
   }
 
   get lastResponse(): SipResponse | undefined {
@@ -157,23 +148,11 @@ export class InviteServerTransaction implements ServerTransaction {
     this.terminate();
   }
 
-  abort(): void {
-    this.stopTimers();
-    this.stateValue = 'terminated';
-  }
-
-  private stopTimers(): void {
+  protected stopTimers(): void {
     this.timerTrying.stop();
     this.timerG.stop();
     this.timerH.stop();
     this.timerI.stop();
     this.timerL.stop();
-  }
-
-  private terminate(): void {
-    if (this.stateValue === 'terminated') return;
-    this.stopTimers();
-    this.stateValue = 'terminated';
-    this.tu.terminated?.(this);
   }
 }

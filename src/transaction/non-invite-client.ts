@@ -6,17 +6,16 @@ import {
   type ClientTransaction,
   type ClientTransactionUser,
   type TransactionContext,
+  TransactionCore,
   TxTimer,
 } from './transaction.js';
 
 /** Non-INVITE client transaction: RFC 3261 §17.1.2 (Figure 6), with RFC 4320. */
-export class NonInviteClientTransaction implements ClientTransaction {
+export class NonInviteClientTransaction
+  extends TransactionCore<ClientState, ClientTransactionUser>
+  implements ClientTransaction
+{
   readonly kind = 'non-invite-client' as const;
-  readonly request: SipRequest;
-  readonly key: string;
-  private stateValue: ClientState;
-  private readonly ctx: TransactionContext;
-  private readonly tu: ClientTransactionUser;
   private readonly timerE: TxTimer;
   private readonly timerF: TxTimer;
   private readonly timerK: TxTimer;
@@ -27,20 +26,12 @@ export class NonInviteClientTransaction implements ClientTransaction {
     if (request.method === 'INVITE' || request.method === 'ACK') {
       throw new TransactionStateError(`non-INVITE client transaction for ${request.method}`);
     }
-    this.request = request;
-    this.key = key;
-    this.ctx = ctx;
-    this.tu = tu;
-    this.stateValue = 'trying';
+    super(request, key, ctx, tu, 'trying');
     this.intervalE = ctx.timers.t1;
     this.started = false;
     this.timerE = new TxTimer(ctx.clock, () => this.onTimerE());
     this.timerF = new TxTimer(ctx.clock, () => this.onTimerF());
     this.timerK = new TxTimer(ctx.clock, () => this.terminate());
-  }
-
-  get state(): ClientState {
-    return this.stateValue;
   }
 
   /** Sends the request and starts Timers E (unreliable transports) and F (§17.1.2.2). */
@@ -115,21 +106,9 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.terminate();
   }
 
-  abort(): void {
-    this.stopTimers();
-    this.stateValue = 'terminated';
-  }
-
-  private stopTimers(): void {
+  protected stopTimers(): void {
     this.timerE.stop();
     this.timerF.stop();
     this.timerK.stop();
-  }
-
-  private terminate(): void {
-    if (this.stateValue === 'terminated') return;
-    this.stopTimers();
-    this.stateValue = 'terminated';
-    this.tu.terminated?.(this);
   }
 }

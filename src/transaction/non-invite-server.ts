@@ -7,6 +7,7 @@ import {
   type ServerTransaction,
   type ServerTransactionUser,
   type TransactionContext,
+  TransactionCore,
   TxTimer,
 } from './transaction.js';
 
@@ -16,13 +17,11 @@ import {
  * an unreliable transport before the client's Timer E would reach T2, and it
  * is sent then if the TU has not answered.
  */
-export class NonInviteServerTransaction implements ServerTransaction {
+export class NonInviteServerTransaction
+  extends TransactionCore<ServerState, ServerTransactionUser>
+  implements ServerTransaction
+{
   readonly kind = 'non-invite-server' as const;
-  readonly request: SipRequest;
-  readonly key: string;
-  private stateValue: ServerState;
-  private readonly ctx: TransactionContext;
-  private readonly tu: ServerTransactionUser;
   private last: SipResponse | undefined;
   private readonly timerTrying: TxTimer;
   private readonly timerJ: TxTimer;
@@ -32,11 +31,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
     if (request.method === 'INVITE' || request.method === 'ACK') {
       throw new TransactionStateError(`non-INVITE server transaction for ${request.method}`);
     }
-    this.request = request;
-    this.key = key;
-    this.ctx = ctx;
-    this.tu = tu;
-    this.stateValue = 'trying';
+    super(request, key, ctx, tu, 'trying');
     this.last = undefined;
     this.bornAt = ctx.clock.now();
     this.timerTrying = new TxTimer(ctx.clock, () => this.onTrying());
@@ -45,10 +40,6 @@ export class NonInviteServerTransaction implements ServerTransaction {
     // Status-Code of 100 if it has not otherwise responded after the amount of
     // time it takes a client transaction's Timer E to be reset to T2."
     this.timerTrying.start(nonInviteTryingMs(ctx.timers));
-  }
-
-  get state(): ServerState {
-    return this.stateValue;
   }
 
   get lastResponse(): SipResponse | undefined {
@@ -120,18 +111,8 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.last = createResponse(this.request, 100);
     this.ctx.send(this.last);
   }
-
-  abort(): void {
+  protected stopTimers(): void {
     this.timerTrying.stop();
     this.timerJ.stop();
-    this.stateValue = 'terminated';
-  }
-
-  private terminate(): void {
-    if (this.stateValue === 'terminated') return;
-    this.timerTrying.stop();
-    this.timerJ.stop();
-    this.stateValue = 'terminated';
-    this.tu.terminated?.(this);
   }
 }

@@ -105,3 +105,50 @@ export class TxTimer {
 function expire(timer: TxTimer): void {
   timer.expired();
 }
+
+/** A listener told when a transaction ends. */
+interface EndListener {
+  terminated?(tx: never): void;
+}
+
+/**
+ * What the four transaction machines share: their request, key, state,
+ * context and user, and how they end. Each machine names its own timers in
+ * stopTimers().
+ */
+export abstract class TransactionCore<S extends ClientState | ServerState, U extends EndListener> {
+  readonly request: SipRequest;
+  readonly key: string;
+  protected stateValue: S;
+  protected readonly ctx: TransactionContext;
+  protected readonly tu: U;
+
+  protected constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: U, initial: S) {
+    this.request = request;
+    this.key = key;
+    this.ctx = ctx;
+    this.tu = tu;
+    this.stateValue = initial;
+  }
+
+  get state(): S {
+    return this.stateValue;
+  }
+
+  /** Stops every timer of the machine. */
+  protected abstract stopTimers(): void;
+
+  /** Ends the transaction at once without telling its user (shutdown). */
+  abort(): void {
+    this.stopTimers();
+    this.stateValue = 'terminated' as S;
+  }
+
+  /** Moves to Terminated (once) and tells the user. */
+  protected terminate(): void {
+    if (this.stateValue === 'terminated') return;
+    this.stopTimers();
+    this.stateValue = 'terminated' as S;
+    (this.tu.terminated as ((tx: unknown) => void) | undefined)?.call(this.tu, this);
+  }
+}

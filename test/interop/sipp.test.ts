@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SipStack } from '../../src/index.js';
 import { testCertificate } from '../support/certs.js';
+import { freePort, run } from '../support/net.js';
 import { answerCalls, placeCall } from '../support/test-ua.js';
 
 // Interop with SIPp (Debian package sip-tester), started by the tests on loopback.
@@ -14,35 +13,15 @@ import { answerCalls, placeCall } from '../support/test-ua.js';
 // compile SIPp with OpenSSL"), so TLS with a real peer is covered by the
 // sipsak tier (sipsak.test.ts) instead of here.
 
-function sipp(args: string[], timeoutMs = 60000): Promise<{ code: number | null; errors: string }> {
+async function sipp(args: string[], timeoutMs = 60000): Promise<{ code: number | null; errors: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const errorFile = join(dir, 'errors.log');
-  return new Promise((resolve, reject) => {
-    const p = spawn('sipp', [...args, '-nostdin', '-trace_err', '-error_file', errorFile], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8') : '';
-      resolve({ code, errors: `${errors}${stderr}`.slice(-3000) });
-    });
+  const r = await run('sipp', [...args, '-nostdin', '-trace_err', '-error_file', errorFile], {
+    cwd: dir,
+    timeoutMs,
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) =>
-    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-  );
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8') : '';
+  return { code: r.code, errors: `${errors}${r.output}`.slice(-3000) };
 }
 
 const SIPP_TRANSPORT = { udp: 'u1', tcp: 't1' } as const;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { SipStack } from '../../src/index.js';
 import { testCertificate } from '../support/certs.js';
+import { freePort, run } from '../support/net.js';
 
 // Interop with sipsak (Debian package sipsak), a SIP test client with its own
 // TLS (GnuTLS): it sends OPTIONS to a sipwire endpoint over UDP, TCP and TLS
@@ -11,32 +10,8 @@ import { testCertificate } from '../support/certs.js';
 // (it fails the same way against a bare Node TLS server), so the TLS case
 // runs with sipwire's TLS capped at 1.2 through the maxVersion option.
 
-function sipsak(args: string[], timeoutMs = 20000): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('sipsak', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => {
-      output += d;
-    });
-    p.stderr.on('data', (d) => {
-      output += d;
-    });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output: output.slice(-3000) });
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) =>
-    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-  );
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+function sipsak(args: string[]): Promise<{ code: number | null; output: string }> {
+  return run('sipsak', args, { timeoutMs: 20_000 });
 }
 
 describe('sipsak interop', () => {

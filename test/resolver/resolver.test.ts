@@ -16,6 +16,7 @@ import {
 import { DnsClient, DnsError } from '../../src/resolver/dns-client.js';
 import { FakeClock } from '../../src/transaction/clock.js';
 import { type DnsRecord, TestDnsServer } from '../support/dns-server.js';
+import { freePort } from '../support/net.js';
 
 const ZONE: DnsRecord[] = [
   // example.test: NAPTR prefers TCP over UDP; SRV for both; two TCP servers at different priorities.
@@ -474,7 +475,7 @@ describe('responses after the connection failed (RFC 3263 §5)', () => {
     timeout: 10_000,
   }, async () => {
     // Nothing listens on 127.0.0.1:port; the A record for the sent-by name says 127.0.0.2, where the client now listens.
-    const port = await closedPort();
+    const port = await freePort();
     const got: Buffer[] = [];
     const gotIt = new Promise<void>((resolve) => {
       const sink = createServer((c) =>
@@ -532,12 +533,3 @@ describe('responses after the connection failed (RFC 3263 §5)', () => {
     }
   });
 });
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) =>
-    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-  );
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

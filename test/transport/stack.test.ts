@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   formatTransportAddress,
@@ -14,6 +14,7 @@ import {
   TransportError,
 } from '../../src/index.js';
 import { testCertificate } from '../support/certs.js';
+import { freePort } from '../support/net.js';
 
 function options(target: string, method = 'OPTIONS', extra: Array<[string, string]> = []): SipRequest {
   return new SipRequest({
@@ -32,26 +33,6 @@ function options(target: string, method = 'OPTIONS', extra: Array<[string, strin
 }
 
 const addr = (a: TransportAddress) => `${a.transport}:${a.host}:${a.port}`;
-
-/** A port free for both UDP and TCP on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const s = createServer();
-    const port = await new Promise<number>((r) =>
-      s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-    );
-    await new Promise<void>((r) => s.close(() => r()));
-    const u = createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      u.once('error', () => r(false));
-      u.bind(port, '127.0.0.1', () => r(true));
-    });
-    if (ok) {
-      await new Promise<void>((r) => u.close(() => r()));
-      return port;
-    }
-  }
-}
 
 describe('SipStack over loopback UDP and TCP', () => {
   let server: SipStack;

@@ -1,0 +1,47 @@
+// Ports and child processes for tests that use real sockets and real programs.
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+
+/** A port on 127.0.0.1 that nothing listens on now, for UDP and TCP alike. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const s = createServer();
+    const port = await new Promise<number>((r) =>
+      s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+    );
+    await new Promise<void>((r) => s.close(() => r()));
+    const u = createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => {
+      u.once('error', () => r(false));
+      u.bind(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => u.close(() => r()));
+      return port;
+    }
+  }
+}
+
+/** Runs a program to its end (killed after `timeoutMs`); resolves with its exit status and its output. */
+export function run(
+  program: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; keep?: number } = {},
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(program, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const add = (d: Buffer) => {
+      output += d;
+    };
+    p.stdout.on('data', add);
+    p.stderr.on('data', add);
+    const timer = setTimeout(() => p.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: output.slice(-(options.keep ?? 3000)) });
+    });
+  });
+}
