@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { SipParseError } from '../errors.js';
@@ -39,23 +40,91 @@ export interface ConnectionOptions {
 let nextId = 1;
 
 /**
- * A TCP or TLS connection carrying SIP (RFC 3261 §18.3): messages are cut by
- * the stream framer, a double-CRLF ping is answered with a CRLF pong (RFC
- * 5626 §4.4.1), and a framing error closes the connection and nothing else.
+ * What stream and WebSocket connections share: identity, addresses, the
+ * idle timer, and closing once (from either side) with one report.
  */
-export class StreamConnection implements Connection {
+abstract class ConnectionBase implements Connection {
   readonly id: number;
   readonly transport: TransportName;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  private readonly socket: Socket;
-  private readonly framer: StreamFramer;
-  private readonly handlers: ConnectionHandlers;
-  private readonly options: ConnectionOptions;
+  protected readonly handlers: ConnectionHandlers;
   private isOpen: boolean;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly idleTimeoutMs: number;
+
+  protected constructor(
+    transport: TransportName,
+    remote: { address: string; port: number },
+    local: { address: string; port: number },
+    handlers: ConnectionHandlers,
+    options: ConnectionOptions,
+  ) {
+    this.id = nextId++;
+    this.transport = transport;
+    this.remoteAddress = stripV4Mapped(remote.address);
+    this.remotePort = remote.port;
+    this.localAddress = stripV4Mapped(local.address);
+    this.localPort = local.port;
+    this.handlers = handlers;
+    this.isOpen = true;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.idleTimer = undefined;
+  }
+
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  abstract send(data: Buffer): void;
+
+  /** Tears the underlying socket down. */
+  protected abstract destroy(): void;
+
+  close(): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.clearTimers();
+    this.destroy();
+    this.handlers.closed(this);
+  }
+
+  /** The peer or the network closed the connection. */
+  protected onClose(): void {
+    if (this.isOpen) {
+      this.isOpen = false;
+      this.clearTimers();
+      this.handlers.closed(this);
+    }
+  }
+
+  /** Traffic: the idle timer starts over. */
+  protected touch(): void {
+    if (this.idleTimeoutMs <= 0) return;
+    if (this.idleTimer !== undefined) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => this.close(), this.idleTimeoutMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  protected clearTimers(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}
+
+/**
+ * A TCP or TLS connection carrying SIP (RFC 3261 §18.3): messages are cut by
+ * the stream framer, a double-CRLF ping is answered with a CRLF pong (RFC
+ * 5626 §4.4.1), and a framing error closes the connection and nothing else.
+ */
+export class StreamConnection extends ConnectionBase {
+  private readonly socket: Socket;
+  private readonly framer: StreamFramer;
+  private readonly partialTimeoutMs: number;
   private partialTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -64,18 +133,16 @@ export class StreamConnection implements Connection {
     handlers: ConnectionHandlers,
     options: ConnectionOptions,
   ) {
-    this.id = nextId++;
-    this.transport = transport;
+    super(
+      transport,
+      { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      handlers,
+      options,
+    );
     this.socket = socket;
-    this.remoteAddress = stripV4Mapped(socket.remoteAddress ?? '');
-    this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = stripV4Mapped(socket.localAddress ?? '');
-    this.localPort = socket.localPort ?? 0;
     this.framer = new StreamFramer(options.limits);
-    this.handlers = handlers;
-    this.options = options;
-    this.isOpen = true;
-    this.idleTimer = undefined;
+    this.partialTimeoutMs = options.partialTimeoutMs;
     this.partialTimer = undefined;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -84,30 +151,14 @@ export class StreamConnection implements Connection {
     this.touch();
   }
 
-  get open(): boolean {
-    return this.isOpen;
-  }
-
   send(data: Buffer): void {
-    if (!this.isOpen) return;
+    if (!this.open) return;
     this.touch();
     this.socket.write(data);
   }
 
-  close(): void {
-    if (!this.isOpen) return;
-    this.isOpen = false;
-    this.clearTimers();
+  protected destroy(): void {
     this.socket.destroy();
-    this.handlers.closed(this);
-  }
-
-  private onClose(): void {
-    if (this.isOpen) {
-      this.isOpen = false;
-      this.clearTimers();
-      this.handlers.closed(this);
-    }
   }
 
   private onData(chunk: Buffer): void {
@@ -128,8 +179,8 @@ export class StreamConnection implements Connection {
     }
     // Bound how long a partial message may sit in the buffer.
     if (this.framer.pending > 0) {
-      if (this.partialTimer === undefined && this.options.partialTimeoutMs > 0) {
-        this.partialTimer = setTimeout(() => this.close(), this.options.partialTimeoutMs);
+      if (this.partialTimer === undefined && this.partialTimeoutMs > 0) {
+        this.partialTimer = setTimeout(() => this.close(), this.partialTimeoutMs);
       }
     } else if (this.partialTimer !== undefined) {
       clearTimeout(this.partialTimer);
@@ -137,36 +188,16 @@ export class StreamConnection implements Connection {
     }
   }
 
-  private touch(): void {
-    if (this.options.idleTimeoutMs <= 0) return;
-    if (this.idleTimer !== undefined) this.idleTimer.refresh();
-    else {
-      this.idleTimer = setTimeout(() => this.close(), this.options.idleTimeoutMs);
-      this.idleTimer.unref();
-    }
-  }
-
-  private clearTimers(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+  protected override clearTimers(): void {
+    super.clearTimers();
     if (this.partialTimer !== undefined) clearTimeout(this.partialTimer);
-    this.idleTimer = undefined;
     this.partialTimer = undefined;
   }
 }
 
 /** A WebSocket carrying SIP (RFC 7118): one SIP message per WebSocket message. */
-export class WsConnection implements Connection {
-  readonly id: number;
-  readonly transport: TransportName;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
+export class WsConnection extends ConnectionBase {
   private readonly ws: WebSocket;
-  private readonly handlers: ConnectionHandlers;
-  private isOpen: boolean;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly idleTimeoutMs: number;
 
   constructor(
     transport: 'ws' | 'wss',
@@ -176,17 +207,8 @@ export class WsConnection implements Connection {
     handlers: ConnectionHandlers,
     options: ConnectionOptions,
   ) {
-    this.id = nextId++;
-    this.transport = transport;
+    super(transport, remote, local, handlers, options);
     this.ws = ws;
-    this.remoteAddress = stripV4Mapped(remote.address);
-    this.remotePort = remote.port;
-    this.localAddress = stripV4Mapped(local.address);
-    this.localPort = local.port;
-    this.handlers = handlers;
-    this.isOpen = true;
-    this.idleTimeoutMs = options.idleTimeoutMs;
-    this.idleTimer = undefined;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       this.touch();
       const buf = Array.isArray(data)
@@ -203,50 +225,18 @@ export class WsConnection implements Connection {
     this.touch();
   }
 
-  get open(): boolean {
-    return this.isOpen;
-  }
-
   send(data: Buffer): void {
-    if (!this.isOpen) return;
+    if (!this.open) return;
     this.touch();
     // SIP messages are text frames (RFC 7118 §5.1), unless they hold binary bodies.
     this.ws.send(data, { binary: !isUtf8(data) });
   }
 
-  close(): void {
-    if (!this.isOpen) return;
-    this.isOpen = false;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+  protected destroy(): void {
     this.ws.terminate();
-    this.handlers.closed(this);
-  }
-
-  private onClose(): void {
-    if (this.isOpen) {
-      this.isOpen = false;
-      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-      this.handlers.closed(this);
-    }
-  }
-
-  private touch(): void {
-    if (this.idleTimeoutMs <= 0) return;
-    if (this.idleTimer !== undefined) this.idleTimer.refresh();
-    else {
-      this.idleTimer = setTimeout(() => this.close(), this.idleTimeoutMs);
-      this.idleTimer.unref();
-    }
   }
 }
 
-function isUtf8(b: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(b);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** "::ffff:192.0.2.1" (an IPv4 peer on a dual-stack socket) as "192.0.2.1". */
