@@ -237,8 +237,6 @@ export class WsConnection extends ConnectionBase {
   }
 }
 
-}
-
 /** "::ffff:192.0.2.1" (an IPv4 peer on a dual-stack socket) as "192.0.2.1". */
 export function stripV4Mapped(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
