@@ -78,7 +78,14 @@ abstract class ConnectionBase implements Connection {
     return this.isOpen;
   }
 
-  abstract send(data: Buffer): void;
+  send(data: Buffer): void {
+    if (!this.isOpen) return;
+    this.touch();
+    this.write(data);
+  }
+
+  /** Puts bytes on the underlying socket. */
+  protected abstract write(data: Buffer): void;
 
   /** Tears the underlying socket down. */
   protected abstract destroy(): void;
@@ -151,9 +158,7 @@ export class StreamConnection extends ConnectionBase {
     this.touch();
   }
 
-  send(data: Buffer): void {
-    if (!this.open) return;
-    this.touch();
+  protected write(data: Buffer): void {
     this.socket.write(data);
   }
 
@@ -225,9 +230,7 @@ export class WsConnection extends ConnectionBase {
     this.touch();
   }
 
-  send(data: Buffer): void {
-    if (!this.open) return;
-    this.touch();
+  protected write(data: Buffer): void {
     // SIP messages are text frames (RFC 7118 §5.1), unless they hold binary bodies.
     this.ws.send(data, { binary: !isUtf8(data) });
   }

@@ -283,6 +283,15 @@ export class TransportLayer {
     server.on('tlsClientError', () => {
       this.stats.refusedConnections++;
     });
+    return this.bind(server, address, () => new Promise<void>((resolve) => server.close(() => resolve())));
+  }
+
+  /** Binds a stream or HTTP server and records it as a listener with its way to close. */
+  private async bind(
+    server: NetServer | HttpServer,
+    address: TransportAddress,
+    close: () => Promise<void>,
+  ): Promise<TransportAddress> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(address.port, address.host, () => {
@@ -291,11 +300,8 @@ export class TransportLayer {
       });
     });
     const port = (server.address() as { port: number }).port;
-    const actual: TransportAddress = { transport, host: address.host, port };
-    this.listeners.push({
-      address: actual,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    });
+    const actual: TransportAddress = { transport: address.transport, host: address.host, port };
+    this.listeners.push({ address: actual, close });
     return actual;
   }
 
@@ -327,24 +333,15 @@ export class TransportLayer {
         ),
       );
     });
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(address.port, address.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (http.address() as { port: number }).port;
-    const actual: TransportAddress = { transport, host: address.host, port };
-    this.listeners.push({
-      address: actual,
-      close: () =>
+    return this.bind(
+      http,
+      address,
+      () =>
         new Promise<void>((resolve) => {
           for (const c of wss.clients) c.terminate();
           wss.close(() => http.close(() => resolve()));
         }),
-    });
-    return actual;
+    );
   }
 
   /** An open connection to the target, if the pool has one. */
