@@ -2,6 +2,7 @@ export {
   IncomingRequest,
   OutgoingRequest,
   type RequestHandler,
+  type RequestOptions,
   SipStack,
   type SipStackOptions,
 } from './sip-stack.js';

@@ -54,6 +54,18 @@ export interface SipStackOptions {
   resolver?: SipResolver;
 }
 
+/** How stack.request() sends. */
+export interface RequestOptions {
+  /** Where to send, as `transport:host:port` or a Target; default: RFC 3263 on the top Route or the Request-URI. */
+  target?: string | Target;
+  /**
+   * Called once the transport and address are chosen, after the Via is on and
+   * before the request is written (again for each failover target): the place
+   * to write a Contact that matches the transport.
+   */
+  prepare?: (request: SipRequest, target: Target) => void;
+}
+
 /** A request received by the stack, with its server transaction. */
 export class IncomingRequest {
   readonly request: SipRequest;
@@ -307,6 +319,8 @@ export class SipStack {
   private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
   readonly stats: { rejected: number; dropped: number; strayResponses: number };
+  /** How incoming requests are validated: as a proxy (default) or as the endpoint or registrar they reach. */
+  role: ValidationRole;
 
   constructor(options: SipStackOptions) {
     this.options = options;
@@ -330,6 +344,7 @@ export class SipStack {
     this.viaBase = new Map();
     this.incoming = new WeakMap();
     this.resolver = options.resolver;
+    this.role = options.role ?? 'proxy';
     this.numericTargets = new Map();
     this.stats = { rejected: 0, dropped: 0, strayResponses: 0 };
   }
@@ -387,7 +402,7 @@ export class SipStack {
 
   private receive(data: Buffer, source: Source): void {
     const { message, verdict } = inspect(data, {
-      role: this.options.role ?? 'proxy',
+      role: this.role,
       strict: false,
       limits: this.transports.limits,
       framing:
@@ -551,21 +566,22 @@ export class SipStack {
    * 503 before any provisional response) the next one is tried with a copy
    * of the request on a new branch (RFC 3263 §4.3).
    */
-  async request(req: SipRequest, options: { target?: string | Target } = {}): Promise<OutgoingRequest> {
+  async request(req: SipRequest, options: RequestOptions = {}): Promise<OutgoingRequest> {
     const targets = await this.targetsFor(req, options.target);
+    const prepare = options.prepare;
     const first = targets[0];
     if (first === undefined) {
       throw new TransportError(`no server found for ${String((req.route[0]?.uri ?? req.uri).toString())}`);
     }
     // A pristine copy for failover attempts, taken before the Via goes on.
     const base = targets.length > 1 ? req.clone() : undefined;
-    const target = this.addViaFor(req, first);
+    const target = this.addViaFor(req, first, prepare);
     const out = new OutgoingRequest(this, req, target);
     let next = 1;
     const failover = (): boolean => {
       if (base === undefined || out.cancelled || out.answered || next >= targets.length) return false;
       const copy = base.clone();
-      const t = this.addViaFor(copy, targets[next++] as Target);
+      const t = this.addViaFor(copy, targets[next++] as Target, prepare);
       out.request = copy;
       out.target = t;
       out.tried.push(t);
@@ -581,13 +597,15 @@ export class SipStack {
    * really goes: §18.1.1 moves a UDP request larger than 1300 bytes to TCP
    * when this stack can send over TCP.
    */
-  private addViaFor(req: SipRequest, target: Target): Target {
+  private addViaFor(req: SipRequest, target: Target, prepare?: RequestOptions['prepare']): Target {
     this.addVia(req, target);
+    prepare?.(req, target);
     if (target.transport !== 'udp' || !this.viaBase.has('tcp') || req.toBuffer().length <= 1300)
       return target;
     req.removeFirstValue('Via');
     const tcp: Target = { transport: 'tcp', address: target.address, port: target.port };
     this.addVia(req, tcp);
+    prepare?.(req, tcp);
     return tcp;
   }
 
@@ -606,8 +624,18 @@ export class SipStack {
   }
 
   /** Sends a message without a transaction (a stateless proxy, an ACK for 2xx, a retransmitted 2xx). */
-  async sendStateless(message: SipMessage, target: string | Target): Promise<void> {
-    const t = typeof target === 'string' ? await this.resolveTarget(parseTransportAddress(target)) : target;
+  async sendStateless(message: SipMessage, target?: string | Target): Promise<Target> {
+    let t: Target;
+    if (target !== undefined) {
+      t = typeof target === 'string' ? await this.resolveTarget(parseTransportAddress(target)) : target;
+    } else if (message.isRequest) {
+      // Where the Route or Request-URI points (RFC 3263), as for a request with a transaction.
+      const found = (await this.targetsFor(message as SipRequest, undefined))[0];
+      if (found === undefined) throw new TransportError(`no server found for ${(message as SipRequest).uri}`);
+      t = found;
+    } else {
+      throw new TransportError('a response sent statelessly needs a target');
+    }
     if (
       message.isRequest &&
       (message as SipRequest).method === 'ACK' &&
@@ -616,6 +644,7 @@ export class SipStack {
       this.addVia(message as SipRequest, t);
     }
     await this.transports.send(message.toBuffer(), t);
+    return t;
   }
 
   private addVia(req: SipRequest, target: Target): void {
