@@ -132,13 +132,12 @@ export function parseAuthHeader(
   while (k < sc.end && s.charCodeAt(k) === EQUAL) k++;
   let tail = k;
   while (tail < sc.end && (s.charCodeAt(tail) === 0x20 || s.charCodeAt(tail) === 0x09)) tail++;
-  if (lower === 'basic' || (tail === sc.end && lower !== 'digest')) {
+  // A lone token68 (Basic credentials and the like); a challenge of any scheme has auth-params (RFC 7235 §2.1).
+  if (tail === sc.end && j > save && lower !== 'digest') return new AuthHeader(scheme, [], s.slice(save, k));
+  if (lower === 'basic' && kind === 'credentials') {
     if (j === save) sc.fail('expected credentials after Basic');
-    if (tail !== sc.end) {
-      sc.i = tail;
-      sc.fail(`unexpected text after the credentials${sc.describeHere()}`);
-    }
-    return new AuthHeader(scheme, [], s.slice(save, k));
+    sc.i = tail;
+    sc.fail(`unexpected text after the credentials${sc.describeHere()}`);
   }
   const list: string[] = [];
   for (;;) {

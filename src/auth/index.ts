@@ -1,0 +1,17 @@
+export {
+  canonicalAlgorithm,
+  chooseChallenge,
+  type DigestAlgorithm,
+  DigestClient,
+  type DigestCredentials,
+  DigestError,
+  type DigestRequest,
+  type DigestResponseParams,
+  DigestServer,
+  type DigestServerOptions,
+  digestResponse,
+  ha1,
+  isSupportedAlgorithm,
+  type UserLookup,
+  type VerifyResult,
+} from './digest.js';
