@@ -55,6 +55,10 @@ export const ErrorCode = {
   TIMEOUT: 'SIP_ERR_TIMEOUT',
   /** The transport could not deliver a message (RFC 3261 §8.1.3.1: treat as 503). */
   TRANSPORT: 'SIP_ERR_TRANSPORT',
+  /** An SDP body does not follow the RFC 8866 grammar. */
+  SDP: 'SIP_ERR_SDP',
+  /** An offer cannot be answered (no common media or codec; answer 488), or offer/answer was driven out of order. */
+  SDP_NEGOTIATION: 'SIP_ERR_SDP_NEGOTIATION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,10 +80,15 @@ export class SipError extends Error {
     return true;
   }
 
+  /**
+   * Any sipwire error is a SipError, even from another copy of the package;
+   * a subclass matches its own kind only (by prototype, or by name across copies).
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return (
-      typeof value === 'object' && value !== null && (value as { [kSipError]?: true })[kSipError] === true
-    );
+    if (typeof value !== 'object' || value === null || (value as { [kSipError]?: true })[kSipError] !== true)
+      return false;
+    if (this === SipError) return true;
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (value as Error).name === this.name;
   }
 }
 
@@ -172,5 +181,35 @@ export class TransportError extends SipError {
 
   override get name(): string {
     return 'TransportError';
+  }
+}
+
+/** An SDP body does not follow the RFC 8866 grammar, or exceeds a limit. */
+export class SdpError extends SipError {
+  /** 1-based line of the SDP body where the problem is; 0 when it is not tied to one line. */
+  readonly line: number;
+
+  constructor(message: string, line = 0) {
+    super(ErrorCode.SDP, message);
+    this.line = line;
+  }
+
+  override get name(): string {
+    return 'SdpError';
+  }
+}
+
+/**
+ * An offer cannot be answered (no stream with a common codec: the caller
+ * answers 488, RFC 3261 §13.3.1.3), or offer/answer was driven in an order
+ * RFC 3264 §4 does not allow.
+ */
+export class SdpNegotiationError extends SipError {
+  constructor(message: string) {
+    super(ErrorCode.SDP_NEGOTIATION, message);
+  }
+
+  override get name(): string {
+    return 'SdpNegotiationError';
   }
 }

@@ -1,0 +1,33 @@
+export {
+  type Codec,
+  createAnswer,
+  createOffer,
+  type LocalMedia,
+  type Negotiated,
+  negotiated,
+  OfferAnswer,
+  type OfferAnswerState,
+  withDirection,
+} from './offer-answer.js';
+export {
+  type Attribute,
+  type Bandwidth,
+  // The transport layer exports its own Connection; the SDP one is renamed here.
+  type Connection as SdpConnection,
+  DEFAULT_SDP_LIMITS,
+  type Direction,
+  direction,
+  fmtp,
+  isMulticast,
+  type MediaDescription,
+  mediaConnection,
+  type Origin,
+  parseSdp,
+  type RtpMapEntry,
+  rtpMap,
+  type SdpLimits,
+  type SessionDescription,
+  serializeSdp,
+  staticPayloadType,
+  type Timing,
+} from './sdp.js';
