@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ErrorCode, ParseErrorCode, SipError, SipParseError } from '../src/index.js';
+import {
+  ErrorCode,
+  ParseErrorCode,
+  SdpError,
+  SipError,
+  SipParseError,
+  TransactionTimeoutError,
+  TransportError,
+} from '../src/index.js';
 
 describe('error codes', () => {
   const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
@@ -32,5 +40,15 @@ describe('error codes', () => {
     const foreign = { [Symbol.for('sipwire.SipParseError')]: true, [Symbol.for('sipwire.SipError')]: true };
     assert.ok((foreign as unknown) instanceof SipParseError, 'branded object');
     assert.equal({} instanceof SipParseError, false);
+  });
+
+  test('each error class matches its own kind only', () => {
+    const timeout = new TransactionTimeoutError('Timer F');
+    assert.ok(timeout instanceof SipError, 'every error is a SipError');
+    assert.ok(timeout instanceof TransactionTimeoutError, 'its own class');
+    assert.equal(timeout instanceof TransportError, false, 'not a TransportError');
+    assert.equal(new SdpError('x') instanceof SipParseError, false, 'not a parse error');
+    const foreign = { [Symbol.for('sipwire.SipError')]: true, name: 'TransportError' };
+    assert.ok((foreign as unknown) instanceof TransportError, 'a TransportError of another copy, by name');
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCheck } from './check.js';
+import { runAnswer, runCall, runOptions, runRegister, UsageError } from './ua-commands.js';
 
 const USAGE = `Usage: sipwire <command> [options]
 
@@ -11,6 +12,20 @@ Commands:
       --lenient     check only the headers the role needs (RFC 3261 §8.2.2, §16.3)
       --stream      the files were cut from a TCP/TLS stream (Content-Length required)
       --json        print the parsed message as JSON (one object per line)
+
+  options URI       Ping a SIP element with OPTIONS; print the status and round-trip time.
+      --count N --interval S
+  call URI          Place a call, print each message as it goes, hang up after --duration S (5).
+      --from URI --auth USER:PASSWORD --transport udp|tcp|tls|ws --timeout S
+  answer            Listen and answer calls (a test UAS).
+      --listen ADDR (udp:127.0.0.1:5090) --ring S --duration S --reject CODE --calls N
+      --cert FILE --key FILE (for tls: and wss: listeners)
+  register AOR      Register with a registrar, keep refreshing, unregister on Ctrl-C.
+      --registrar URI --auth USER:PASSWORD --expires S --once
+
+  Every command that talks to a peer takes --listen transport:host:port
+  (repeatable; default an ephemeral port) and --target transport:host:port
+  (where to send instead of the RFC 3263 lookup of the URI).
 
 Options:
   -h, --help        show this help
@@ -28,7 +43,7 @@ export function main(
   argv: string[],
   out: (s: string) => void = console.log,
   err: (s: string) => void = console.error,
-): number {
+): number | Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     out(USAGE);
@@ -66,16 +81,33 @@ export function main(
           out,
         );
       }
+      case 'options':
+      case 'call':
+      case 'answer':
+      case 'register': {
+        const run = { options: runOptions, call: runCall, answer: runAnswer, register: runRegister }[command];
+        return run(rest, out, err).catch((e: unknown) => usage(command, e, err));
+      }
       default:
         err(`sipwire: unknown command '${command}'\n\n${USAGE}`);
         return 2;
     }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      err(`sipwire ${command}: ${(e as Error).message}`);
-      return 2;
-    }
-    throw e;
+    return usage(command, e, err);
   }
+}
+
+/** A usage mistake is exit status 2 with the reason; anything else is a failure (1) with its message. */
+function usage(command: string, e: unknown, err: (s: string) => void): number {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (
+    e instanceof UsageError ||
+    e instanceof RangeError ||
+    (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+  ) {
+    err(`sipwire ${command}: ${(e as Error).message}`);
+    return 2;
+  }
+  err(`sipwire ${command}: ${(e as Error).message ?? String(e)}`);
+  return 1;
 }

@@ -316,6 +316,7 @@ export class SipStack {
   private readonly viaBase: Map<TransportName, string>;
   private readonly incoming: WeakMap<ServerTransaction, IncomingRequest>;
   private resolver: SipResolver | undefined;
+  private trace: ((direction: 'in' | 'out', data: Buffer, peer: Source | Target) => void) | undefined;
   private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
   readonly stats: { rejected: number; dropped: number; strayResponses: number };
@@ -345,6 +346,7 @@ export class SipStack {
     this.incoming = new WeakMap();
     this.resolver = options.resolver;
     this.role = options.role ?? 'proxy';
+    this.trace = undefined;
     this.numericTargets = new Map();
     this.stats = { rejected: 0, dropped: 0, strayResponses: 0 };
   }
@@ -400,7 +402,18 @@ export class SipStack {
 
   // ---- incoming ------------------------------------------------------------
 
+  /**
+   * Calls `fn` with every message this stack receives ('in') or sends
+   * ('out'), as bytes, with the peer: for logs, ladders and captures.
+   */
+  onTrace(fn: ((direction: 'in' | 'out', data: Buffer, peer: Source | Target) => void) | undefined): this {
+    this.trace = fn;
+    this.transports.tap = fn === undefined ? undefined : (data, target) => fn('out', data, target);
+    return this;
+  }
+
   private receive(data: Buffer, source: Source): void {
+    this.trace?.('in', data, source);
     const { message, verdict } = inspect(data, {
       role: this.role,
       strict: false,

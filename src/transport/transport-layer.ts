@@ -355,7 +355,11 @@ export class TransportLayer {
    * stream and WebSocket transports use the given connection, an open one to
    * the same destination, or a new one. Rejects with TransportError.
    */
+  /** Sees every message sent, before it goes (for tracing). */
+  tap: ((data: Buffer, target: Target) => void) | undefined = undefined;
+
   async send(data: Buffer, target: Target): Promise<Connection | undefined> {
+    this.tap?.(data, target);
     if (target.transport === 'udp') {
       const socket = this.udpSocketFor(target.address);
       if (socket === undefined)
@@ -381,11 +385,13 @@ export class TransportLayer {
    */
   post(data: Buffer, target: Target, onError: (e: TransportError) => void): void {
     if (target.transport !== 'udp') {
+      // send() taps it.
       this.send(data, target).catch((e: unknown) =>
         onError(e instanceof TransportError ? e : new TransportError(String(e), { cause: e })),
       );
       return;
     }
+    this.tap?.(data, target);
     const socket = this.udpSocketFor(target.address);
     if (socket === undefined) {
       onError(new TransportError('no UDP socket to send from (listen on a UDP address first)'));

@@ -44,6 +44,7 @@ function run(args: string[]): { code: number; out: string[]; err: string[] } {
     (s) => out.push(s),
     (s) => err.push(s),
   );
+  if (typeof code !== 'number') throw new Error('check answers synchronously');
   return { code, out, err };
 }
 

@@ -310,6 +310,9 @@ describe('authentication headers (RFC 2617, RFC 7616, RFC 8760)', () => {
     assert.equal(u.get('opaque-data'), 'here');
     const challenge = parseAuthHeader('Basic realm="example.org"', 'WWW-Authenticate', 'challenge');
     assert.equal(challenge.get('realm'), 'example.org', 'a Basic challenge has auth-params');
-    assert.throws(() => parseAuthHeader('Basic realm="x"', 'Authorization', 'credentials'), /unexpected text/);
+    assert.throws(
+      () => parseAuthHeader('Basic realm="x"', 'Authorization', 'credentials'),
+      /unexpected text/,
+    );
   });
 });

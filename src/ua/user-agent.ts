@@ -1,0 +1,413 @@
+import { EventEmitter } from 'node:events';
+import { chooseChallenge, DigestClient } from '../auth/digest.js';
+import { TransportError } from '../errors.js';
+import type { AuthHeader } from '../message/auth-header.js';
+import { newCallId, newTag } from '../message/ids.js';
+import { SipRequest, type SipResponse } from '../message/message.js';
+import { NameAddr } from '../message/name-addr.js';
+import { parseUri, type SipUri, type Uri } from '../message/uri.js';
+import type { Codec } from '../sdp/offer-answer.js';
+import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-stack.js';
+import type { TransportName } from '../transport/address.js';
+import type { Source, Target } from '../transport/transport-layer.js';
+import { type Call, type CallOptions, IncomingCall, OutgoingCall } from './call.js';
+import { dialogKey } from './dialog.js';
+import { Registration, type RegistrationOptions } from './registration.js';
+
+/** Methods this user agent answers (RFC 3261 §20.5 Allow). */
+export const ALLOWED_METHODS = [
+  'INVITE',
+  'ACK',
+  'BYE',
+  'CANCEL',
+  'OPTIONS',
+  'INFO',
+  'MESSAGE',
+  'UPDATE',
+  'PRACK',
+];
+/** Option tags this user agent supports (RFC 3261 §20.37). */
+export const SUPPORTED_OPTIONS = ['100rel'];
+
+export interface UserAgentOptions {
+  /** The identity this agent calls from and registers: its address of record, e.g. sip:alice@example.com. */
+  uri: string | SipUri;
+  displayName?: string;
+  /** Credentials for 401/407 challenges (RFC 3261 §22.2). */
+  auth?: { username: string; password: string; realm?: string };
+  /** Sends every request outside a dialog through this proxy (a preloaded Route with lr, RFC 3261 §8.1.2). */
+  outboundProxy?: string;
+  /** The address and port written in SDP for media, and the codecs offered and accepted. */
+  media?: { address?: string; port?: number; codecs?: Codec[] };
+  /** User-Agent header value. */
+  userAgent?: string;
+  /** How many times a request is re-sent with credentials before its 401/407 is final (default 2). */
+  maxAuthAttempts?: number;
+}
+
+export interface UserAgentEvents {
+  /** A request to the agent outside any dialog that it does not answer by itself (MESSAGE). */
+  message: [request: IncomingRequest];
+}
+
+/** A request was answered with a failure; the response is attached. */
+export class RequestFailedError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly response: SipResponse | undefined;
+
+  constructor(status: number, reason: string, response?: SipResponse) {
+    super(`${status} ${reason}`);
+    this.name = 'RequestFailedError';
+    this.status = status;
+    this.reason = reason;
+    this.response = response;
+  }
+}
+
+const DEFAULT_CODECS: Codec[] = [
+  { name: 'PCMU', clockRate: 8000, payloadType: 0 },
+  { name: 'PCMA', clockRate: 8000, payloadType: 8 },
+  { name: 'telephone-event', clockRate: 8000, payloadType: 101, fmtp: '0-16' },
+];
+
+/**
+ * A SIP user agent (RFC 3261 §8, §12-§15) on a SipStack: places and answers
+ * calls, keeps their dialogs, answers OPTIONS, sends and receives MESSAGE,
+ * registers, and answers digest challenges for every request it sends.
+ */
+export class UserAgent extends EventEmitter<UserAgentEvents> {
+  readonly stack: SipStack;
+  readonly uri: SipUri;
+  readonly displayName: string | undefined;
+  readonly media: { address: string; port: number; codecs: Codec[] };
+  readonly userAgent: string;
+  /** @internal Calls by dialog key (early and confirmed dialogs). */
+  readonly dialogs: Map<string, Call>;
+  /** @internal Outgoing calls by Call-ID + From tag, until their dialogs exist. */
+  readonly pending: Map<string, OutgoingCall>;
+  private readonly digest: DigestClient | undefined;
+  private readonly outbound: NameAddr | undefined;
+  private readonly maxAuthAttempts: number;
+  private callHandler: ((call: IncomingCall) => void) | undefined;
+  /** Initial INVITEs being answered, by Call-ID + From tag + CSeq, to spot merged requests (§8.2.2.2). */
+  private readonly inProgress: Map<string, string>;
+  /** Incoming calls by their INVITE, for CANCEL. */
+  private readonly incomingCalls: WeakMap<IncomingRequest, IncomingCall>;
+
+  constructor(stack: SipStack, options: UserAgentOptions) {
+    super();
+    this.stack = stack;
+    const uri = typeof options.uri === 'string' ? parseUri(options.uri) : options.uri;
+    if (uri.kind !== 'sip')
+      throw new RangeError(`a user agent needs a sip: or sips: URI, got ${uri.toString()}`);
+    this.uri = uri as SipUri;
+    this.displayName = options.displayName;
+    this.media = {
+      address: options.media?.address ?? '127.0.0.1',
+      port: options.media?.port ?? 40000,
+      codecs: options.media?.codecs ?? DEFAULT_CODECS,
+    };
+    this.userAgent = options.userAgent ?? 'sipwire';
+    this.digest = options.auth !== undefined ? new DigestClient(options.auth) : undefined;
+    this.outbound =
+      options.outboundProxy !== undefined ? new NameAddr(withLr(parseUri(options.outboundProxy))) : undefined;
+    this.maxAuthAttempts = options.maxAuthAttempts ?? 2;
+    this.dialogs = new Map();
+    this.pending = new Map();
+    this.inProgress = new Map();
+    this.incomingCalls = new WeakMap();
+    this.callHandler = undefined;
+    // A user agent validates what it receives as the endpoint it is (RFC 3261 §8.2).
+    if (stack.role === 'proxy') stack.role = 'endpoint';
+    stack.onRequest((incoming) => this.receive(incoming));
+    stack.onAck((ack, source) => this.receiveAck(ack, source));
+    stack.onStrayResponse((res) => this.strayResponse(res));
+  }
+
+  // ---- public API -------------------------------------------------------------
+
+  /** Handles each new incoming call. Without a handler, calls are refused with 480. */
+  onCall(handler: (call: IncomingCall) => void): this {
+    this.callHandler = handler;
+    return this;
+  }
+
+  /**
+   * Calls `target` (a SIP URI). The returned call reports progress as events;
+   * `await call.answered` resolves when the call is answered and rejects with
+   * RequestFailedError (status and response) when it is not.
+   */
+  call(target: string | Uri, options: CallOptions = {}): OutgoingCall {
+    const call = new OutgoingCall(this, typeof target === 'string' ? parseUri(target) : target, options);
+    call.start();
+    return call;
+  }
+
+  /** Sends OPTIONS to `target` (RFC 3261 §11) and resolves with the final response, whatever its status. */
+  async options(target: string | Uri, options: { target?: string | Target } = {}): Promise<SipResponse> {
+    const req = this.newRequest('OPTIONS', target);
+    req.appendHeader('Accept', 'application/sdp');
+    const { response } = await this.send(req, { target: options.target });
+    return response;
+  }
+
+  /** Sends a MESSAGE (RFC 3428) outside a dialog; resolves with the 2xx, rejects with RequestFailedError. */
+  async message(
+    target: string | Uri,
+    text: string,
+    contentType = 'text/plain;charset=utf-8',
+  ): Promise<SipResponse> {
+    const req = this.newRequest('MESSAGE', target);
+    req.appendHeader('Content-Type', contentType);
+    req.body = Buffer.from(text, 'utf8');
+    const { response } = await this.send(req);
+    if (response.status >= 300) throw new RequestFailedError(response.status, response.reason, response);
+    return response;
+  }
+
+  /** Registers this agent's contact with a registrar and keeps it registered (RFC 3261 §10.2). */
+  register(options: RegistrationOptions = {}): Registration {
+    const reg = new Registration(this, options);
+    void reg.start().catch(() => {});
+    return reg;
+  }
+
+  // ---- sending ------------------------------------------------------------------
+
+  /** A request outside any dialog: new Call-ID and From tag, CSeq 1 (RFC 3261 §8.1.1). */
+  newRequest(
+    method: string,
+    target: string | Uri,
+    extra: { callId?: string; cseq?: number } = {},
+  ): SipRequest {
+    const uri = typeof target === 'string' ? parseUri(target) : target;
+    const req = new SipRequest({
+      method,
+      uri,
+      headers: [
+        ['Max-Forwards', 70],
+        ['To', new NameAddr(toUri(uri))],
+        ['From', new NameAddr(this.uri, this.displayName, { tag: newTag() })],
+        ['Call-ID', extra.callId ?? newCallId()],
+        ['CSeq', `${extra.cseq ?? 1} ${method}`],
+      ],
+    });
+    if (this.outbound !== undefined) req.appendHeader('Route', this.outbound);
+    req.appendHeader('User-Agent', this.userAgent);
+    return req;
+  }
+
+  /** The Contact for requests sent over `transport` (RFC 3261 §8.1.1.8), with transport when not UDP. */
+  contactFor(transport: TransportName, user = this.uri.user): NameAddr {
+    const sentBy = this.stack.sentBy(transport) ?? '127.0.0.1:5060';
+    const scheme = this.uri.scheme === 'sips' ? 'sips' : 'sip';
+    const param =
+      transport === 'udp' || (transport === 'tls' && scheme === 'sips') ? '' : `;transport=${transport}`;
+    return new NameAddr(`${scheme}:${user !== undefined ? `${user}@` : ''}${sentBy}${param}`);
+  }
+
+  /**
+   * Sends a request through a client transaction and answers 401/407 with
+   * credentials (RFC 3261 §22.2): the request goes again with a new CSeq and
+   * branch. `onAttempt` sees each OutgoingRequest (to cancel it, or to watch
+   * its provisional responses). `nextCSeq` gives the CSeq for a retry (a
+   * dialog's next number); by default the old one plus one.
+   */
+  async send(
+    request: SipRequest,
+    options: {
+      target?: string | Target;
+      /** Write a Contact for the transport chosen: true for the agent's own, or a function making one. */
+      contact?: boolean | ((transport: TransportName) => NameAddr);
+      onAttempt?: (out: OutgoingRequest) => void;
+      nextCSeq?: () => number;
+    } = {},
+  ): Promise<{ response: SipResponse; request: SipRequest }> {
+    let req = request;
+    const base = request.clone();
+    const contact = options.contact;
+    const contactMaker =
+      typeof contact === 'function'
+        ? contact
+        : contact === true
+          ? (t: TransportName) => this.contactFor(t)
+          : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const out = await this.stack.request(req, {
+        target: options.target,
+        prepare: contactMaker ? (r, t) => r.setHeader('Contact', contactMaker(t.transport)) : undefined,
+      });
+      options.onAttempt?.(out);
+      const response = await out.final.catch((e: unknown) => {
+        throw e instanceof TransportError
+          ? new RequestFailedError(503, `Service Unavailable (${e.message})`)
+          : new RequestFailedError(408, `Request Timeout (${(e as Error).message})`);
+      });
+      const challengeHeader =
+        response.status === 401
+          ? 'WWW-Authenticate'
+          : response.status === 407
+            ? 'Proxy-Authenticate'
+            : undefined;
+      if (challengeHeader === undefined || this.digest === undefined || attempt >= this.maxAuthAttempts) {
+        return { response, request: out.request };
+      }
+      // RFC 3261 §22.1: CANCEL and ACK cannot be challenged; a challenge to them is final.
+      if (req.method === 'CANCEL' || req.method === 'ACK') return { response, request: out.request };
+      const challenge = chooseChallenge(authValues(response, challengeHeader));
+      if (challenge === undefined) return { response, request: out.request };
+      const credentialsHeader =
+        challengeHeader === 'WWW-Authenticate' ? 'Authorization' : 'Proxy-Authorization';
+      let credentials: AuthHeader;
+      try {
+        credentials = this.digest.authorize(challenge, {
+          method: req.method,
+          uri: req.uriRaw,
+          body: req.body,
+        });
+      } catch {
+        return { response, request: out.request };
+      }
+      // Credentials for other realms stay (a proxy's and a registrar's, §22.3); this realm's are replaced.
+      const realm = challenge.get('realm');
+      const kept = authValues(base, credentialsHeader).filter((v) => v.get('realm') !== realm);
+      base.removeHeader(credentialsHeader);
+      for (const v of kept) base.appendHeader(credentialsHeader, v);
+      base.appendHeader(credentialsHeader, credentials);
+      // §22.2: the new request has a new CSeq (and, from the stack, a new branch).
+      base.setHeader('CSeq', `${options.nextCSeq?.() ?? (req.cseq?.seq ?? 1) + 1} ${req.method}`);
+      req = base.clone();
+    }
+  }
+
+  // ---- receiving ----------------------------------------------------------------
+
+  private receive(incoming: IncomingRequest): void {
+    const req = incoming.request;
+    const method = req.method;
+    if (method === 'CANCEL') {
+      this.receiveCancel(incoming);
+      return;
+    }
+    const toTag = req.to?.tag;
+    if (toTag !== undefined) {
+      const call = this.dialogs.get(dialogKey(req.callId ?? '', toTag, req.from?.tag ?? ''));
+      // §12.2.2: a request naming a dialog this agent does not have.
+      if (call === undefined) incoming.respond(481, 'Call/Transaction Does Not Exist');
+      else call.receive(incoming);
+      return;
+    }
+    switch (method) {
+      case 'INVITE':
+        this.receiveInvite(incoming);
+        return;
+      case 'OPTIONS':
+        // §11.2: answered as an INVITE would be, with what the agent supports.
+        incoming.respond(200, 'OK', { headers: this.capabilities() });
+        return;
+      case 'MESSAGE':
+        if (this.listenerCount('message') === 0) incoming.respond(200, 'OK');
+        else this.emit('message', incoming);
+        return;
+      case 'BYE':
+      case 'UPDATE':
+      case 'PRACK':
+      case 'INFO':
+        incoming.respond(481, 'Call/Transaction Does Not Exist');
+        return;
+      default:
+        incoming.respond(405, 'Method Not Allowed', { headers: [['Allow', ALLOWED_METHODS.join(', ')]] });
+    }
+  }
+
+  /** Allow, Accept, Supported (RFC 3261 §11.2). */
+  capabilities(): Array<[string, string]> {
+    return [
+      ['Allow', ALLOWED_METHODS.join(', ')],
+      ['Accept', 'application/sdp'],
+      ['Supported', SUPPORTED_OPTIONS.join(', ')],
+      ['User-Agent', this.userAgent],
+    ];
+  }
+
+  private receiveInvite(incoming: IncomingRequest): void {
+    const req = incoming.request;
+    // §8.2.2.2: the same request arriving by two paths is a loop or a merge: 482 for the second.
+    const mergeKey = `${req.callId}\n${req.from?.tag ?? ''}\n${req.cseq?.seq}`;
+    const branch = req.topVia?.branch ?? '';
+    const known = this.inProgress.get(mergeKey);
+    if (known !== undefined && known !== branch) {
+      incoming.respond(482, 'Loop Detected');
+      return;
+    }
+    if (this.callHandler === undefined) {
+      incoming.respond(480, 'Temporarily Unavailable');
+      return;
+    }
+    this.inProgress.set(mergeKey, branch);
+    const call = new IncomingCall(this, incoming, () => this.inProgress.delete(mergeKey));
+    if (!call.acceptable) return;
+    this.incomingCalls.set(incoming, call);
+    this.callHandler(call);
+  }
+
+  private receiveCancel(incoming: IncomingRequest): void {
+    const invite = incoming.cancelled;
+    if (invite === undefined) {
+      // §9.2: a CANCEL matching no transaction.
+      incoming.respond(481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    incoming.respond(200, 'OK');
+    const call = this.incomingCalls.get(invite);
+    if (call !== undefined) call.cancelled();
+    // §9.2: the INVITE, still unanswered, ends with 487.
+    else if (invite.state === 'proceeding') invite.respond(487, 'Request Terminated');
+  }
+
+  private receiveAck(ack: SipRequest, _source: Source): void {
+    const toTag = ack.to?.tag;
+    if (toTag === undefined) return;
+    const call = this.dialogs.get(dialogKey(ack.callId ?? '', toTag, ack.from?.tag ?? ''));
+    call?.receiveAck(ack);
+  }
+
+  private strayResponse(res: SipResponse): void {
+    // A 2xx to an INVITE after its transaction is gone: resend the ACK, or end a dialog nobody wanted.
+    if (res.cseq?.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
+    const toTag = res.to?.tag;
+    if (toTag === undefined) return;
+    const call = this.dialogs.get(dialogKey(res.callId ?? '', res.from?.tag ?? '', toTag));
+    if (call instanceof OutgoingCall) call.receiveStray2xx(res);
+    else {
+      const owner = this.pending.get(`${res.callId}\n${res.from?.tag ?? ''}`);
+      owner?.receiveStray2xx(res);
+    }
+  }
+}
+
+/** Every value of a challenge or credentials header that parses; malformed ones are skipped. */
+function authValues(m: SipResponse | SipRequest, name: string): AuthHeader[] {
+  const out: AuthHeader[] = [];
+  for (const f of m.fields(name)) {
+    try {
+      out.push(m.parseField(f) as AuthHeader);
+    } catch {
+      // A challenge that does not parse cannot be answered; another may be.
+    }
+  }
+  return out;
+}
+
+/** The To URI for a Request-URI: without the parameters and headers a To may not carry (§8.1.1.2). */
+function toUri(uri: Uri): Uri {
+  if (uri.kind !== 'sip') return uri;
+  let u = (uri as SipUri).withoutHeaders();
+  for (const p of ['transport', 'maddr', 'ttl', 'method', 'lr']) u = u.withoutParam(p);
+  return u;
+}
+
+function withLr(uri: Uri): Uri {
+  return uri.kind === 'sip' && !(uri as SipUri).lr ? (uri as SipUri).withParam('lr') : uri;
+}

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import {
+  type AuthHeader,
+  DigestServer,
+  type IncomingCall,
+  type IncomingRequest,
+  SipStack,
+  type TransportAddress,
+  UserAgent,
+} from '../../src/index.js';
+
+/** A small registrar for the test: challenges with digest, records what it got. */
+async function testRegistrar(options: { minExpires?: number; algorithms?: Array<'MD5' | 'SHA-256'> } = {}) {
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'registrar' });
+  const [addr] = (await stack.start()) as [TransportAddress];
+  const digest = new DigestServer({
+    realm: 'example.org',
+    algorithms: options.algorithms ?? ['SHA-256', 'MD5'],
+  });
+  const seen: IncomingRequest[] = [];
+  const verdicts: string[] = [];
+  stack.onRequest((incoming) => {
+    seen.push(incoming);
+    const req = incoming.request;
+    const values = req.fields('Authorization').map((f) => req.parseField(f) as AuthHeader);
+    const creds = digest.credentialsFor(values);
+    if (creds === undefined) {
+      incoming.respond(401, 'Unauthorized', {
+        headers: digest.challenge().map((c) => ['WWW-Authenticate', c] as const),
+      });
+      return;
+    }
+    const v = digest.verify(creds, { method: req.method, uri: req.uriRaw }, (user) =>
+      user === 'alice' ? { password: 's3cret' } : undefined,
+    );
+    verdicts.push(v.ok ? `ok ${v.username}` : v.reason);
+    if (!v.ok) {
+      incoming.respond(403, 'Forbidden');
+      return;
+    }
+    const expires = Number(req.get('Expires') ?? '3600');
+    if (options.minExpires !== undefined && expires > 0 && expires < options.minExpires) {
+      incoming.respond(423, 'Interval Too Brief', { headers: [['Min-Expires', options.minExpires]] });
+      return;
+    }
+    const contact = req.get('Contact') ?? '';
+    incoming.respond(200, 'OK', {
+      headers: expires === 0 ? [] : [['Contact', `${contact};expires=${Math.min(expires, 120)}`]],
+    });
+  });
+  return { stack, addr, seen, verdicts };
+}
+
+describe('registration with digest authentication', () => {
+  test('REGISTER is challenged, answered with SHA-256 credentials, refreshed CSeq, removed on stop', async () => {
+    const reg = await testRegistrar();
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, {
+      uri: 'sip:alice@example.org',
+      auth: { username: 'alice', password: 's3cret' },
+    });
+    try {
+      const r = ua.register({ target: `udp:127.0.0.1:${reg.addr.port}`, expires: 600 });
+      const [granted] = (await once(r, 'registered')) as [number];
+      assert.equal(granted, 120, 'the registrar granted 120 s in the Contact expires');
+      assert.equal(r.state, 'registered', 'state');
+      assert.deepEqual(reg.verdicts, ['ok alice'], 'credentials accepted');
+      const [first, second] = reg.seen.map((s) => s.request);
+      assert.equal(first?.callId, second?.callId, 'one Call-ID');
+      assert.equal((second?.cseq?.seq ?? 0) - (first?.cseq?.seq ?? 0), 1, 'CSeq grows by one');
+      assert.match(
+        second?.get('Authorization') ?? '',
+        /algorithm=SHA-256/,
+        'the stronger algorithm was chosen',
+      );
+      assert.equal(second?.to?.uri.toString(), 'sip:alice@example.org', 'To is the AOR');
+      await r.stop();
+      const last = reg.seen.at(-1)?.request;
+      assert.equal(last?.get('Expires'), '0', 'unregister with Expires 0');
+      assert.equal(r.state, 'stopped', 'stopped');
+    } finally {
+      await stack.stop();
+      await reg.stack.stop();
+    }
+  });
+
+  test('423 Interval Too Brief is answered with the Min-Expires asked for', async () => {
+    const reg = await testRegistrar({ minExpires: 300 });
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, {
+      uri: 'sip:alice@example.org',
+      auth: { username: 'alice', password: 's3cret' },
+    });
+    try {
+      const r = ua.register({ target: `udp:127.0.0.1:${reg.addr.port}`, expires: 60 });
+      await r.registered;
+      const asked = reg.seen.map((s) => s.request.get('Expires'));
+      assert.equal(asked.at(-1), '300', `retried with Min-Expires: ${asked.join(', ')}`);
+      await r.stop();
+    } finally {
+      await stack.stop();
+      await reg.stack.stop();
+    }
+  });
+
+  test('a wrong password ends in a failure with the status, after a bounded number of attempts', async () => {
+    const reg = await testRegistrar({ algorithms: ['MD5'] });
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, {
+      uri: 'sip:alice@example.org',
+      auth: { username: 'alice', password: 'wrong' },
+    });
+    try {
+      const r = ua.register({ target: `udp:127.0.0.1:${reg.addr.port}` });
+      await assert.rejects(r.registered, (e: unknown) => (e as { status: number }).status === 403, '403');
+      assert.deepEqual(reg.verdicts, ['bad-response'], 'the registrar saw a wrong digest');
+      assert.ok(reg.seen.length <= 3, `bounded attempts: ${reg.seen.length}`);
+      await r.stop();
+    } finally {
+      await stack.stop();
+      await reg.stack.stop();
+    }
+  });
+
+  test('an INVITE challenged with 407 goes again with Proxy-Authorization and a new CSeq', async () => {
+    const proxyStack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    const [paddr] = (await proxyStack.start()) as [TransportAddress];
+    const digest = new DigestServer({ realm: 'proxy.example.org', algorithms: ['MD5'] });
+    const callee = new UserAgent(proxyStack, { uri: 'sip:bob@example.net' });
+    // Challenge every INVITE without valid Proxy-Authorization, then let the agent answer it.
+    const seen: string[] = [];
+    const handler = (proxyStack as unknown as { requestHandler: (i: IncomingRequest) => void })
+      .requestHandler;
+    proxyStack.onRequest((incoming) => {
+      const req = incoming.request;
+      if (req.method === 'INVITE' && req.to?.tag === undefined) {
+        const values = req.fields('Proxy-Authorization').map((f) => req.parseField(f) as AuthHeader);
+        const creds = digest.credentialsFor(values);
+        const ok =
+          creds !== undefined &&
+          digest.verify(creds, { method: 'INVITE', uri: req.uriRaw }, () => ({ password: 'pw' })).ok;
+        seen.push(`${req.cseq?.seq} ${ok ? 'ok' : 'challenge'}`);
+        if (!ok) {
+          incoming.respond(407, 'Proxy Authentication Required', {
+            headers: digest.challenge().map((c) => ['Proxy-Authenticate', c] as const),
+          });
+          return;
+        }
+      }
+      handler(incoming);
+    });
+    callee.onCall((c: IncomingCall) => void c.answer());
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, {
+      uri: 'sip:alice@example.org',
+      auth: { username: 'alice', password: 'pw' },
+    });
+    try {
+      const call = ua.call(`sip:bob@127.0.0.1:${paddr.port}`);
+      assert.equal((await call.answered).status, 200, 'answered after the challenge');
+      assert.deepEqual(seen, ['1 challenge', '2 ok'], 'challenged once, then accepted with CSeq 2');
+      await call.hangup();
+    } finally {
+      await stack.stop();
+      await proxyStack.stop();
+    }
+  });
+});
