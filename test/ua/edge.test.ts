@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import {
+  type CallEnd,
+  type IncomingCall,
+  type IncomingRequest,
+  type Negotiated,
+  SipStack,
+  type TransportAddress,
+  UserAgent,
+} from '../../src/index.js';
+
+async function agent(name: string, t1 = 50) {
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1 } });
+  const [address] = (await stack.start()) as [TransportAddress];
+  const ua = new UserAgent(stack, {
+    uri: `sip:${name}@127.0.0.1`,
+    media: { port: name === 'alice' ? 41000 : 42000 },
+  });
+  const trace: string[] = [];
+  stack.onTrace((dir, data) => trace.push(`${dir} ${data.toString('latin1').split('\r\n')[0]}`));
+  return { stack, ua, address, uri: `sip:${name}@127.0.0.1:${address.port}`, trace };
+}
+
+/** A raw UDP peer: sends text, collects what comes back. */
+async function rawPeer() {
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  const got: string[] = [];
+  const waiters: Array<() => void> = [];
+  socket.on('message', (m) => {
+    got.push(m.toString('latin1'));
+    for (const w of waiters.splice(0)) w();
+  });
+  const port = socket.address().port;
+  return {
+    port,
+    got,
+    send: (text: string, to: number) => socket.send(Buffer.from(text, 'latin1'), to, '127.0.0.1'),
+    async waitFor(pred: (all: string[]) => boolean, ms = 5000): Promise<void> {
+      const end = Date.now() + ms;
+      while (!pred(got)) {
+        if (Date.now() > end)
+          throw new Error(`timed out; got:\n${got.map((g) => g.split('\r\n')[0]).join('\n')}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
+      }
+    },
+    close: () => socket.close(),
+  };
+}
+
+const sdp = (port: number) =>
+  [
+    'v=0',
+    'o=- 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0`,
+    '',
+  ].join('\r\n');
+
+function invite(localPort: number, target: number, branch: string, callId: string): string {
+  const body = sdp(30000);
+  return [
+    `INVITE sip:bob@127.0.0.1:${target} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${localPort};branch=${branch}`,
+    'Max-Forwards: 70',
+    'To: <sip:bob@127.0.0.1>',
+    'From: <sip:raw@127.0.0.1>;tag=raw1',
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+    `Contact: <sip:raw@127.0.0.1:${localPort}>`,
+    'Content-Type: application/sdp',
+    `Content-Length: ${body.length}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+describe('user agent edge cases', () => {
+  test('a 2xx never ACKed is sent again (T1 doubling) and the call ends with BYE after 64*T1 (§13.3.1.4)', async () => {
+    const bob = await agent('bob', 20);
+    const peer = await rawPeer();
+    try {
+      const ended = new Promise<CallEnd>((resolve) =>
+        bob.ua.onCall((c) => {
+          c.once('ended', resolve);
+          void c.answer();
+        }),
+      );
+      peer.send(invite(peer.port, bob.address.port, 'z9hG4bK-noack', 'noack-1'), bob.address.port);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')), 5000);
+      const oks = peer.got.filter((m) => m.startsWith('SIP/2.0 200 ')).length;
+      assert.ok(oks >= 4, `the 200 was sent again several times before giving up: ${oks}`);
+      const end = await ended;
+      assert.equal(end.by, 'local', `ended by us with BYE: ${JSON.stringify(end)}`);
+    } finally {
+      peer.close();
+      await bob.stack.stop();
+    }
+  });
+
+  test('a second 2xx from a forked INVITE is ACKed and ended with BYE (§13.2.2.4)', async () => {
+    const alice = await agent('alice');
+    const peer = await rawPeer();
+    try {
+      const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+      const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
+      const header = (n: string) =>
+        (inv.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
+      const ok = (tag: string, port: number) => {
+        const body = sdp(port);
+        return [
+          'SIP/2.0 200 OK',
+          `Via: ${header('Via')}`,
+          `From: ${header('From')}`,
+          `To: ${header('To')};tag=${tag}`,
+          `Call-ID: ${header('Call-ID')}`,
+          `CSeq: ${header('CSeq')}`,
+          `Contact: <sip:${tag}@127.0.0.1:${peer.port}>`,
+          'Content-Type: application/sdp',
+          `Content-Length: ${body.length}`,
+          '',
+          body,
+        ].join('\r\n');
+      };
+      peer.send(ok('first', 31000), alice.address.port);
+      await call.answered;
+      peer.send(ok('second', 32000), alice.address.port);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE sip:second@')));
+      const acks = peer.got.filter((m) => m.startsWith('ACK ')).map((m) => m.split(' ')[1]);
+      assert.deepEqual(
+        acks.sort(),
+        ['sip:first@127.0.0.1:' + peer.port, 'sip:second@127.0.0.1:' + peer.port].sort(),
+        'both 2xx ACKed',
+      );
+      assert.equal(call.state, 'answered', 'the first dialog stays up');
+      assert.equal(call.dialog?.remoteTag, 'first', 'the call keeps the first dialog');
+    } finally {
+      peer.close();
+      await alice.stack.stop();
+    }
+  });
+
+  test('reliable 180 with PRACK (RFC 3262), then UPDATE changes the session, then late offer works', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    try {
+      bob.ua.onCall(async (c) => {
+        c.ring({ reliable: true });
+        await c.answer();
+      });
+      const call = alice.ua.call(bob.uri);
+      await call.answered;
+      assert.ok(
+        alice.trace.some((t) => t.startsWith('out PRACK ')),
+        `alice sent PRACK:\n${alice.trace.join('\n')}`,
+      );
+      assert.ok(
+        bob.trace.some((t) => t === 'out SIP/2.0 200 OK') && bob.trace.some((t) => t.startsWith('in PRACK')),
+        'bob got the PRACK',
+      );
+      const res = await call.update('sendonly');
+      assert.equal(res.status, 200, 'UPDATE 200');
+      assert.equal(call.media?.direction, 'sendonly', 'UPDATE put the call on hold');
+      await call.hangup();
+
+      // Late offer: no SDP in the INVITE; bob offers in the 200, alice answers in the ACK.
+      const bobMedia = new Promise<Negotiated>((resolve) =>
+        bob.ua.onCall((c: IncomingCall) => {
+          c.once('media', resolve);
+          void c.answer();
+        }),
+      );
+      const late = alice.ua.call(bob.uri, { sdp: false });
+      const aliceMedia = once(late, 'media');
+      await late.answered;
+      const [a] = (await aliceMedia) as [Negotiated];
+      const b = await bobMedia;
+      assert.equal(a.remotePort, 42000, 'alice learned bob media from his offer');
+      assert.equal(b.remotePort, 41000, 'bob learned alice media from the ACK');
+      await late.hangup();
+    } finally {
+      await alice.stack.stop();
+      await bob.stack.stop();
+    }
+  });
+
+  test('MESSAGE outside a dialog reaches the message listener; INFO in a dialog reaches the call', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    try {
+      const got = new Promise<IncomingRequest>((resolve) =>
+        bob.ua.on('message', (m) => {
+          m.respond(202, 'Accepted');
+          resolve(m);
+        }),
+      );
+      const res = await alice.ua.message(bob.uri, 'hello there');
+      assert.equal(res.status, 202, 'the listener answered');
+      assert.equal((await got).request.body.toString(), 'hello there', 'body');
+      const info = new Promise<IncomingRequest>((resolve) =>
+        bob.ua.onCall((c) => {
+          c.on('info', (i) => {
+            i.respond(200);
+            resolve(i);
+          });
+          void c.answer();
+        }),
+      );
+      const call = alice.ua.call(bob.uri);
+      await call.answered;
+      assert.equal((await call.info('Signal=5\r\nDuration=160\r\n')).status, 200, 'INFO 200');
+      assert.match((await info).request.body.toString(), /Signal=5/, 'INFO body');
+      await call.hangup();
+    } finally {
+      await alice.stack.stop();
+      await bob.stack.stop();
+    }
+  });
+
+  test('glare: both sides re-INVITE at once; one gets 491, retries after the §14.1 wait, both end stable', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    try {
+      const incoming = new Promise<IncomingCall>((resolve) =>
+        bob.ua.onCall((c) => {
+          void c.answer().then(() => resolve(c));
+        }),
+      );
+      const call = alice.ua.call(bob.uri);
+      await call.answered;
+      const inc = await incoming;
+      const [ra, rb] = await Promise.all([call.hold(), inc.hold()]);
+      assert.equal(ra.status, 200, `alice re-INVITE finally 200 (${ra.status})`);
+      assert.equal(rb.status, 200, `bob re-INVITE finally 200 (${rb.status})`);
+      const saw491 = [...alice.trace, ...bob.trace].some((t) => t.includes('491 Request Pending'));
+      assert.ok(saw491, 'a 491 was sent');
+      assert.equal(call.sdp.state, 'stable', 'alice stable');
+      assert.equal(inc.sdp.state, 'stable', 'bob stable');
+      await call.hangup();
+    } finally {
+      await alice.stack.stop();
+      await bob.stack.stop();
+    }
+  });
+});
