@@ -659,6 +659,19 @@ export class OutgoingCall extends Call {
       }
       if (r.require.includes('100rel')) this.prack(r, dialog, out.request);
     }
+    // Early media: an answer in an unreliable provisional response is a preview of the 2xx's (§13.2.1).
+    if (
+      !r.require.includes('100rel') &&
+      this.sdp.state === 'have-local-offer' &&
+      this.sdp.pending !== undefined
+    ) {
+      const early = this.readSdp(r);
+      const n = early !== undefined ? negotiated(this.sdp.pending, early) : undefined;
+      if (n !== undefined) {
+        this.media = n;
+        this.emit('media', n);
+      }
+    }
     if (r.status === 180 && this.stateValue === 'calling') {
       this.stateValue = 'ringing';
       this.emit('ringing');
@@ -810,6 +823,8 @@ export class IncomingCall extends Call {
   readonly from: string;
   private readonly localTag: string;
   private readonly offer: SessionDescription | undefined;
+  /** The answer sent early in a 183, repeated in the 2xx. */
+  private earlyAnswer: SessionDescription | undefined;
   private readonly done: () => void;
   private final: boolean;
   /** Reliable provisional waiting for PRACK (RFC 3262 §3). */
@@ -824,6 +839,7 @@ export class IncomingCall extends Call {
     this.localTag = newTag();
     this.final = false;
     this.reliable = undefined;
+    this.earlyAnswer = undefined;
     this.nextRSeq = 1 + Math.floor(Math.random() * 1000);
     this.from = invite.request.from?.toString() ?? '';
     const offer = this.readSdpOr400(invite);
@@ -866,12 +882,20 @@ export class IncomingCall extends Call {
     }
   }
 
-  /** Sends another provisional response (183 Session Progress, ...). */
-  progress(status = 183, reason = 'Session Progress'): void {
-    this.provisional(status, reason, false);
+  /**
+   * Sends another provisional response (183 Session Progress, ...). With
+   * `earlyMedia` it carries the SDP answer, so the caller can play media
+   * before the answer (the 2xx repeats the same answer, RFC 3261 §13.2.1).
+   */
+  progress(
+    status = 183,
+    reason = 'Session Progress',
+    options: { earlyMedia?: boolean; reliable?: boolean } = {},
+  ): void {
+    this.provisional(status, reason, options.reliable === true, options.earlyMedia === true);
   }
 
-  private provisional(status: number, reason: string, wantReliable: boolean): void {
+  private provisional(status: number, reason: string, wantReliable: boolean, earlyMedia = false): void {
     if (this.final) return;
     const req = this.invite.request;
     const reliable = req.require.includes('100rel') || (wantReliable && req.supported.includes('100rel'));
@@ -881,7 +905,18 @@ export class IncomingCall extends Call {
     if (reliable && this.reliable === undefined) {
       headers.push(['Require', '100rel'], ['RSeq', this.nextRSeq]);
     }
-    const res = createResponse(req, status, reason, { toTag: this.localTag, headers });
+    let body: string | undefined;
+    if (earlyMedia && this.offer !== undefined) {
+      this.earlyAnswer ??= this.answerFor(this.offer, undefined);
+      headers.push(['Content-Type', 'application/sdp']);
+      body = serializeSdp(this.earlyAnswer);
+      const n = negotiated(this.earlyAnswer, this.offer);
+      if (n !== undefined) {
+        this.media = n;
+        this.emit('media', n);
+      }
+    }
+    const res = createResponse(req, status, reason, { toTag: this.localTag, headers, body });
     this.earlyDialog(res);
     this.invite.respond(res);
     if (reliable && this.reliable === undefined) this.retransmitReliable(res, this.nextRSeq++);
@@ -955,7 +990,7 @@ export class IncomingCall extends Call {
     if (this.offer !== undefined) {
       this.sdp.setRemoteOffer(this.offer);
       try {
-        body = options.sdp ?? this.answerFor(this.offer, undefined);
+        body = options.sdp ?? this.earlyAnswer ?? this.answerFor(this.offer, undefined);
         this.sdp.setLocalAnswer(body);
       } catch (e) {
         this.sdp.rollback();

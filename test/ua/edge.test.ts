@@ -252,3 +252,31 @@ describe('user agent edge cases', () => {
     }
   });
 });
+
+describe('early media', () => {
+  test('183 with the answer: the caller gets media before the 200, and the 200 repeats the same answer', async () => {
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    try {
+      let answerIn183 = '';
+      bob.ua.onCall((c) => {
+        c.progress(183, 'Session Progress', { earlyMedia: true });
+        setTimeout(() => void c.answer(), 200);
+      });
+      bob.stack.onTrace((dir, data) => {
+        const t = data.toString('latin1');
+        if (dir === 'out' && t.startsWith('SIP/2.0 183')) answerIn183 = t.slice(t.indexOf('\r\n\r\n') + 4);
+      });
+      const call = alice.ua.call(bob.uri);
+      const [early] = (await once(call, 'media')) as [Negotiated];
+      assert.equal(call.state, 'calling', 'media before the answer');
+      assert.equal(early.remotePort, 42000, 'early media to bob');
+      const res = await call.answered;
+      assert.equal(res.body.toString(), answerIn183, 'the 200 carries the same answer as the 183');
+      await call.hangup();
+    } finally {
+      await alice.stack.stop();
+      await bob.stack.stop();
+    }
+  });
+});
