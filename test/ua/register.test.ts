@@ -63,7 +63,12 @@ describe('registration with digest authentication', () => {
       auth: { username: 'alice', password: 's3cret' },
     });
     try {
-      const r = ua.register({ target: `udp:127.0.0.1:${reg.addr.port}`, expires: 600 });
+      const r = ua.register({
+        target: `udp:127.0.0.1:${reg.addr.port}`,
+        expires: 600,
+        instanceId: 'urn:uuid:00000000-0000-1000-8000-000a95a0e128',
+        regId: 1,
+      });
       const [granted] = (await once(r, 'registered')) as [number];
       assert.equal(granted, 120, 'the registrar granted 120 s in the Contact expires');
       assert.equal(r.state, 'registered', 'state');
@@ -77,6 +82,14 @@ describe('registration with digest authentication', () => {
         'the stronger algorithm was chosen',
       );
       assert.equal(second?.to?.uri.toString(), 'sip:alice@example.org', 'To is the AOR');
+      const contact = second?.contact[0];
+      assert.equal(
+        contact?.params.get('+sip.instance'),
+        '<urn:uuid:00000000-0000-1000-8000-000a95a0e128>',
+        'RFC 5626 instance id (a quoted parameter, read unquoted)',
+      );
+      assert.equal(contact?.params.get('reg-id'), '1', 'reg-id');
+      assert.match(second?.get('Contact') ?? '', /\+sip\.instance="<urn:uuid:/, 'written quoted');
       await r.stop();
       const last = reg.seen.at(-1)?.request;
       assert.equal(last?.get('Expires'), '0', 'unregister with Expires 0');
