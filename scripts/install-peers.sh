@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the SIP programs the interop tier runs against, from Debian's packages:
-# SIPp (sip-tester) and sipsak. Idempotent; needs root or sudo.
+# SIPp (sip-tester), sipsak and baresip (baresip-core). Idempotent; needs root or sudo.
 set -euo pipefail
-PACKAGES=(sip-tester sipsak)
+PACKAGES=(sip-tester sipsak baresip-core)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -328,9 +328,12 @@ export abstract class Call extends EventEmitter<CallEvents> {
       this.sdp.setLocalOffer(body);
     }
     const res = this.okWithSdp(incoming, body);
-    void this.sendUntilAcked(incoming, res, dialog).then(() => {
-      if (offer !== undefined) this.mediaChanged();
-    });
+    this.sendUntilAcked(incoming, res, dialog).then(
+      () => {
+        if (offer !== undefined) this.mediaChanged();
+      },
+      () => {},
+    );
   }
 
   /** RFC 3311 §5.2: UPDATE with or without an offer. */
@@ -460,7 +463,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
           resolve();
         },
       });
-    }).catch(() => {});
+    });
   }
 
   /** The SDP in a message, or undefined when there is none or it does not parse. */
@@ -978,7 +981,8 @@ export class IncomingCall extends Call {
   /**
    * Answers the call with 200 and SDP: the answer to the caller's offer
    * (our codecs against theirs), or our offer when the INVITE had none.
-   * Resolves when the ACK arrives.
+   * Resolves when the ACK arrives; rejects when none comes within 64*T1
+   * (the call is then ended with BYE, RFC 3261 §13.3.1.4).
    */
   async answer(
     options: { sdp?: SessionDescription; headers?: ReadonlyArray<readonly [string, HeaderValue]> } = {},

@@ -88,10 +88,18 @@ describe('user agent edge cases', () => {
     const bob = await agent('bob', 20);
     const peer = await rawPeer();
     try {
+      let answerOutcome = 'pending';
       const ended = new Promise<CallEnd>((resolve) =>
         bob.ua.onCall((c) => {
           c.once('ended', resolve);
-          void c.answer();
+          c.answer().then(
+            () => {
+              answerOutcome = 'resolved';
+            },
+            (e: Error) => {
+              answerOutcome = `rejected: ${e.message}`;
+            },
+          );
         }),
       );
       peer.send(invite(peer.port, bob.address.port, 'z9hG4bK-noack', 'noack-1'), bob.address.port);
@@ -100,6 +108,7 @@ describe('user agent edge cases', () => {
       assert.ok(oks >= 4, `the 200 was sent again several times before giving up: ${oks}`);
       const end = await ended;
       assert.equal(end.by, 'local', `ended by us with BYE: ${JSON.stringify(end)}`);
+      assert.equal(answerOutcome, 'rejected: no ACK for the 2xx', 'answer() says the ACK never came');
     } finally {
       peer.close();
       await bob.stack.stop();
