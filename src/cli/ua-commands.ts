@@ -327,11 +327,13 @@ async function handleCall(
   } else {
     call.ring();
     if (ring > 0) await Promise.race([sleep(ring), ended]);
-    if (call.state === 'ended') return;
-    await call.answer().catch(() => {});
-    if (duration !== undefined) {
-      const done = await Promise.race([ended, sleep(duration).then(() => undefined)]);
-      if (done === undefined) await call.hangup();
+    // A call cancelled while ringing is over: only its end is left to print.
+    if (call.state !== 'ended') {
+      await call.answer().catch(() => {});
+      if (duration !== undefined) {
+        const done = await Promise.race([ended, sleep(duration).then(() => undefined)]);
+        if (done === undefined) await call.hangup();
+      }
     }
   }
   const end = await ended;
