@@ -145,10 +145,11 @@ export async function runOptions(args: string[], out: Print, err: Print): Promis
   const count = Math.max(1, Math.floor(seconds(values.count, 'count', 1)));
   const interval = seconds(values.interval, 'interval', 1);
   const timeout = seconds(values.timeout, 'timeout', 5);
+  const auth = credentials(values.auth);
+  const target = targetFor(values.target, uri, transport);
   const { stack, address } = await commandStack(values.listen, uri.host, transport);
   const from = values.from ?? `sip:sipwire@${address}`;
-  const ua = new UserAgent(stack, { uri: from, auth: credentials(values.auth) });
-  const target = targetFor(values.target, uri, transport);
+  const ua = new UserAgent(stack, { uri: from, auth });
   let failures = 0;
   try {
     for (let i = 0; i < count; i++) {
@@ -207,14 +208,13 @@ export async function runCall(args: string[], out: Print, err: Print): Promise<n
   const transport = transportOf(uri, values.transport);
   const duration = seconds(values.duration, 'duration', 5);
   const timeout = seconds(values.timeout, 'timeout', 32);
+  const auth = credentials(values.auth);
+  const target = targetFor(values.target, uri, transport);
+  if (values.from !== undefined) sipUri(values.from, '--from');
   const { stack, address } = await commandStack(values.listen, uri.host, transport);
-  const ua = new UserAgent(stack, {
-    uri: values.from ?? `sip:sipwire@${address}`,
-    auth: credentials(values.auth),
-    media: { address },
-  });
+  const ua = new UserAgent(stack, { uri: values.from ?? `sip:sipwire@${address}`, auth, media: { address } });
   const elapsed = ladder(stack, out);
-  const call = ua.call(uri, { target: targetFor(values.target, uri, transport) });
+  const call = ua.call(uri, { target });
   call.on('media', (m) =>
     out(
       `          media: ${m.codec.name}/${m.codec.clockRate} to ${m.remoteAddress}:${m.remotePort} (${m.direction})`,
@@ -364,14 +364,12 @@ export async function runRegister(args: string[], out: Print, err: Print): Promi
   );
   const transport = transportOf(registrar, values.transport);
   const expires = Math.floor(seconds(values.expires, 'expires', 3600));
+  const auth = credentials(values.auth);
+  const target = targetFor(values.target, registrar, transport);
   const { stack } = await commandStack(values.listen, registrar.host, transport);
-  const ua = new UserAgent(stack, { uri: aor, auth: credentials(values.auth) });
+  const ua = new UserAgent(stack, { uri: aor, auth });
   ladder(stack, out);
-  const reg = ua.register({
-    registrar: registrar.toString(),
-    target: targetFor(values.target, registrar, transport),
-    expires,
-  });
+  const reg = ua.register({ registrar: registrar.toString(), target, expires });
   reg.on('registered', (granted: number, res: SipResponse) => {
     const contacts = res.getAll('Contact');
     out(
