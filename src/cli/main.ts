@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCheck } from './check.js';
+import { runRegistrations, runServe, runUser } from './serve-commands.js';
 import { runAnswer, runCall, runOptions, runRegister, UsageError } from './ua-commands.js';
 
 const USAGE = `Usage: sipwire <command> [options]
 
 Commands:
+  serve             Run the SIP server: registrar with digest authentication on SQLite.
+      --listen ADDR (udp and tcp on 0.0.0.0:5060) --domain D --db FILE (sipwire.db)
+      --config FILE.yaml --open --advertise HOST --log-level L
+      --digest-algorithms SHA-256,MD5 --min-expires S --max-expires S --tls-cert F --tls-key F
+  user add USER@DOMAIN --password P | remove USER@DOMAIN | list | import FILE   [--db FILE]
+  registrations     The current bindings as a table [--db FILE].
   check FILE...     Parse and validate raw SIP messages; print one verdict per file.
       --role R      auto (default: requests as an endpoint, responses as a proxy),
                     endpoint, proxy or registrar
@@ -84,8 +91,19 @@ export function main(
       case 'options':
       case 'call':
       case 'answer':
-      case 'register': {
-        const run = { options: runOptions, call: runCall, answer: runAnswer, register: runRegister }[command];
+      case 'register':
+      case 'serve':
+      case 'user':
+      case 'registrations': {
+        const run = {
+          options: runOptions,
+          call: runCall,
+          answer: runAnswer,
+          register: runRegister,
+          serve: runServe,
+          user: runUser,
+          registrations: runRegistrations,
+        }[command];
         return run(rest, out, err).catch((e: unknown) => usage(command, e, err));
       }
       default:

@@ -44,6 +44,8 @@ export interface SipStackOptions {
   tls?: TlsOptions;
   /** How incoming requests are validated before they reach the handler (default 'proxy', lenient). */
   role?: ValidationRole;
+  /** Option tags this element supports: a Require listing others is answered 420 (RFC 3261 §8.2.2.3). */
+  supported?: readonly string[];
   idleTimeoutMs?: number;
   keepAliveMs?: number;
   maxConnections?: number;
@@ -415,6 +417,7 @@ export class SipStack {
   private receive(data: Buffer, source: Source): void {
     this.trace?.('in', data, source);
     const { message, verdict } = inspect(data, {
+      supported: this.options.supported,
       role: this.role,
       strict: false,
       limits: this.transports.limits,

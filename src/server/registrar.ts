@@ -1,0 +1,233 @@
+import { unescapeUri } from '../message/escape.js';
+import type { SipRequest } from '../message/message.js';
+import type { ContactValue, NameAddr } from '../message/name-addr.js';
+import type { SipUri, Uri } from '../message/uri.js';
+import type { Source } from '../transport/transport-layer.js';
+import type { Binding, BindingChange, LocationStore } from './store/types.js';
+
+export interface RegistrarOptions {
+  /** Shortest registration accepted, s (RFC 3261 §10.3 item 7: 423 below it). Default 60. */
+  minExpires?: number;
+  /** Longest registration granted, s; longer requests are cut down to it. Default 86400. */
+  maxExpires?: number;
+  /** Granted when the REGISTER asks for nothing, s (§10.2.1.1). Default 3600. */
+  defaultExpires?: number;
+  /** Most contacts one AOR may hold (the oldest beyond it are refused with 403). Default 32. */
+  maxContacts?: number;
+  now?: () => number;
+}
+
+/** The registrar's answer to a REGISTER: a status and the header fields to put on it. */
+export interface RegistrarResult {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: Array<[string, string | number]>;
+  /** The bindings now current (for the 200), after the change. */
+  readonly bindings: Binding[];
+}
+
+/** The canonical address of record for a To URI: sip:user@host, lower-case host, no parameters (§10.3 item 5). */
+export function addressOfRecord(uri: SipUri): string {
+  const user = uri.user === undefined ? '' : `${unescapeUri(uri.user)}@`;
+  return `sip:${user}${uri.host.toLowerCase()}${uri.port !== undefined ? `:${uri.port}` : ''}`;
+}
+
+/**
+ * A key under which two Contact URIs are the same binding when they are
+ * equal by RFC 3261 §19.1.4: scheme and host without case, user and
+ * password exactly (after unescaping), the port as written, and the
+ * parameters that must match when present (user, ttl, method, maddr,
+ * transport); other parameters do not take part.
+ */
+export function contactKey(uri: Uri): string {
+  if (uri.kind !== 'sip') return uri.toString().toLowerCase();
+  const u = uri as SipUri;
+  const parts = [
+    u.scheme.toLowerCase(),
+    u.user === undefined ? '' : unescapeUri(u.user),
+    u.password === undefined ? '' : unescapeUri(u.password),
+    u.host.toLowerCase(),
+    u.port === undefined ? '' : String(u.port),
+  ];
+  for (const p of ['user', 'ttl', 'method', 'maddr', 'transport']) {
+    const v = u.params.get(p);
+    if (v !== undefined) parts.push(`${p}=${(v ?? '').toLowerCase()}`);
+  }
+  return parts.join('|');
+}
+
+/**
+ * The registrar of RFC 3261 §10.3 after authentication: Contact processing
+ * with `*`, expiry from the contact parameter or the Expires header,
+ * Min-Expires (423) and a ceiling, Call-ID/CSeq ordering, q-values, Path
+ * (RFC 3327) and RFC 5626 instance/reg-id bindings with the flow they came
+ * on. Requests for one AOR are handled one at a time.
+ */
+export class Registrar {
+  readonly store: LocationStore;
+  readonly minExpires: number;
+  readonly maxExpires: number;
+  readonly defaultExpires: number;
+  readonly maxContacts: number;
+  private readonly now: () => number;
+  /** The tail of the work queued for each AOR. */
+  private readonly queues: Map<string, Promise<unknown>>;
+
+  constructor(store: LocationStore, options: RegistrarOptions = {}) {
+    this.store = store;
+    this.minExpires = options.minExpires ?? 60;
+    this.maxExpires = options.maxExpires ?? 86400;
+    this.defaultExpires = options.defaultExpires ?? 3600;
+    this.maxContacts = options.maxContacts ?? 32;
+    this.now = options.now ?? Date.now;
+    this.queues = new Map();
+  }
+
+  /** Handles a REGISTER whose AOR is `aor` (already authenticated and authorized). */
+  register(request: SipRequest, aor: string, source: Source): Promise<RegistrarResult> {
+    // One REGISTER at a time per AOR, so the Call-ID/CSeq checks see the latest bindings.
+    const prev = this.queues.get(aor) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.process(request, aor, source),
+      () => this.process(request, aor, source),
+    );
+    const tail = run.catch(() => {});
+    this.queues.set(aor, tail);
+    void tail.then(() => {
+      if (this.queues.get(aor) === tail) this.queues.delete(aor);
+    });
+    return run;
+  }
+
+  private async process(request: SipRequest, aor: string, source: Source): Promise<RegistrarResult> {
+    const now = this.now();
+    const callId = request.callId ?? '';
+    const cseq = request.cseq?.seq ?? 0;
+    const contacts = request.contact;
+    const existing = await this.store.lookup(aor, now);
+    const byKey = new Map(existing.map((b) => [b.key, b]));
+
+    // A query: no Contact, the current bindings come back (§10.3 item 6).
+    if (contacts.length === 0) return this.ok(existing, now, request);
+
+    const headerExpires = request.expires;
+
+    // Contact: * with Expires: 0 removes everything, subject to the same ordering rule (§10.3 item 6).
+    if (contacts[0]?.wildcard) {
+      for (const b of existing) {
+        if (b.callId === callId && cseq <= b.cseq) return this.outOfOrder();
+      }
+      const after = await this.store.apply(aor, { upsert: [], remove: [], removeAll: true }, now);
+      return this.ok(after, now, request);
+    }
+
+    const upsert: Binding[] = [];
+    const remove: string[] = [];
+    const path = request.getAll('Path');
+    const userAgent = request.get('User-Agent');
+    for (const c of contacts as NameAddr[]) {
+      // §10.3 item 7: the contact's expires parameter, else the Expires header, else the default.
+      let expires = c.expires ?? headerExpires ?? this.defaultExpires;
+      if (!Number.isFinite(expires) || expires < 0) expires = this.defaultExpires;
+      if (expires !== 0 && expires < this.minExpires) {
+        return {
+          status: 423,
+          reason: 'Interval Too Brief',
+          headers: [['Min-Expires', this.minExpires]],
+          bindings: existing,
+        };
+      }
+      if (expires > this.maxExpires) expires = this.maxExpires;
+      const instanceId = instanceOf(c);
+      const regIdText = c.params.get('reg-id');
+      const regId =
+        typeof regIdText === 'string' && /^\d{1,10}$/.test(regIdText) ? Number(regIdText) : undefined;
+      // RFC 5626 §6: with an instance and a reg-id, the pair names the binding (a new flow replaces the old).
+      const key =
+        instanceId !== undefined && regId !== undefined ? `${instanceId}|${regId}` : contactKey(c.uri);
+      const old = byKey.get(key);
+      // §10.3 item 7: same Call-ID and a CSeq not higher: the whole request fails.
+      if (old !== undefined && old.callId === callId && cseq <= old.cseq) return this.outOfOrder();
+      if (expires === 0) {
+        if (old !== undefined) remove.push(key);
+        continue;
+      }
+      upsert.push({
+        aor,
+        contact: c.uri.toString(),
+        key,
+        callId,
+        cseq,
+        expiresAt: now + expires * 1000,
+        q: c.q,
+        instanceId,
+        regId,
+        path,
+        flow: {
+          transport: source.transport,
+          address: source.address,
+          port: source.port,
+          localAddress: source.localAddress,
+          localPort: source.localPort,
+          connectionId: source.connection?.id,
+        },
+        userAgent,
+        updatedAt: now,
+      });
+    }
+    const kept = existing.filter(
+      (b) => !remove.includes(b.key) && !upsert.some((u) => u.key === b.key),
+    ).length;
+    if (kept + upsert.length > this.maxContacts) {
+      return {
+        status: 403,
+        reason: `Forbidden (at most ${this.maxContacts} contacts per address of record)`,
+        headers: [],
+        bindings: existing,
+      };
+    }
+    const change: BindingChange = { upsert, remove };
+    const after = await this.store.apply(aor, change, now);
+    return this.ok(after, now, request);
+  }
+
+  private outOfOrder(): RegistrarResult {
+    return {
+      status: 500,
+      reason: 'Server Internal Error (CSeq out of order)',
+      headers: [['Retry-After', 1]],
+      bindings: [],
+    };
+  }
+
+  /** §10.3 item 8: 200 with every current binding and its remaining time, and Date; Path echoed (RFC 3327 §5.3). */
+  private ok(bindings: Binding[], now: number, request: SipRequest): RegistrarResult {
+    const headers: Array<[string, string | number]> = [];
+    for (const b of bindings) {
+      const left = Math.max(0, Math.round((b.expiresAt - now) / 1000));
+      let text = `<${b.contact}>;expires=${left}`;
+      if (b.q !== undefined) text += `;q=${b.q}`;
+      if (b.instanceId !== undefined) text += `;+sip.instance="<${b.instanceId}>"`;
+      if (b.regId !== undefined) text += `;reg-id=${b.regId}`;
+      headers.push(['Contact', text]);
+    }
+    for (const p of request.getAll('Path')) headers.push(['Path', p]);
+    // RFC 5626 §6: a registrar that used reg-id says so with Require: outbound.
+    if (
+      bindings.some((b) => b.regId !== undefined) &&
+      request.contact.some((c) => !c.wildcard && c.params.has('reg-id'))
+    )
+      headers.push(['Require', 'outbound']);
+    headers.push(['Date', new Date(now).toUTCString()]);
+    return { status: 200, reason: 'OK', headers, bindings };
+  }
+}
+
+/** The +sip.instance of a contact without quotes and angle brackets (RFC 5626 §4.1). */
+function instanceOf(c: ContactValue): string | undefined {
+  if (c.wildcard) return undefined;
+  const v = c.params.get('+sip.instance');
+  if (typeof v !== 'string') return undefined;
+  const s = v.replace(/^"|"$/g, '').replace(/^<|>$/g, '');
+  return s.length > 0 && s.length <= 256 ? s : undefined;
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, parseConfig } from '../../src/server/config.js';
+
+describe('sipwire serve configuration (YAML)', () => {
+  test('a full file is read; what it leaves out keeps its default', () => {
+    const cfg = parseConfig(
+      [
+        'listen: [udp:0.0.0.0:5070, tcp:0.0.0.0:5070]',
+        'domains:',
+        '  - Example.COM',
+        'db: /tmp/x.db',
+        'registrar:',
+        '  min_expires: 30',
+        'auth:',
+        '  algorithms: [MD5]',
+        'log: { level: debug }',
+      ].join('\n'),
+      'serve.yaml',
+    );
+    assert.deepEqual(cfg.listen, ['udp:0.0.0.0:5070', 'tcp:0.0.0.0:5070'], 'listen');
+    assert.deepEqual(cfg.domains, ['example.com'], 'domains lower-cased');
+    assert.equal(cfg.registrar.minExpires, 30, 'min_expires');
+    assert.equal(cfg.registrar.maxExpires, 86400, 'default max_expires');
+    assert.deepEqual(cfg.auth.algorithms, ['MD5'], 'algorithms');
+    assert.equal(cfg.logLevel, 'debug', 'log level');
+    assert.equal(cfg.open, false, 'closed by default');
+  });
+
+  test('mistakes are reported by setting name and line', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['listen: [udp:0.0.0.0:5060]\nlisne: x', /serve\.yaml line 2: 'lisne' is not a setting/],
+      [
+        'domains: [a]\nregistrar:\n  min_expires: -5',
+        /line 3: registrar\.min_expires must be a whole number/,
+      ],
+      ['auth:\n  algorithms: [SHA-1]', /line 2: auth\.algorithms: 'SHA-1' is not a digest algorithm/],
+      ['listen: [carrier:1.2.3.4:5]', /line 1: listen: /],
+      ['open: maybe', /line 1: open must be true or false/],
+      ['registrar: {min_expires: 500, max_expires: 100}', /min_expires \(500\) is above max_expires \(100\)/],
+      ['listen: [tls:0.0.0.0:5061]', /needs tls\.cert and tls\.key/],
+      ['log:\n  levle: info', /line 2: 'levle' is not a setting \(did you mean 'level'\?\)/],
+      ['db: [a\n', /serve\.yaml line \d/],
+    ];
+    for (const [text, want] of cases) {
+      assert.throws(
+        () => parseConfig(text, 'serve.yaml'),
+        (e: unknown) => e instanceof ConfigError && want.test(e.message),
+        text,
+      );
+    }
+  });
+});

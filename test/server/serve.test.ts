@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
+import { makeUser } from '../../src/cli/serve-commands.js';
+import { SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
+import { createLogger } from '../../src/server/log.js';
+import { SipServer } from '../../src/server/server.js';
+import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+
+async function server(options: { open?: boolean; minExpires?: number; guard?: object } = {}) {
+  const users = new MemoryUserStore();
+  await users.put(makeUser('alice@example.test', 'secret'));
+  await users.put(makeUser('bob@example.test', 'hunter2'));
+  const location = new MemoryLocationStore();
+  const s = new SipServer({
+    listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+    domains: ['example.test'],
+    stores: { location, users },
+    open: options.open,
+    registrar: { minExpires: options.minExpires ?? 60, maxExpires: 7200 },
+    auth: { guard: options.guard },
+    logger: createLogger({ level: 'silent', pretty: false }),
+  });
+  const bound = await s.start();
+  const udp = bound.find((b) => b.transport === 'udp') as TransportAddress;
+  return { s, udp, location };
+}
+
+async function agent(user: string, password: string) {
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+  await stack.start();
+  const ua = new UserAgent(stack, { uri: `sip:${user}@example.test`, auth: { username: user, password } });
+  return { stack, ua };
+}
+
+/** Sends one datagram and waits for the first final response. */
+async function raw(port: number, text: (local: number) => string): Promise<string> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const local = s.address().port;
+  const got = new Promise<string>((resolve) =>
+    s.on('message', (m) => {
+      const t = m.toString('latin1');
+      if (!/^SIP\/2\.0 1\d\d /.test(t)) resolve(t);
+    }),
+  );
+  s.send(Buffer.from(text(local), 'latin1'), port, '127.0.0.1');
+  const out = await Promise.race([got, new Promise<string>((r) => setTimeout(() => r('(nothing)'), 3000))]);
+  s.close();
+  return out;
+}
+
+function register(
+  local: number,
+  extra: string[],
+  opts: { to?: string; expires?: string; contact?: string } = {},
+) {
+  return [
+    'REGISTER sip:example.test SIP/2.0',
+    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-${Math.random().toString(36).slice(2)};rport`,
+    'Max-Forwards: 70',
+    `To: ${opts.to ?? '<sip:alice@example.test>'}`,
+    'From: <sip:alice@example.test>;tag=r1',
+    `Call-ID: raw-${Math.random().toString(36).slice(2)}`,
+    'CSeq: 1 REGISTER',
+    `Contact: ${opts.contact ?? `<sip:alice@127.0.0.1:${local}>`}`,
+    ...(opts.expires !== undefined ? [`Expires: ${opts.expires}`] : []),
+    ...extra,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+describe('sipwire serve: registrar with digest authentication', () => {
+  let srv: Awaited<ReturnType<typeof server>>;
+  before(async () => {
+    srv = await server();
+  });
+  after(async () => {
+    await srv.s.stop(0);
+  });
+
+  test('a user registers with SHA-256 digest, is listed with the remaining time, and unregisters', async () => {
+    const { stack, ua } = await agent('alice', 'secret');
+    try {
+      const reg = ua.register({ target: `udp:127.0.0.1:${srv.udp.port}`, expires: 600 });
+      const res = await reg.registered;
+      assert.equal(res.status, 200, '200 OK');
+      assert.match(res.get('Contact') ?? '', /;expires=(600|599)/, `remaining expiry: ${res.get('Contact')}`);
+      assert.ok(res.has('Date'), 'Date header (§10.3 item 8)');
+      const bound = await srv.location.lookup('sip:alice@example.test', Date.now());
+      assert.equal(bound.length, 1, 'one binding stored');
+      assert.equal(bound[0]?.flow?.transport, 'udp', 'flow remembered');
+      await reg.stop();
+      assert.equal((await srv.location.lookup('sip:alice@example.test', Date.now())).length, 0, 'removed');
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('alice may not register bob (403); a wrong password is 403; an unknown user gets the same answer', async () => {
+    const { stack, ua } = await agent('alice', 'secret');
+    const stack2 = await agent('mallory', 'x');
+    const stack3 = await agent('bob', 'wrong');
+    try {
+      const asBob = ua.newRequest('REGISTER', `sip:example.test`);
+      asBob.setHeader('To', '<sip:bob@example.test>');
+      asBob.setHeader('Contact', '<sip:alice@127.0.0.1:9>');
+      const { response } = await ua.send(asBob, { target: `udp:127.0.0.1:${srv.udp.port}` });
+      assert.equal(response.status, 403, `alice registering bob: ${response.status} ${response.reason}`);
+      const unknown = await stack2.ua
+        .register({ target: `udp:127.0.0.1:${srv.udp.port}` })
+        .registered.catch((e) => e);
+      const wrong = await stack3.ua
+        .register({ target: `udp:127.0.0.1:${srv.udp.port}` })
+        .registered.catch((e) => e);
+      assert.equal(unknown.status, 403, 'unknown user 403');
+      assert.equal(wrong.status, 403, 'wrong password 403');
+      assert.equal(unknown.reason, wrong.reason, 'the same reason: nothing tells whether the user exists');
+    } finally {
+      await stack.stop();
+      await stack2.stack.stop();
+      await stack3.stack.stop();
+    }
+  });
+
+  test('bad input: foreign domain 404, non-SIP To 400, * without Expires 0 is 400, brief interval 423, huge Expires capped', async () => {
+    const port = srv.udp.port;
+    const foreign = await raw(port, (l) => register(l, [], { to: '<sip:alice@elsewhere.test>' }));
+    assert.match(foreign, /^SIP\/2\.0 404 /, `foreign domain: ${foreign.split('\r\n')[0]}`);
+    const tel = await raw(port, (l) => register(l, [], { to: '<tel:+15551234>' }));
+    assert.match(tel, /^SIP\/2\.0 400 /, `tel: AOR: ${tel.split('\r\n')[0]}`);
+    const star = await raw(port, (l) => register(l, [], { contact: '*', expires: '60' }));
+    assert.match(star, /^SIP\/2\.0 400 /, `* with Expires 60: ${star.split('\r\n')[0]}`);
+    const badContact = await raw(port, (l) => register(l, [], { contact: '<sip:alice@[::1>' }));
+    assert.match(badContact, /^SIP\/2\.0 400 /, `malformed Contact: ${badContact.split('\r\n')[0]}`);
+
+    const open = await server({ open: true, minExpires: 120 });
+    try {
+      const brief = await raw(open.udp.port, (l) => register(l, [], { expires: '30' }));
+      assert.match(brief, /^SIP\/2\.0 423 /, `brief: ${brief.split('\r\n')[0]}`);
+      assert.match(brief, /Min-Expires: 120/, 'Min-Expires');
+      const huge = await raw(open.udp.port, (l) => register(l, [], { expires: '4294967295' }));
+      assert.match(huge, /^SIP\/2\.0 200 /, `huge Expires accepted: ${huge.split('\r\n')[0]}`);
+      assert.match(huge, /;expires=7200/, 'capped at the maximum');
+      const wild = await raw(open.udp.port, (l) => register(l, [], { contact: '*', expires: '0' }));
+      assert.match(wild, /^SIP\/2\.0 200 /, `* removes all: ${wild.split('\r\n')[0]}`);
+      assert.equal(
+        (await open.location.lookup('sip:alice@example.test', Date.now())).length,
+        0,
+        'all removed',
+      );
+    } finally {
+      await open.s.stop(0);
+    }
+    // Still serving.
+    const ping = await raw(port, (l) =>
+      [
+        'OPTIONS sip:example.test SIP/2.0',
+        `Via: SIP/2.0/UDP 127.0.0.1:${l};branch=z9hG4bK-ping`,
+        'Max-Forwards: 70',
+        'To: <sip:example.test>',
+        'From: <sip:alice@example.test>;tag=p',
+        'Call-ID: ping-1',
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    assert.match(ping, /^SIP\/2\.0 200 /, 'the server still answers');
+  });
+});
+
+describe('guessing protection', () => {
+  test('after repeated failures from one address the server refuses for a while, whoever asks', async () => {
+    const srv = await server({ guard: { delayAfter: 2, lockAfter: 4, maxDelayMs: 20 } });
+    const bad = await agent('bob', 'wrong');
+    const good = await agent('alice', 'secret');
+    try {
+      for (let i = 0; i < 4; i++)
+        await bad.ua.register({ target: `udp:127.0.0.1:${srv.udp.port}` }).registered.catch(() => {});
+      const refused = await good.ua
+        .register({ target: `udp:127.0.0.1:${srv.udp.port}` })
+        .registered.catch((e) => e);
+      assert.equal(refused.status, 403, 'the address is locked out: even good credentials are refused');
+      assert.ok(srv.s.stats.refused >= 4, `refusals counted: ${srv.s.stats.refused}`);
+    } finally {
+      await bad.stack.stop();
+      await good.stack.stop();
+      await srv.s.stop(0);
+    }
+  });
+});
