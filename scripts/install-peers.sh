@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs the SIP programs the interop tier runs against, from Debian's packages:
-# SIPp (sip-tester), sipsak and baresip (baresip-core). Idempotent; needs root or sudo.
+# Installs the SIP programs the interop tier and the benchmarks run against, from
+# Debian's packages: SIPp (sip-tester), sipsak, baresip (baresip-core), and
+# Kamailio with its SQLite driver (kamailio, kamailio-sqlite-modules, which ships
+# db_sqlite.so) for the registration benchmark. Idempotent; needs root or sudo.
 set -euo pipefail
-PACKAGES=(sip-tester sipsak baresip-core)
+PACKAGES=(sip-tester sipsak baresip-core kamailio kamailio-sqlite-modules)
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "interop peers already installed: ${PACKAGES[*]}"
+  echo "peers already installed: ${PACKAGES[*]}"
   exit 0
 fi
 SUDO=""
@@ -16,3 +18,5 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The benchmarks start their own Kamailio on loopback with their own config; the
+# packaged system service (if the package started one) is not used.
