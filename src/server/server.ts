@@ -214,7 +214,10 @@ export class SipServer {
     const result = await this.registrar.register(req, aor, incoming.source);
     incoming.respond(result.status, result.reason, { headers: result.headers });
     if (result.status === 200) {
-      const removing = req.expires === 0 || req.contact.some((c) => c.wildcard);
+      // Every contact at expiry 0 (by parameter or header), or *: a removal.
+      const contacts = req.contact;
+      const removing =
+        contacts.length > 0 && contacts.every((c) => c.wildcard || (c.expires ?? req.expires) === 0);
       if (removing) this.stats.unregistered++;
       else this.stats.registered++;
       this.log.info(

@@ -7,6 +7,9 @@
 // - audio through `aubridge`, a source and player pair that needs no sound hardware;
 // - `menu` for the commands (dial, hangup, ...) and `ctrl_tcp` to send them as JSON in netstrings
 //   over a TCP socket; the same socket brings baresip's events (CALL_ESTABLISHED, CALL_CLOSED, ...).
+// The account it starts with does not register; addAccount() adds one that does (the `uanew` command),
+// registration() waits for its REGISTER_OK or REGISTER_FAIL, and quit() ends baresip the way a user
+// would, which unregisters its accounts first.
 // Everything baresip prints (with `-s`, every SIP message it sends and receives) is kept for failure messages.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -190,6 +193,44 @@ export class Baresip {
   async hangup(): Promise<void> {
     const r = await this.command('hangup');
     if (!r.ok) throw new Error(`baresip refused to hang up: ${r.data}`);
+  }
+
+  /**
+   * Adds a user agent for `account`, a line as in baresip's accounts file
+   * (`<sip:alice@example.com>;auth_pass=...;outbound="sip:host:port";regint=60`),
+   * with the `uanew` command. With a `regint` above 0 it starts registering at once;
+   * `registration()` gives the outcome.
+   */
+  async addAccount(account: string): Promise<void> {
+    const r = await this.command('uanew', account);
+    if (!r.ok) throw new Error(`baresip refused to add the account ${account}: ${r.data}`);
+  }
+
+  /**
+   * Resolves with the first REGISTER_OK or REGISTER_FAIL event of the account
+   * whose address of record is `aor` (e.g. `sip:alice@example.com`).
+   */
+  registration(aor: string, timeoutMs = 10_000): Promise<BaresipEvent> {
+    return this.waitForEvent(
+      (e) => (e.type === 'REGISTER_OK' || e.type === 'REGISTER_FAIL') && e.accountaor === aor,
+      timeoutMs,
+    ).catch((e: Error) => {
+      throw new Error(`baresip reported no outcome of the registration of ${aor} (${e.message})`);
+    });
+  }
+
+  /**
+   * Sends `quit` and waits for baresip to end by itself (it unregisters its
+   * accounts first); resolves with how it exited. Rejects if it is still
+   * running after `timeoutMs`; `stop()` then ends it.
+   */
+  async quit(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    // baresip may close the control socket before it answers.
+    await this.command('quit', '', Math.min(timeoutMs, 5000)).catch(() => undefined);
+    await this.until(() => this.exited !== undefined, timeoutMs).catch((e: Error) => {
+      throw new Error(`baresip did not exit after quit (${e.message})`);
+    });
+    return this.exited as { code: number | null; signal: NodeJS.Signals | null };
   }
 
   /** Resolves with the first event (already received or to come) that matches; rejects after `timeoutMs`. */
