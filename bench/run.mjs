@@ -13,3 +13,7 @@ await runTransactionBench({
   rounds: Number(process.env.BENCH_TX_ROUNDS ?? 3),
   count: Number(process.env.BENCH_TX_COUNT ?? 20_000),
 });
+if (process.env.BENCH_SKIP_REGISTRATIONS !== '1') {
+  const { runRegistrationBench } = await import('./registrations.mjs');
+  await runRegistrationBench();
+}

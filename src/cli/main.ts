@@ -60,6 +60,10 @@ export function main(
     out(version());
     return 0;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out(USAGE);
+    return 0;
+  }
   try {
     switch (command) {
       case 'check': {

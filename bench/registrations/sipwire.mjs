@@ -1,0 +1,106 @@
+// sipwire as the registrar under test: `sipwire serve` on its SQLite store,
+// with the benchmark's users imported by `sipwire user import` first.
+
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tail } from './kamailio.mjs';
+import { groupCpu, run, spawnGroup, stopGroup, waitForSip } from './procs.mjs';
+
+/** The repository root (bench/registrations/ is two levels below it). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+
+/**
+ * Whether the built CLI has `serve`: resolves with { ok } or { ok: false, why }.
+ * (`npm run build` makes dist/ from src/.)
+ */
+export async function sipwireServeAvailable() {
+  if (!existsSync(BIN)) return { ok: false, why: `${BIN} not built (npm run build)` };
+  const res = await run(process.execPath, [BIN, 'serve', '--help'], { cwd: ROOT });
+  if (res.code !== 0) {
+    const said = (res.stderr || res.stdout).trim().split('\n')[0] ?? '';
+    return { ok: false, why: `'sipwire serve --help' exited ${res.code}${said ? `: ${said}` : ''}` };
+  }
+  return { ok: true };
+}
+
+/**
+ * Imports the users into a fresh database and starts `sipwire serve` on it in
+ * `dir`. Resolves once it answers OPTIONS.
+ */
+export async function startSipwire({ dir, port, users, password, domain, readyTimeoutMs = 15000 }) {
+  const dbFile = join(dir, 'sipwire.sqlite');
+  const usersFile = join(dir, 'sipwire-users.txt');
+  writeFileSync(usersFile, `${users.map((u) => `${u}@${domain} ${password}`).join('\n')}\n`);
+  const imp = await run(process.execPath, [BIN, 'user', 'import', usersFile, '--db', dbFile], { cwd: ROOT });
+  if (imp.code !== 0) {
+    throw new Error(
+      `sipwire user import exited ${imp.code}: ${(imp.stderr || imp.stdout).trim().slice(0, 2000)}`,
+    );
+  }
+  const logFile = join(dir, 'sipwire.log');
+  const log = openSync(logFile, 'w');
+  const args = [
+    BIN,
+    'serve',
+    '--listen',
+    `udp:127.0.0.1:${port}`,
+    '--domain',
+    domain,
+    '--db',
+    dbFile,
+    '--digest-algorithms',
+    'MD5',
+    '--log-level',
+    'warn',
+  ];
+  const child = spawnGroup(process.execPath, args, { cwd: dir, stdio: ['ignore', log, log] });
+  closeSync(log);
+  try {
+    await waitForSip(port, child, readyTimeoutMs, 'sipwire serve');
+  } catch (err) {
+    await stopGroup(child);
+    throw new Error(`${err.message}\n--- ${logFile} (end) ---\n${tail(logFile)}`);
+  }
+  return {
+    name: 'sipwire (SQLite)',
+    child,
+    port,
+    dbFile,
+    logFile,
+    cpu: () => groupCpu(child.pid),
+    stop: () => stopGroup(child),
+    logTail: (n) => tail(logFile, n),
+  };
+}
+
+/**
+ * ======================================================================
+ * STUB — heap bytes per stored binding, sipwire, with `bindings` (100,000)
+ * bindings held by the registrar. To be written against the server API
+ * (src/server/) once it exists; until then it returns { skipped, note }.
+ *
+ * Intended shape: in a process started with --expose-gc, open the
+ * registrar's binding store on a fresh SQLite file, gc() twice and read
+ * process.memoryUsage().heapUsed, add `bindings` distinct bindings
+ * (user00000@bench.test .. with one contact each, through the same code path
+ * a REGISTER takes), gc() twice, read heapUsed again, and return
+ * { bytesPerBinding: (after - before) / bindings, bindings }.
+ * ======================================================================
+ */
+export async function measureSipwireHeapPerBinding({ bindings = 100_000 } = {}) {
+  // Measured in a process of its own with --expose-gc (bench/bindings.mjs).
+  const script = join(ROOT, 'bench', 'bindings.mjs');
+  const res = await run(process.execPath, ['--expose-gc', script, String(bindings)], { cwd: ROOT });
+  if (res.code !== 0)
+    return { skipped: true, bindings, note: `bench/bindings.mjs exited ${res.code}: ${res.stderr.trim()}` };
+  const r = JSON.parse(res.stdout.trim().split('\n').at(-1));
+  return {
+    skipped: false,
+    bindings,
+    bytesPerBinding: r.sqliteHeapPerBinding,
+    rssPerBinding: r.sqliteRssPerBinding,
+    memoryStoreBytesPerBinding: r.memoryHeapPerBinding,
+  };
+}
