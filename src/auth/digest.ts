@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { AuthHeader } from '../message/auth-header.js';
 import { quote } from '../message/scanner.js';
 import { textToBytes } from '../message/text.js';
@@ -389,6 +389,19 @@ const NONCE_MAC = 32;
 const NONCE_BYTES = NONCE_TIME + NONCE_RANDOM + NONCE_MAC;
 const NONCE_TEXT = /^[A-Za-z0-9_-]+$/;
 
+/** Random bytes drawn a block at a time (one system call per 256 nonces). */
+const randomPool = Buffer.alloc(4096);
+let randomLeft = 0;
+
+function takeRandom(into: Buffer, at: number, n: number): void {
+  if (randomLeft < n) {
+    randomFillSync(randomPool);
+    randomLeft = randomPool.length;
+  }
+  randomPool.copy(into, at, randomLeft - n, randomLeft);
+  randomLeft -= n;
+}
+
 /** Challenges requests and verifies credentials, for a registrar or proxy (RFC 3261 §22.1, §22.4). */
 export class DigestServer {
   readonly realm: string;
@@ -565,7 +578,7 @@ export class DigestServer {
   private newNonce(): string {
     const b = Buffer.alloc(NONCE_BYTES);
     b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.now()))), 0);
-    randomBytes(NONCE_RANDOM).copy(b, NONCE_TIME);
+    takeRandom(b, NONCE_TIME, NONCE_RANDOM);
     this.mac(b).copy(b, NONCE_TIME + NONCE_RANDOM);
     return b.toString('base64url');
   }

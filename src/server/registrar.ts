@@ -101,40 +101,54 @@ export class Registrar {
 
   private async process(request: SipRequest, aor: string, source: Source): Promise<RegistrarResult> {
     const now = this.now();
+    // Everything read from the request before the store is touched.
     const callId = request.callId ?? '';
     const cseq = request.cseq?.seq ?? 0;
     const contacts = request.contact;
-    const existing = await this.store.lookup(aor, now);
-    const byKey = new Map(existing.map((b) => [b.key, b]));
-
-    // A query: no Contact, the current bindings come back (§10.3 item 6).
-    if (contacts.length === 0) return this.ok(existing, now, request);
-
     const headerExpires = request.expires;
-
-    // Contact: * with Expires: 0 removes everything, subject to the same ordering rule (§10.3 item 6).
-    if (contacts[0]?.wildcard) {
-      for (const b of existing) {
-        if (b.callId === callId && cseq <= b.cseq) return this.outOfOrder();
-      }
-      const after = await this.store.apply(aor, { upsert: [], remove: [], removeAll: true }, now);
-      return this.ok(after, now, request);
-    }
-
-    const upsert: Binding[] = [];
-    const remove: string[] = [];
     const path = request.getAll('Path');
     const userAgent = request.get('User-Agent');
-    for (const c of contacts as NameAddr[]) {
+    const { bindings, result } = await this.store.update(aor, now, (existing) =>
+      this.decide(existing, { aor, now, callId, cseq, contacts, headerExpires, path, userAgent, source }),
+    );
+    if (result.status !== 200) return { ...result, bindings };
+    return this.ok(bindings, now, request);
+  }
+
+  /** §10.3 items 6 and 7 on the bindings as they are: the change to make, or the refusal. */
+  private decide(
+    existing: Binding[],
+    r: {
+      aor: string;
+      now: number;
+      callId: string;
+      cseq: number;
+      contacts: ContactValue[];
+      headerExpires: number | undefined;
+      path: string[];
+      userAgent: string | undefined;
+      source: Source;
+    },
+  ): { change?: BindingChange; result: Omit<RegistrarResult, 'bindings'> } {
+    const OK = { status: 200, reason: 'OK', headers: [] };
+    // A query: no Contact, the current bindings come back (§10.3 item 6).
+    if (r.contacts.length === 0) return { result: OK };
+    // Contact: * with Expires: 0 removes everything, subject to the same ordering rule (§10.3 item 6).
+    if (r.contacts[0]?.wildcard) {
+      for (const b of existing)
+        if (b.callId === r.callId && r.cseq <= b.cseq) return { result: this.outOfOrder() };
+      return { change: { upsert: [], remove: [], removeAll: true }, result: OK };
+    }
+    const byKey = new Map(existing.map((b) => [b.key, b]));
+    const upsert: Binding[] = [];
+    const remove: string[] = [];
+    for (const c of r.contacts as NameAddr[]) {
       // §10.3 item 7: the contact's expires parameter, else the Expires header, else the default.
-      let expires = c.expires ?? headerExpires ?? this.defaultExpires;
+      let expires = c.expires ?? r.headerExpires ?? this.defaultExpires;
       if (!Number.isFinite(expires) || expires < 0) expires = this.defaultExpires;
       if (expires !== 0 && expires < this.minExpires) {
         return {
-          status: 423,
-          reason: 'Interval Too Brief',
-          headers: [['Min-Expires', this.minExpires]],
-          bindings: existing,
+          result: { status: 423, reason: 'Interval Too Brief', headers: [['Min-Expires', this.minExpires]] },
         };
       }
       if (expires > this.maxExpires) expires = this.maxExpires;
@@ -147,32 +161,34 @@ export class Registrar {
         instanceId !== undefined && regId !== undefined ? `${instanceId}|${regId}` : contactKey(c.uri);
       const old = byKey.get(key);
       // §10.3 item 7: same Call-ID and a CSeq not higher: the whole request fails.
-      if (old !== undefined && old.callId === callId && cseq <= old.cseq) return this.outOfOrder();
+      if (old !== undefined && old.callId === r.callId && r.cseq <= old.cseq)
+        return { result: this.outOfOrder() };
       if (expires === 0) {
         if (old !== undefined) remove.push(key);
         continue;
       }
+      const s = r.source;
       upsert.push({
-        aor,
+        aor: r.aor,
         contact: c.uri.toString(),
         key,
-        callId,
-        cseq,
-        expiresAt: now + expires * 1000,
+        callId: r.callId,
+        cseq: r.cseq,
+        expiresAt: r.now + expires * 1000,
         q: c.q,
         instanceId,
         regId,
-        path,
+        path: r.path,
         flow: {
-          transport: source.transport,
-          address: source.address,
-          port: source.port,
-          localAddress: source.localAddress,
-          localPort: source.localPort,
-          connectionId: source.connection?.id,
+          transport: s.transport,
+          address: s.address,
+          port: s.port,
+          localAddress: s.localAddress,
+          localPort: s.localPort,
+          connectionId: s.connection?.id,
         },
-        userAgent,
-        updatedAt: now,
+        userAgent: r.userAgent,
+        updatedAt: r.now,
       });
     }
     const kept = existing.filter(
@@ -180,15 +196,14 @@ export class Registrar {
     ).length;
     if (kept + upsert.length > this.maxContacts) {
       return {
-        status: 403,
-        reason: `Forbidden (at most ${this.maxContacts} contacts per address of record)`,
-        headers: [],
-        bindings: existing,
+        result: {
+          status: 403,
+          reason: `Forbidden (at most ${this.maxContacts} contacts per address of record)`,
+          headers: [],
+        },
       };
     }
-    const change: BindingChange = { upsert, remove };
-    const after = await this.store.apply(aor, change, now);
-    return this.ok(after, now, request);
+    return { change: { upsert, remove }, result: OK };
   }
 
   private outOfOrder(): RegistrarResult {

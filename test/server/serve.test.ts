@@ -173,6 +173,32 @@ describe('sipwire serve: registrar with digest authentication', () => {
   });
 });
 
+describe('replayed credentials', () => {
+  test('credentials sent again with the same nonce count are refused, not registered', async () => {
+    const srv = await server();
+    try {
+      const { DigestClient, chooseChallenge } = await import('../../src/auth/digest.js');
+      const { parseMessage } = await import('../../src/index.js');
+      const first = await raw(srv.udp.port, (l) => register(l, []));
+      assert.match(first, /^SIP\/2\.0 401 /, 'challenged');
+      const res = parseMessage(first);
+      const challenges = res.fields('WWW-Authenticate').map((f) => res.parseField(f));
+      const client = new DigestClient({ username: 'alice', password: 'secret' });
+      const creds = client.authorize(chooseChallenge(challenges as never) as never, {
+        method: 'REGISTER',
+        uri: 'sip:example.test',
+      });
+      const withCreds = (l: number) => register(l, [`Authorization: ${creds.toString()}`]);
+      assert.match(await raw(srv.udp.port, withCreds), /^SIP\/2\.0 200 /, 'accepted once');
+      const again = await raw(srv.udp.port, withCreds);
+      assert.doesNotMatch(again, /^SIP\/2\.0 200 /, `the replay is not accepted: ${again.split('\r\n')[0]}`);
+      assert.match(again, /^SIP\/2\.0 (401|403) /, 'refused with a challenge or 403');
+    } finally {
+      await srv.s.stop(0);
+    }
+  });
+});
+
 describe('guessing protection', () => {
   test('after repeated failures from one address the server refuses for a while, whoever asks', async () => {
     const srv = await server({ guard: { delayAfter: 2, lockAfter: 4, maxDelayMs: 20 } });

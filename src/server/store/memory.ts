@@ -26,9 +26,26 @@ export class MemoryLocationStore implements LocationStore {
     return this.current(aor, now);
   }
 
+  async update<T>(
+    aor: string,
+    now: number,
+    decide: (current: Binding[]) => { change?: BindingChange; result: T },
+  ): Promise<{ bindings: Binding[]; result: T }> {
+    this.checkOpen();
+    checkNow(now);
+    const current = this.current(aor, now);
+    const { change, result } = decide(current);
+    if (change === undefined) return { bindings: current, result };
+    return { bindings: this.change(aor, change, now), result };
+  }
+
   async apply(aor: string, change: BindingChange, now: number): Promise<Binding[]> {
     this.checkOpen();
     checkNow(now);
+    return this.change(aor, change, now);
+  }
+
+  private change(aor: string, change: BindingChange, now: number): Binding[] {
     // Everything is checked and the new set built aside before it replaces the old one: all or nothing.
     checkChange(aor, change);
     const next = new Map(change.removeAll ? [] : this.aors.get(aor));

@@ -317,16 +317,48 @@ export class SqliteLocationStore implements LocationStore {
       return Promise.reject(error);
     }
     // Taken now: the caller may reuse its objects before the batch runs.
+    const write = this.writer(aor, change);
+    const { stmt } = this;
+    return this.enqueue(() => {
+      write();
+      return stmt.lookup.all(aor, now).map(fromRow);
+    });
+  }
+
+  update<T>(
+    aor: string,
+    now: number,
+    decide: (current: Binding[]) => { change?: BindingChange; result: T },
+  ): Promise<{ bindings: Binding[]; result: T }> {
+    try {
+      this.checkOpen();
+      checkNow(now);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { stmt } = this;
+    // Read, decide and write inside one savepoint of the batch transaction.
+    return this.enqueue(() => {
+      const current = stmt.lookup.all(aor, now).map(fromRow);
+      const { change, result } = decide(current);
+      if (change === undefined) return { bindings: current, result };
+      checkChange(aor, change);
+      this.writer(aor, change)();
+      return { bindings: stmt.lookup.all(aor, now).map(fromRow), result };
+    });
+  }
+
+  /** The statements for one change, with its values copied now. */
+  private writer(aor: string, change: BindingChange): () => void {
     const removeAll = change.removeAll === true;
     const remove = [...change.remove];
     const upsert = change.upsert.map((b) => toParams(copyBinding(b)));
     const { stmt } = this;
-    return this.enqueue(() => {
+    return () => {
       if (removeAll) stmt.removeAll.run(aor);
       for (const key of remove) stmt.remove.run(aor, key);
       for (const params of upsert) stmt.upsert.run(...params);
-      return stmt.lookup.all(aor, now).map(fromRow);
-    });
+    };
   }
 
   expire(now: number): Promise<number> {
@@ -465,8 +497,16 @@ export class SqliteUserStore implements UserStore {
     remove: Database.Statement<[string, string]>;
     listAll: Database.Statement<[], UserRow>;
     listDomain: Database.Statement<[string], UserRow>;
+    dataVersion: Database.Statement<[], number>;
   };
   private closed = false;
+  /**
+   * Users read so far (null: no such user). Another connection's commit
+   * (the `sipwire user` command) changes PRAGMA data_version, which empties
+   * it; this connection's own writes update it directly.
+   */
+  private readonly cache = new Map<string, User | null>();
+  private seenVersion = -1;
 
   constructor(db: SqliteDatabase, options: SqliteUserStoreOptions = {}) {
     this.db = db;
@@ -482,13 +522,26 @@ export class SqliteUserStore implements UserStore {
       remove: db.prepare('DELETE FROM users WHERE username = ? AND domain = ?'),
       listAll: db.prepare(`SELECT ${USER_COLUMNS} FROM users ORDER BY domain, username`),
       listDomain: db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE domain = ? ORDER BY username`),
+      // https://sqlite.org/pragma.html#pragma_data_version: changes when another connection commits.
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
   }
 
   async get(username: string, domain: string): Promise<User | undefined> {
     this.checkOpen();
+    const version = this.stmt.dataVersion.get() as number;
+    if (version !== this.seenVersion) {
+      this.cache.clear();
+      this.seenVersion = version;
+    }
+    const key = `${username}\n${domain}`;
+    const known = this.cache.get(key);
+    if (known !== undefined) return known ?? undefined;
     const row = this.stmt.get.get(username, domain);
-    return row && userFromRow(row);
+    const user = row && userFromRow(row);
+    if (this.cache.size >= 100_000) this.cache.clear();
+    this.cache.set(key, user ?? null);
+    return user;
   }
 
   async put(user: User): Promise<void> {
@@ -502,10 +555,12 @@ export class SqliteUserStore implements UserStore {
       user.ha1['SHA-512-256'] ?? null,
       user.createdAt,
     );
+    this.cache.delete(`${user.username}\n${user.domain}`);
   }
 
   async remove(username: string, domain: string): Promise<boolean> {
     this.checkOpen();
+    this.cache.delete(`${username}\n${domain}`);
     return this.stmt.remove.run(username, domain).changes > 0;
   }
 

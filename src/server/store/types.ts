@@ -64,6 +64,18 @@ export interface LocationStore {
    * durable store: a crash of the process right after loses nothing.
    */
   apply(aor: string, change: BindingChange, now: number): Promise<Binding[]>;
+  /**
+   * Reads the AOR's unexpired bindings and applies the change `decide` makes
+   * of them, as one step: nothing else changes the AOR in between. `decide`
+   * runs synchronously and returns no change to leave the AOR as it is; if
+   * it throws, nothing changes and the promise rejects. Resolves with the
+   * bindings afterwards and `decide`'s result, once durable.
+   */
+  update<T>(
+    aor: string,
+    now: number,
+    decide: (current: Binding[]) => { change?: BindingChange; result: T },
+  ): Promise<{ bindings: Binding[]; result: T }>;
   /** Deletes expired bindings; resolves with how many went. */
   expire(now: number): Promise<number>;
   /** Every unexpired binding (for `sipwire registrations`), ordered by AOR then key. */
