@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { SipRequest } from '../message/message.js';
@@ -10,7 +11,7 @@ import type { GuardOptions } from './guard.js';
 import { createLogger, type Logger } from './log.js';
 import { addressOfRecord, Registrar, type RegistrarOptions } from './registrar.js';
 import { MemoryLocationStore, MemoryUserStore } from './store/memory.js';
-import { openDatabase, SqliteLocationStore, SqliteUserStore } from './store/sqlite.js';
+import { openDatabase, SqliteLocationStore, SqliteUserStore, setting } from './store/sqlite.js';
 import { startSweeper } from './store/sweeper.js';
 import type { LocationStore, UserStore } from './store/types.js';
 
@@ -68,6 +69,7 @@ export class SipServer {
 
   constructor(options: ServerOptions = {}) {
     this.options = options;
+    let secret: Buffer | undefined;
     this.log = options.logger ?? createLogger();
     if (options.stores !== undefined) {
       this.location = options.stores.location;
@@ -79,10 +81,12 @@ export class SipServer {
       const db = openDatabase(options.db ?? 'sipwire.db');
       this.location = new SqliteLocationStore(db, { closeDatabase: true });
       this.users = new SqliteUserStore(db);
+      // Nonces stay valid across restarts (and across processes sharing the file).
+      secret = setting(db, 'nonce-secret', () => randomBytes(32));
     }
     this.domains = new Set((options.domains ?? []).map((d) => d.toLowerCase()));
     this.registrar = new Registrar(this.location, options.registrar);
-    this.authenticator = new Authenticator({ users: this.users, ...options.auth });
+    this.authenticator = new Authenticator({ users: this.users, secret, ...options.auth });
     this.stack = new SipStack({
       listen: options.listen ?? ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'],
       advertise: options.advertise,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { makeUser } from '../../src/cli/serve-commands.js';
-import { SipStack, UserAgent } from '../../src/index.js';
+import { type AuthHeader, chooseChallenge, DigestClient, SipStack, UserAgent } from '../../src/index.js';
 import { openDatabase, SqliteLocationStore, SqliteUserStore } from '../../src/server/store/sqlite.js';
 import { freePort } from '../support/net.js';
 
@@ -43,6 +43,56 @@ function serve(db: string, port: number): Promise<ChildProcess> {
     setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 20_000).unref();
   });
 }
+
+describe('nonces across restarts', () => {
+  test('a nonce issued before a restart is still good after it (the key is kept in the database)', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sipwire-nonce-'));
+    const db = join(dir, 'serve.db');
+    {
+      const d = openDatabase(db);
+      const users = new SqliteUserStore(d);
+      await users.put(makeUser('alice@example.test', 'secret'));
+      await users.close();
+      d.close();
+    }
+    const port = await freePort();
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, { uri: 'sip:alice@example.test' });
+    let child = await serve(db, port);
+    try {
+      const req = ua.newRequest('REGISTER', 'sip:example.test');
+      req.setHeader('To', '<sip:alice@example.test>');
+      req.setHeader('Contact', '<sip:alice@127.0.0.1:9>');
+      const { response } = await ua.send(req.clone(), { target: `udp:127.0.0.1:${port}` });
+      assert.equal(response.status, 401, 'challenged');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      child = await serve(db, port);
+      const client = new DigestClient({ username: 'alice', password: 'secret' });
+      const challenge = chooseChallenge(
+        response.fields('WWW-Authenticate').map((f) => response.parseField(f) as AuthHeader),
+      );
+      const retry = req.clone();
+      retry.setHeader('CSeq', '2 REGISTER');
+      retry.appendHeader(
+        'Authorization',
+        client.authorize(challenge as AuthHeader, { method: 'REGISTER', uri: retry.uriRaw }),
+      );
+      const second = await ua.send(retry, { target: `udp:127.0.0.1:${port}` });
+      assert.equal(
+        second.response.status,
+        200,
+        `accepted by the restarted server: ${second.response.status}`,
+      );
+    } finally {
+      child.kill('SIGKILL');
+      await stack.stop();
+    }
+  });
+});
 
 describe('durability of bindings', () => {
   test('SIGKILL right after the 200 OK loses no binding; the restarted server serves it', {

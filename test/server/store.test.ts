@@ -423,7 +423,7 @@ describe('SQLite specifics', () => {
         .all();
       assert.deepEqual(
         tables.filter((t) => !t.startsWith('sqlite_')),
-        ['bindings', 'bindings_expires_at', 'users', 'users_domain'],
+        ['bindings', 'bindings_expires_at', 'settings', 'users', 'users_domain'],
         'tables and indexes',
       );
     } finally {

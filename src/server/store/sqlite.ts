@@ -32,7 +32,7 @@ export interface OpenDatabaseOptions {
 }
 
 /** The schema version this code writes, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** MIGRATIONS[v] takes a database from schema version v to v + 1. */
 const MIGRATIONS: readonly string[] = [
@@ -64,7 +64,30 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (username, domain)
    ) STRICT;
    CREATE INDEX users_domain ON users (domain, username);`,
+  // 1 -> 2: server-wide settings, such as the key that signs digest nonces.
+  `CREATE TABLE settings (
+     name  TEXT NOT NULL PRIMARY KEY,
+     value BLOB NOT NULL
+   ) STRICT;`,
 ];
+
+/**
+ * The value of a server setting, made by `create` and stored the first time
+ * it is asked for (in one transaction, so two processes agree on it).
+ */
+export function setting(db: SqliteDatabase, name: string, create: () => Buffer): Buffer {
+  return db
+    .transaction(() => {
+      const row = db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as
+        | { value: Buffer }
+        | undefined;
+      if (row !== undefined) return row.value;
+      const value = create();
+      db.prepare('INSERT INTO settings (name, value) VALUES (?, ?)').run(name, value);
+      return value;
+    })
+    .immediate();
+}
 
 /**
  * Opens (creating it and its directory if need be) the database file at
