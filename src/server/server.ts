@@ -1,24 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { SipRequest } from '../message/message.js';
 import type { SipUri } from '../message/uri.js';
+import { Proxy } from '../proxy/proxy.js';
+import type { ProxyTarget } from '../proxy/target.js';
 import { type IncomingRequest, SipStack } from '../stack/sip-stack.js';
 import type { TransportAddress } from '../transport/address.js';
-import type { TlsOptions } from '../transport/transport-layer.js';
+import type { Source, Target, TlsOptions } from '../transport/transport-layer.js';
 import { Authenticator } from './authenticator.js';
 import type { GuardOptions } from './guard.js';
 import { createLogger, type Logger } from './log.js';
+import { Pipeline } from './pipeline.js';
 import { addressOfRecord, Registrar, type RegistrarOptions } from './registrar.js';
+import { RouteContext } from './route-context.js';
+import { bindingTarget, defaultStages, SERVER_METHODS } from './stages.js';
 import { MemoryLocationStore, MemoryUserStore } from './store/memory.js';
 import { openDatabase, SqliteLocationStore, SqliteUserStore, setting } from './store/sqlite.js';
 import { startSweeper } from './store/sweeper.js';
-import type { LocationStore, UserStore } from './store/types.js';
+import type { Binding, LocationStore, UserStore } from './store/types.js';
 
-/** Methods `sipwire serve` answers itself. */
-export const SERVER_METHODS = ['REGISTER', 'OPTIONS'];
 /** Option tags the server supports (RFC 3327 Path, RFC 5626 outbound). */
 export const SERVER_SUPPORTED = ['path', 'outbound'];
+export { SERVER_METHODS };
+
+/** A routes module's entry: rearranges the pipeline (see README, "Routing in TypeScript"). */
+export type Routes = (pipeline: Pipeline, server: SipServer) => void | Promise<void>;
 
 export interface ServerOptions {
   /** Addresses to listen on (default UDP and TCP on 0.0.0.0:5060). */
@@ -46,26 +54,49 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** T1 etc. for the transaction layer (tests). */
   timers?: { t1?: number; t2?: number; t4?: number };
+  /** Answer requests for our users with 302 and their contacts instead of proxying: true, or the domains to do it for. */
+  redirect?: boolean | string[];
+  /** Recurse on 3xx responses from downstream (their Contacts become new branches). */
+  followRedirects?: boolean;
+  /** Relay every request without transactions (RFC 3261 §16.11), as a front end that only forwards. */
+  stateless?: boolean;
+  /** Proxy options: Timer C, Max-Breadth. */
+  proxy?: { timerCMs?: number; maxBreadth?: number };
+  /** Rearranges the request pipeline (the `--routes` module's default export). */
+  routes?: Routes;
 }
 
 /**
- * `sipwire serve`: a registrar with digest authentication on a persistent
- * location service, behind a SipStack.
+ * `sipwire serve`: registrar, proxy and redirect server with digest
+ * authentication on a persistent location service, behind a SipStack. Each
+ * request runs through a pipeline of stages that a routes module can change.
  */
 export class SipServer {
   readonly stack: SipStack;
+  readonly proxy: Proxy;
+  readonly pipeline: Pipeline;
   readonly location: LocationStore;
   readonly users: UserStore;
   readonly registrar: Registrar;
   readonly authenticator: Authenticator;
   readonly log: Logger;
   readonly domains: ReadonlySet<string>;
+  /** Option tags this server supports. */
+  readonly supported: readonly string[];
   private readonly options: ServerOptions;
   private stopSweeper: (() => void) | undefined;
+  /** Addresses (lower case, no brackets) this server answers to, and its ports. */
   private readonly own: Set<string>;
+  private readonly ports: Set<number>;
   private closing: boolean;
   /** Counters for the operator. */
-  readonly stats: { registered: number; unregistered: number; challenged: number; refused: number };
+  readonly stats: {
+    registered: number;
+    unregistered: number;
+    challenged: number;
+    refused: number;
+    routeErrors: number;
+  };
 
   constructor(options: ServerOptions = {}) {
     this.options = options;
@@ -85,32 +116,58 @@ export class SipServer {
       secret = setting(db, 'nonce-secret', () => randomBytes(32));
     }
     this.domains = new Set((options.domains ?? []).map((d) => d.toLowerCase()));
+    this.supported = SERVER_SUPPORTED;
     this.registrar = new Registrar(this.location, options.registrar);
     this.authenticator = new Authenticator({ users: this.users, secret, ...options.auth });
     this.stack = new SipStack({
       listen: options.listen ?? ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'],
       advertise: options.advertise,
       tls: options.tls,
-      role: 'registrar',
+      role: 'proxy',
       supported: SERVER_SUPPORTED,
       timers: options.timers,
     });
-    this.stack.onRequest((incoming) => {
-      void this.handle(incoming).catch((e: unknown) => {
-        this.log.error({ err: e, method: incoming.request.method }, 'request failed');
-        if (incoming.state === 'trying' || incoming.state === 'proceeding')
-          incoming.respond(500, 'Server Internal Error');
-      });
+    this.proxy = new Proxy(this.stack, {
+      isOurUri: (u) => this.isOurUri(u),
+      timerCMs: options.proxy?.timerCMs,
+      maxBreadth: options.proxy?.maxBreadth,
     });
+    this.pipeline = new Pipeline(defaultStages(this));
+    this.stack.onRequest((incoming) => this.dispatch(incoming.request, incoming.source, incoming));
+    this.stack.onAck((ack, source) => this.dispatch(ack, source, undefined));
+    this.stack.onStrayResponse((res) => {
+      this.proxy.forwardLateResponse(res).catch(() => {});
+    });
+    if (options.stateless) {
+      this.stack.onRawRequest((req, source) => {
+        this.dispatch(req, source, undefined);
+        return true;
+      });
+    }
     this.own = new Set();
+    this.ports = new Set();
     this.closing = false;
     this.stopSweeper = undefined;
-    this.stats = { registered: 0, unregistered: 0, challenged: 0, refused: 0 };
+    this.stats = { registered: 0, unregistered: 0, challenged: 0, refused: 0, routeErrors: 0 };
+  }
+
+  /** True when the server takes every request without authentication. */
+  get open(): boolean {
+    return this.options.open === true;
   }
 
   async start(): Promise<TransportAddress[]> {
+    await this.options.routes?.(this.pipeline, this);
     const bound = await this.stack.start();
-    for (const b of bound) this.own.add(b.host.toLowerCase());
+    for (const b of bound) {
+      const h = b.host.toLowerCase().replace(/^\[|\]$/g, '');
+      this.ports.add(b.port);
+      if (h === '0.0.0.0' || h === '::' || h === '') {
+        // A wildcard listener answers on every address of the machine.
+        for (const list of Object.values(networkInterfaces()))
+          for (const a of list ?? []) this.own.add(a.address.toLowerCase());
+      } else this.own.add(h);
+    }
     if (this.options.advertise !== undefined) this.own.add(this.options.advertise.toLowerCase());
     this.stopSweeper = startSweeper(this.location, this.options.sweepIntervalMs ?? 30_000, Date.now);
     return bound;
@@ -133,90 +190,134 @@ export class SipServer {
     await this.location.close();
   }
 
-  /** True when `host` names this server: a served domain or one of its addresses. */
-  isOurs(host: string): boolean {
-    const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-    if (this.own.has(h) || h === 'localhost' || h === '127.0.0.1' || h === '::1') return true;
-    if (this.domains.size === 0) return true;
-    return this.domains.has(h);
+  /**
+   * True when a URI names this server: a served domain (any port), or one
+   * of its addresses at a port it listens on (RFC 3261 §16.4, §16.5).
+   */
+  isOurUri(uri: SipUri): boolean {
+    const h = uri.host.toLowerCase().replace(/^\[|\]$/g, '');
+    if (isIP(h) === 0 && h !== 'localhost')
+      return this.domains.size === 0 || this.domains.has(h) || this.own.has(h);
+    const port = uri.port ?? (uri.scheme === 'sips' || uri.transport === 'tls' ? 5061 : 5060);
+    if (!this.ports.has(port)) return false;
+    return this.own.has(h) || (h === 'localhost' && (this.own.has('127.0.0.1') || this.own.has('::1')));
   }
 
-  private isServedDomain(host: string): boolean {
-    const h = host.toLowerCase();
-    return (
-      this.domains.size === 0 ||
-      this.domains.has(h) ||
-      (isIP(h.replace(/^\[|\]$/g, '')) !== 0 && this.isOurs(h))
+  /** True when this server keeps the users and bindings of a domain (a host of a To or From). */
+  isServedDomain(host: string): boolean {
+    const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+    if (this.domains.size === 0 || this.domains.has(h)) return true;
+    return isIP(h) !== 0 && this.own.has(h);
+  }
+
+  /** The address of record a Request-URI of ours names (the port only when it is not one of ours). */
+  aorOf(uri: SipUri): string {
+    const bare = uri.port !== undefined && this.ports.has(uri.port) ? uri.with({ port: undefined }) : uri;
+    return addressOfRecord(bare);
+  }
+
+  /** The proxy target for a registered binding: its Path, or the flow it registered on (RFC 5626 §5.3). */
+  targetOf(b: Binding): ProxyTarget {
+    let flow: Target | undefined;
+    const f = b.flow;
+    if (f !== undefined) {
+      if (f.transport === 'udp') flow = { transport: 'udp', address: f.address, port: f.port };
+      else {
+        const t = f.transport as Target['transport'];
+        const c =
+          (f.connectionId !== undefined ? this.stack.transports.connectionById(f.connectionId) : undefined) ??
+          this.stack.transports.findConnection(t, f.address, f.port);
+        if (c !== undefined) flow = { transport: t, address: f.address, port: f.port, connection: c };
+      }
+    }
+    return bindingTarget(b, flow);
+  }
+
+  /** True when requests like this one are answered with a redirect (the `redirect` option). */
+  redirects(ctx: RouteContext): boolean {
+    const r = this.options.redirect;
+    if (r === undefined || r === false) return false;
+    if (r === true) return true;
+    const host = ctx.sipUri?.host.toLowerCase();
+    return host !== undefined && r.some((d) => d.toLowerCase() === host);
+  }
+
+  private dispatch(request: SipRequest, source: Source, incoming: IncomingRequest | undefined): void {
+    const ctx = new RouteContext(this, request, source, incoming);
+    if (this.closing) {
+      ctx.reply(503, 'Service Unavailable', [['Retry-After', 5]]);
+      return;
+    }
+    if (this.options.followRedirects) ctx.forwardOptions.followRedirects = true;
+    this.pipeline.run(ctx).then(
+      () => {
+        if (!ctx.answered && request.method !== 'ACK') {
+          this.log.warn(
+            { method: request.method, uri: String(request.uri) },
+            'no stage answered the request',
+          );
+          ctx.reply(500, 'Server Internal Error (no route)');
+        }
+      },
+      (e: unknown) => {
+        // A failing stage answers 500 and is logged; the server goes on (a routes module's bug stays in its request).
+        this.stats.routeErrors++;
+        this.log.error({ err: e, stage: ctx.stage, method: request.method }, 'route failed');
+        if (incoming === undefined || incoming.state === 'trying' || incoming.state === 'proceeding') {
+          if (ctx.proxied === undefined) ctx.reply(500, 'Server Internal Error');
+        }
+      },
     );
   }
 
-  private async handle(incoming: IncomingRequest): Promise<void> {
-    const req = incoming.request;
-    if (this.closing) {
-      incoming.respond(503, 'Service Unavailable', { headers: [['Retry-After', 5]] });
-      return;
+  /**
+   * Digest authentication of a request for a realm (RFC 3261 §22): sets
+   * `ctx.user` and resolves true, or answers the challenge (401 for the
+   * server itself, 407 for a request to proxy) or 403, and resolves false.
+   */
+  async authenticate(ctx: RouteContext, realm: string, proxy: boolean): Promise<boolean> {
+    const outcome = await this.authenticator.check(ctx.request, ctx.source, realm, proxy);
+    if (outcome.kind === 'ok') {
+      ctx.user = `${outcome.username}@${realm}`;
+      return true;
     }
-    switch (req.method) {
-      case 'REGISTER':
-        await this.register(incoming);
-        return;
-      case 'OPTIONS':
-        incoming.respond(200, 'OK', {
-          headers: [
-            ['Allow', SERVER_METHODS.join(', ')],
-            ['Accept', 'application/sdp'],
-            ['Supported', SERVER_SUPPORTED.join(', ')],
-          ],
-        });
-        return;
-      case 'ACK':
-        return;
-      default:
-        incoming.respond(501, 'Not Implemented', { headers: [['Allow', SERVER_METHODS.join(', ')]] });
+    await pause(outcome.delayMs);
+    if (outcome.kind === 'challenge') {
+      this.stats.challenged++;
+      ctx.reply(
+        outcome.status,
+        outcome.status === 401 ? 'Unauthorized' : 'Proxy Authentication Required',
+        outcome.challenges.map((c) => [outcome.header, c] as const),
+      );
+    } else {
+      this.stats.refused++;
+      this.log.warn({ method: ctx.method, realm, source: ctx.source.address }, 'bad credentials');
+      ctx.reply(403, outcome.reason);
     }
+    return false;
   }
 
-  /** RFC 3261 §10.3. */
-  private async register(incoming: IncomingRequest): Promise<void> {
-    const req = incoming.request;
-    const ruri = req.uri as SipUri;
-    // §10.3 item 1: bindings only for the domains served here.
-    if (ruri.kind !== 'sip' || !this.isOurs(ruri.host)) {
-      incoming.respond(404, 'Not Found (domain not served here)');
-      return;
-    }
+  /** RFC 3261 §10.3 from item 2 on (item 1, the domain, is the registrar stage's). */
+  async register(ctx: RouteContext): Promise<void> {
+    const req = ctx.request;
     const to = req.to?.uri as SipUri;
     const aor = addressOfRecord(to);
     if (!this.isServedDomain(to.host)) {
-      incoming.respond(404, 'Not Found (domain not served here)');
+      ctx.reply(404, 'Not Found (domain not served here)');
       return;
     }
     if (!this.options.open) {
       // §10.3 items 3 and 4: who is asking, and may they change this AOR.
       const realm = to.host.toLowerCase();
-      const outcome = await this.authenticator.check(req, incoming.source, realm, false);
-      if (outcome.kind !== 'ok') {
-        await pause(outcome.delayMs);
-        if (outcome.kind === 'challenge') {
-          this.stats.challenged++;
-          incoming.respond(outcome.status, 'Unauthorized', {
-            headers: outcome.challenges.map((c) => [outcome.header, c] as const),
-          });
-        } else {
-          this.stats.refused++;
-          this.log.warn({ aor, source: incoming.source.address }, 'registration refused: bad credentials');
-          incoming.respond(403, outcome.reason);
-        }
-        return;
-      }
-      if (outcome.username !== (to.user ?? '')) {
+      if (!(await this.authenticate(ctx, realm, false))) return;
+      if (ctx.user !== `${to.user ?? ''}@${realm}`) {
         this.stats.refused++;
-        incoming.respond(403, `Forbidden (${outcome.username} may not register ${aor})`);
+        ctx.reply(403, `Forbidden (${(ctx.user ?? '').split('@')[0]} may not register ${aor})`);
         return;
       }
     }
-    const result = await this.registrar.register(req, aor, incoming.source);
-    incoming.respond(result.status, result.reason, { headers: result.headers });
+    const result = await this.registrar.register(req, aor, ctx.source);
+    ctx.reply(result.status, result.reason, result.headers);
     if (result.status === 200) {
       // Every contact at expiry 0 (by parameter or header), or *: a removal.
       const contacts = req.contact;
@@ -228,7 +329,7 @@ export class SipServer {
         {
           aor,
           bindings: result.bindings.length,
-          source: `${incoming.source.transport}:${incoming.source.address}:${incoming.source.port}`,
+          source: `${ctx.source.transport}:${ctx.source.address}:${ctx.source.port}`,
         },
         removing ? 'unregistered' : 'registered',
       );

@@ -66,6 +66,13 @@ export interface RequestOptions {
    * to write a Contact that matches the transport.
    */
   prepare?: (request: SipRequest, target: Target) => void;
+  /**
+   * A second part for every Via branch this request gets (`<unique>.<loopTag>`):
+   * what a proxy uses to tell a loop from a spiral (RFC 5393 §4.2.1).
+   */
+  loopTag?: string;
+  /** Resolve the Request-URI even when there is a Route (the next hop is a strict router, RFC 3261 §16.6 item 6). */
+  byRequestUri?: boolean;
 }
 
 /** A request received by the stack, with its server transaction. */
@@ -440,8 +447,21 @@ export class SipStack {
     else this.receiveResponse(message as SipResponse, source);
   }
 
+  /**
+   * Sets a handler that sees each valid request before the transaction
+   * layer; returning true takes the request out of it (a stateless proxy,
+   * RFC 3261 §16.11). Undefined removes it.
+   */
+  onRawRequest(fn: ((req: SipRequest, source: Source) => boolean) | undefined): this {
+    this.rawRequestHandler = fn;
+    return this;
+  }
+
+  private rawRequestHandler: ((req: SipRequest, source: Source) => boolean) | undefined = undefined;
+
   private receiveRequest(req: SipRequest, source: Source): void {
     markReceived(req, source);
+    if (this.rawRequestHandler?.(req, source)) return;
     const leg = new ServerLeg(this, req, source);
     const result = this.transactions.receiveRequest(req, leg, leg);
     switch (result.kind) {
@@ -481,12 +501,6 @@ export class SipStack {
       this.stats.strayResponses++;
       this.strayResponseHandler(res, source);
     }
-  }
-
-  private isOurVia(v: Via): boolean {
-    const sentBy = v.port === undefined ? v.host : hostPort(v.host, v.port);
-    for (const base of this.viaBase.values()) if (base.toLowerCase() === sentBy.toLowerCase()) return true;
-    return false;
   }
 
   /** The INVITE server transaction a CANCEL targets. */
@@ -583,7 +597,7 @@ export class SipStack {
    * of the request on a new branch (RFC 3263 §4.3).
    */
   async request(req: SipRequest, options: RequestOptions = {}): Promise<OutgoingRequest> {
-    const targets = await this.targetsFor(req, options.target);
+    const targets = await this.targetsFor(req, options.target, options.byRequestUri);
     const prepare = options.prepare;
     const first = targets[0];
     if (first === undefined) {
@@ -591,13 +605,14 @@ export class SipStack {
     }
     // A pristine copy for failover attempts, taken before the Via goes on.
     const base = targets.length > 1 ? req.clone() : undefined;
-    const target = this.addViaFor(req, first, prepare);
+    const loopTag = options.loopTag;
+    const target = this.addViaFor(req, first, prepare, loopTag);
     const out = new OutgoingRequest(this, req, target);
     let next = 1;
     const failover = (): boolean => {
       if (base === undefined || out.cancelled || out.answered || next >= targets.length) return false;
       const copy = base.clone();
-      const t = this.addViaFor(copy, targets[next++] as Target, prepare);
+      const t = this.addViaFor(copy, targets[next++] as Target, prepare, loopTag);
       out.request = copy;
       out.target = t;
       out.tried.push(t);
@@ -613,14 +628,25 @@ export class SipStack {
    * really goes: §18.1.1 moves a UDP request larger than 1300 bytes to TCP
    * when this stack can send over TCP.
    */
-  private addViaFor(req: SipRequest, target: Target, prepare?: RequestOptions['prepare']): Target {
-    this.addVia(req, target);
+  private addViaFor(
+    req: SipRequest,
+    target: Target,
+    prepare: RequestOptions['prepare'],
+    loopTag: string | undefined,
+  ): Target {
+    const branch = () => (loopTag === undefined ? newBranch() : `${newBranch()}.${loopTag}`);
+    this.addVia(req, target, branch());
     prepare?.(req, target);
-    if (target.transport !== 'udp' || !this.viaBase.has('tcp') || req.toBuffer().length <= 1300)
+    if (
+      target.transport !== 'udp' ||
+      target.connection !== undefined ||
+      !this.viaBase.has('tcp') ||
+      req.toBuffer().length <= 1300
+    )
       return target;
     req.removeFirstValue('Via');
     const tcp: Target = { transport: 'tcp', address: target.address, port: target.port };
-    this.addVia(req, tcp);
+    this.addVia(req, tcp, branch());
     prepare?.(req, tcp);
     return tcp;
   }
@@ -663,22 +689,62 @@ export class SipStack {
     return t;
   }
 
-  private addVia(req: SipRequest, target: Target): void {
+  /**
+   * Forwards a request without a transaction (RFC 3261 §16.11, and the ACK
+   * for a 2xx, §16.6 via §13.2.2.4): puts a Via with `branch` on top and sends
+   * it where `target` says, else where its top Route or Request-URI points.
+   */
+  async forwardStateless(
+    req: SipRequest,
+    branch: string,
+    target?: Target,
+    byRequestUri = false,
+  ): Promise<Target> {
+    const t = target ?? (await this.targetsFor(req, undefined, byRequestUri))[0];
+    if (t === undefined) throw new TransportError(`no server found for ${String(req.uri)}`);
+    this.addVia(req, t, branch);
+    await this.transports.send(req.toBuffer(), t);
+    return t;
+  }
+
+  /**
+   * Sends a response on toward the next Via (a stateless proxy, a late 2xx):
+   * the caller has taken its own Via off (§16.7 item 3, §18.2.2).
+   */
+  async forwardResponse(res: SipResponse): Promise<void> {
+    const via = res.topVia;
+    if (via === undefined) throw new TransportError('no Via left to send the response to');
+    const transport = via.transport.toLowerCase() as TransportName;
+    const host = via.received ?? (via.host.startsWith('[') ? via.host.slice(1, -1) : via.host);
+    const rport = via.rport;
+    const port = typeof rport === 'number' ? rport : (via.port ?? (transport === 'tls' ? 5061 : 5060));
+    const connection =
+      transport === 'udp' ? undefined : this.transports.findConnection(transport, host, port);
+    await this.transports.send(res.toBuffer(), { transport, address: host, port, connection });
+  }
+
+  /** True when a Via's sent-by names this stack (§18.1.2). */
+  isOurVia(v: Via): boolean {
+    const sentBy = v.port === undefined ? v.host : hostPort(v.host, v.port);
+    for (const base of this.viaBase.values()) if (base.toLowerCase() === sentBy.toLowerCase()) return true;
+    return false;
+  }
+
+  private addVia(req: SipRequest, target: Target, branch = newBranch()): void {
     const sentBy = this.sentBy(target.transport);
     if (sentBy === undefined) throw new TransportError(`this stack does not listen on ${target.transport}`);
     const colon = sentBy.lastIndexOf(':');
     const host = sentBy.slice(0, colon);
     const port = Number(sentBy.slice(colon + 1));
-    const via = new Via(
-      viaTransport(target.transport),
-      host,
-      port,
-      Params.from({ branch: newBranch(), rport: null }),
-    );
+    const via = new Via(viaTransport(target.transport), host, port, Params.from({ branch, rport: null }));
     req.prependHeader('Via', via);
   }
 
-  private async targetsFor(req: SipRequest, target: string | Target | undefined): Promise<Target[]> {
+  private async targetsFor(
+    req: SipRequest,
+    target: string | Target | undefined,
+    byRequestUri = false,
+  ): Promise<Target[]> {
     if (target !== undefined) {
       if (typeof target !== 'string') return [target];
       // Numeric targets given as text are read once.
@@ -693,7 +759,7 @@ export class SipStack {
       return [t];
     }
     // §8.1.2: the first Route if any (loose routing), else the Request-URI.
-    const route = req.route[0];
+    const route = byRequestUri ? undefined : req.route[0];
     const uri = (route?.uri ?? req.uri) as SipUri;
     if (uri.kind !== 'sip')
       throw new TransportError(`cannot send to a ${String((uri as { scheme: string }).scheme)}: URI`);

@@ -101,7 +101,7 @@ export class TransportLayer {
   private readonly udpSockets: Map<string, UdpSocket>;
   private readonly pool: Map<string, Connection>;
   private readonly connecting: Map<string, Promise<Connection>>;
-  private readonly connections: Set<Connection>;
+  private readonly connections: Map<number, Connection>;
   /** Counters for what was refused or dropped. */
   readonly stats: { droppedDatagrams: number; framingErrors: number; refusedConnections: number };
   private keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -121,7 +121,7 @@ export class TransportLayer {
     this.udpSockets = new Map();
     this.pool = new Map();
     this.connecting = new Map();
-    this.connections = new Set();
+    this.connections = new Map();
     this.stats = { droppedDatagrams: 0, framingErrors: 0, refusedConnections: 0 };
     this.keepAlive = undefined;
     if (this.options.keepAliveMs > 0) {
@@ -168,7 +168,7 @@ export class TransportLayer {
         });
       },
       closed: (conn) => {
-        this.connections.delete(conn);
+        this.connections.delete(conn.id);
         const key = poolKey(conn.transport, conn.remoteAddress, conn.remotePort);
         if (this.pool.get(key) === conn) this.pool.delete(key);
       },
@@ -176,7 +176,7 @@ export class TransportLayer {
   }
 
   private adopt(conn: Connection): Connection {
-    this.connections.add(conn);
+    this.connections.set(conn.id, conn);
     const key = poolKey(conn.transport, conn.remoteAddress, conn.remotePort);
     if (!this.pool.has(key)) this.pool.set(key, conn);
     return conn;
@@ -342,6 +342,12 @@ export class TransportLayer {
           wss.close(() => http.close(() => resolve()));
         }),
     );
+  }
+
+  /** An open connection by its id (a flow remembered by a registration or a Record-Route). */
+  connectionById(id: number): Connection | undefined {
+    const c = this.connections.get(id);
+    return c?.open ? c : undefined;
   }
 
   /** An open connection to the target, if the pool has one. */
@@ -514,7 +520,7 @@ export class TransportLayer {
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
-    for (const c of [...this.connections]) c.close();
+    for (const c of [...this.connections.values()]) c.close();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners.length = 0;
     this.udpSockets.clear();

@@ -1,0 +1,590 @@
+import { newTag } from '../message/ids.js';
+import type { SipRequest, SipResponse } from '../message/message.js';
+import { NameAddr } from '../message/name-addr.js';
+import { createResponse } from '../message/response.js';
+import { SipUri } from '../message/uri.js';
+import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-stack.js';
+import { isReliable, type TransportName, viaTransport } from '../transport/address.js';
+import type { Source, Target } from '../transport/transport-layer.js';
+import { chooseBest, finishBest } from './best-response.js';
+import { fnv1a, hasLooped, loopTag } from './loop.js';
+import { type IsOurUri, preprocessRoute } from './route.js';
+import { forkGroups, type ProxyTarget } from './target.js';
+
+export interface ProxyOptions {
+  /** Recognises this proxy's own URIs (addresses it listens on, domains it is). */
+  isOurUri: IsOurUri;
+  /** Timer C (RFC 3261 §16.6 item 11), ms; "MUST be greater than 3 minutes". Default 181 s. */
+  timerCMs?: number;
+  /** Largest Max-Breadth accepted (RFC 5393 §5.3.3); also the value added when absent. Default 60. */
+  maxBreadth?: number;
+  /** Most 3xx Contacts followed in one response context. Default 8. */
+  maxRedirects?: number;
+}
+
+/** How one request is proxied. */
+export interface ForwardOptions {
+  /** Add Record-Route (§16.6 item 4). Default: true for INVITE, SUBSCRIBE, REFER and NOTIFY outside a dialog. */
+  recordRoute?: boolean;
+  /** Ring equal-q targets at once (default); false: one after another. */
+  parallel?: boolean;
+  /** Give each group of targets this long to answer before the next group is tried (sequential forking), ms. */
+  groupTimeoutMs?: number;
+  /** Recurse on 3xx responses: their Contacts join the target set (§16.5). Default false. */
+  followRedirects?: boolean;
+  /** Called with each response a branch receives (after this proxy's Via is off), before it is acted on. */
+  onResponse?: (response: SipResponse, branch: Branch) => void;
+}
+
+/** Methods that make dialogs, whose path this proxy stays on when it record-routes. */
+const DIALOG_METHODS = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+
+/** The parameter a Record-Route of ours carries to name the connection its side arrived on (RFC 5626 §5.3). */
+const FLOW_PARAM = 'sw-flow';
+
+/** One forwarded copy of a request (a client transaction) inside a response context. */
+export class Branch {
+  readonly target: ProxyTarget;
+  /** The client transaction's outcome, once the request is on its way. */
+  out: OutgoingRequest | undefined;
+  /** The final response (ours synthesised for a timeout or transport failure). */
+  final: SipResponse | undefined;
+  /** A provisional response has arrived (a CANCEL may be sent, §9.1). */
+  provisional: boolean;
+  /** CANCEL wanted before any provisional response came. */
+  cancelPending: boolean;
+  cancelled: boolean;
+  /** @internal */
+  timerC: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(target: ProxyTarget) {
+    this.target = target;
+    this.out = undefined;
+    this.final = undefined;
+    this.provisional = false;
+    this.cancelPending = false;
+    this.cancelled = false;
+    this.timerC = undefined;
+  }
+}
+
+/**
+ * A response context (RFC 3261 §16): the server transaction of a request
+ * being proxied statefully, its branches, and the best response so far.
+ */
+export class ResponseContext {
+  readonly incoming: IncomingRequest;
+  readonly branches: Branch[];
+  /** The final response sent upstream, once one has. */
+  answered: SipResponse | undefined;
+  /** A CANCEL arrived (§16.10): no new branches, pending ones cancelled. */
+  cancelled: boolean;
+  private readonly proxy: Proxy;
+  private readonly request: SipRequest;
+  private readonly options: ForwardOptions;
+  private readonly groups: ProxyTarget[][];
+  private readonly seen: Set<string>;
+  private readonly tag: string;
+  private readonly loop: string;
+  private pending: number;
+  private groupTimer: ReturnType<typeof setTimeout> | undefined;
+  private breadth: number;
+  private redirects: number;
+  private settle!: () => void;
+  /** Resolves when the context has sent its final response upstream. */
+  readonly done: Promise<void>;
+
+  /** @internal */
+  constructor(
+    proxy: Proxy,
+    incoming: IncomingRequest,
+    request: SipRequest,
+    options: ForwardOptions,
+    loop: string,
+  ) {
+    this.proxy = proxy;
+    this.incoming = incoming;
+    this.request = request;
+    this.options = options;
+    this.branches = [];
+    this.groups = [];
+    this.seen = new Set();
+    this.answered = undefined;
+    this.cancelled = false;
+    this.pending = 0;
+    this.groupTimer = undefined;
+    this.tag = newTag();
+    this.loop = loop;
+    this.breadth = proxy.incomingBreadth(request);
+    this.redirects = 0;
+    this.done = new Promise((r) => {
+      this.settle = r;
+    });
+  }
+
+  /** @internal Starts forking to the target set. */
+  start(targets: readonly ProxyTarget[]): void {
+    for (const t of targets) this.seen.add(t.uri.toString());
+    this.groups.push(...forkGroups(targets, this.options.parallel ?? true));
+    this.nextGroup();
+  }
+
+  /** Adds targets while the context runs (§16.6: "the target set can grow"); they form a new group. */
+  addTargets(targets: readonly ProxyTarget[]): void {
+    const fresh = targets.filter((t) => !this.seen.has(t.uri.toString()));
+    for (const t of fresh) this.seen.add(t.uri.toString());
+    if (fresh.length === 0) return;
+    this.groups.push(...forkGroups(fresh, this.options.parallel ?? true));
+    if (this.pending === 0 && this.answered === undefined) this.nextGroup();
+  }
+
+  /** RFC 3261 §16.10: cancels every pending branch; a 487 or the best response follows. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.groups.length = 0;
+    this.clearGroupTimer();
+    for (const b of this.branches) this.cancelBranch(b);
+    if (this.pending === 0) this.finish();
+  }
+
+  private nextGroup(): void {
+    this.clearGroupTimer();
+    while (this.groups.length > 0 && this.answered === undefined && !this.cancelled) {
+      let group = this.groups.shift() as ProxyTarget[];
+      // RFC 5393 §5.3.3: never more parallel branches than the Incoming Max-Breadth allows.
+      if (group.length > this.breadth) {
+        this.groups.unshift(group.slice(this.breadth));
+        group = group.slice(0, this.breadth);
+      }
+      const share = Math.max(1, Math.floor(this.breadth / group.length));
+      let started = 0;
+      for (const t of group) if (this.fork(t, share)) started++;
+      if (started > 0) {
+        if (this.options.groupTimeoutMs !== undefined && this.groups.length > 0) {
+          const current = this.branches.slice(-started);
+          this.groupTimer = setTimeout(() => {
+            this.groupTimer = undefined;
+            // The group had its time: cancel it; its 487s let the next group start.
+            for (const b of current) this.cancelBranch(b);
+          }, this.options.groupTimeoutMs);
+          this.groupTimer.unref?.();
+        }
+        return;
+      }
+    }
+    if (this.pending === 0) this.finish();
+  }
+
+  /** §16.6: one copy of the request to one target. */
+  private fork(target: ProxyTarget, breadth: number): boolean {
+    const branch = new Branch(target);
+    this.branches.push(branch);
+    const copy = this.proxy.prepareCopy(this.request, target, this.incoming.source, this.options, breadth);
+    this.pending++;
+    this.proxy
+      .send(copy, target, this.incoming.source, this.options, this.loop)
+      .then((out) => {
+        branch.out = out;
+        if (branch.cancelPending && branch.provisional) this.cancelBranch(branch);
+        out.onResponse((r) => this.response(branch, r));
+        out.final.catch((e: unknown) => this.failed(branch, e));
+        if (this.request.method === 'INVITE') this.startTimerC(branch);
+      })
+      .catch((e: unknown) => this.failed(branch, e));
+    return true;
+  }
+
+  private startTimerC(b: Branch): void {
+    if (b.timerC !== undefined) clearTimeout(b.timerC);
+    b.timerC = setTimeout(() => {
+      b.timerC = undefined;
+      if (b.final !== undefined) return;
+      // §16.8: with a provisional response, CANCEL the branch; without one, treat it as a 408.
+      if (b.provisional) this.cancelBranch(b);
+      else this.settleBranch(b, this.synthetic(408, 'Request Timeout'));
+    }, this.proxy.timerCMs);
+    b.timerC.unref?.();
+  }
+
+  private cancelBranch(b: Branch): void {
+    if (b.final !== undefined || b.cancelled || this.request.method !== 'INVITE') return;
+    if (!b.provisional || b.out === undefined) {
+      // §9.1: a CANCEL waits for a provisional response.
+      b.cancelPending = true;
+      return;
+    }
+    b.cancelled = true;
+    b.out.cancel().catch(() => {});
+  }
+
+  /** §16.7: a response on one branch. */
+  private response(b: Branch, r: SipResponse): void {
+    // Item 3: this proxy's Via comes off.
+    r.removeFirstValue('Via');
+    this.options.onResponse?.(r, b);
+    const s = r.status;
+    if (s < 200) {
+      if (s === 100) return;
+      b.provisional = true;
+      if (this.request.method === 'INVITE') this.startTimerC(b);
+      if (b.cancelPending || (this.cancelled && !b.cancelled)) {
+        b.cancelPending = false;
+        this.cancelBranch(b);
+      }
+      // Item 5: provisional responses other than 100 go upstream at once.
+      if (this.answered === undefined) this.upstream(r);
+      return;
+    }
+    if (s < 300) {
+      // Item 5: every 2xx to an INVITE goes upstream (forks, retransmissions); the first ends the context.
+      if (b.final === undefined) this.settleBranch(b, r, false);
+      if (this.answered === undefined || (this.answered.status < 300 && this.request.method === 'INVITE')) {
+        this.answered ??= r;
+        this.upstream(r);
+      }
+      // Item 10: the other branches are cancelled.
+      this.groups.length = 0;
+      for (const other of this.branches) if (other !== b) this.cancelBranch(other);
+      if (this.pending === 0) this.settle();
+      return;
+    }
+    if (b.final !== undefined) return;
+    if (s >= 300 && s < 400 && this.options.followRedirects && !this.cancelled) {
+      const more = this.redirectTargets(r);
+      if (more.length > 0) {
+        this.settleBranch(b, r, false);
+        this.addTargets(more);
+        if (this.pending === 0) this.nextGroup();
+        return;
+      }
+    }
+    if (s >= 600) {
+      // Item 10: a 6xx ends the search.
+      this.groups.length = 0;
+      for (const other of this.branches) if (other !== b) this.cancelBranch(other);
+    }
+    this.settleBranch(b, r);
+  }
+
+  private redirectTargets(r: SipResponse): ProxyTarget[] {
+    const out: ProxyTarget[] = [];
+    for (const c of r.contact) {
+      if (c.wildcard || this.redirects >= this.proxy.maxRedirects) continue;
+      const uri = c.uri;
+      if (uri.kind !== 'sip') continue;
+      this.redirects++;
+      out.push({ uri: (uri as SipUri).withoutHeaders(), q: c.q });
+    }
+    return out;
+  }
+
+  private failed(b: Branch, e: unknown): void {
+    if (b.final !== undefined) return;
+    const name = (e as Error)?.name ?? '';
+    // A timeout is a 408; a transport failure counts as a 503 (§16.7, RFC 3261 §8.1.3.1).
+    const res =
+      name === 'TransactionTimeoutError'
+        ? this.synthetic(408, 'Request Timeout')
+        : this.synthetic(503, 'Service Unavailable');
+    this.settleBranch(b, res);
+  }
+
+  private synthetic(status: number, reason: string): SipResponse {
+    return createResponse(this.incoming.request, status, reason, { toTag: this.tag });
+  }
+
+  private settleBranch(b: Branch, r: SipResponse, proceed = true): void {
+    if (b.final !== undefined) return;
+    b.final = r;
+    if (b.timerC !== undefined) {
+      clearTimeout(b.timerC);
+      b.timerC = undefined;
+    }
+    this.pending--;
+    if (!proceed) return;
+    if (this.pending > 0) return;
+    if (this.answered !== undefined) {
+      this.settle();
+      return;
+    }
+    this.nextGroup();
+  }
+
+  /** §16.7 item 6: all branches final, no targets left: the best response goes upstream. */
+  private finish(): void {
+    this.clearGroupTimer();
+    if (this.answered !== undefined) {
+      this.settle();
+      return;
+    }
+    const finals = this.branches.map((b) => b.final).filter((r): r is SipResponse => r !== undefined);
+    const at = chooseBest(finals.map((r) => r.status));
+    let best: SipResponse;
+    if (this.cancelled && (at < 0 || (finals[at] as SipResponse).status < 600)) {
+      best = this.synthetic(487, 'Request Terminated');
+    } else if (at < 0) {
+      best = this.synthetic(this.branches.length === 0 ? 480 : 408, 'No Response');
+    } else {
+      best = finishBest(finals[at] as SipResponse, finals);
+    }
+    this.answered = best;
+    this.upstream(best);
+    this.settle();
+  }
+
+  private upstream(r: SipResponse): void {
+    try {
+      this.incoming.respond(r);
+    } catch {
+      // The server transaction is gone (a 2xx after Timer L): sent on statelessly (RFC 6026 §8.4).
+      this.proxy.stack.forwardResponse(r).catch(() => {});
+    }
+  }
+
+  private clearGroupTimer(): void {
+    if (this.groupTimer !== undefined) {
+      clearTimeout(this.groupTimer);
+      this.groupTimer = undefined;
+    }
+  }
+}
+
+/**
+ * A proxy core (RFC 3261 §16) on a SipStack: stateful forwarding with
+ * response contexts, forking, CANCEL, loop detection, Record-Route, and
+ * stateless forwarding (§16.11) of ACKs for 2xx, late responses and, in
+ * stateless mode, everything.
+ */
+export class Proxy {
+  readonly stack: SipStack;
+  readonly isOurUri: IsOurUri;
+  readonly timerCMs: number;
+  readonly maxBreadth: number;
+  readonly maxRedirects: number;
+  /** Live response contexts of INVITEs, for CANCEL. */
+  private readonly contexts: WeakMap<IncomingRequest, ResponseContext>;
+  /** Counters for the operator. */
+  readonly stats: { forwarded: number; statelessForwarded: number; loops: number; lateResponses: number };
+
+  constructor(stack: SipStack, options: ProxyOptions) {
+    this.stack = stack;
+    this.isOurUri = options.isOurUri;
+    this.timerCMs = options.timerCMs ?? 181_000;
+    this.maxBreadth = options.maxBreadth ?? 60;
+    this.maxRedirects = options.maxRedirects ?? 8;
+    this.contexts = new WeakMap();
+    this.stats = { forwarded: 0, statelessForwarded: 0, loops: 0, lateResponses: 0 };
+  }
+
+  /**
+   * The loop check of §16.3 item 4 / RFC 5393 §4.2.2, on a request as
+   * received; also returns the loop tag its branches will carry.
+   */
+  checkLoop(req: SipRequest): { looped: boolean; tag: string } {
+    let tag: string | undefined;
+    const compute = () => {
+      tag ??= loopTag(req);
+      return tag;
+    };
+    const looped = hasLooped(req, (v) => this.stack.isOurVia(v), compute);
+    if (looped) this.stats.loops++;
+    return { looped, tag: compute() };
+  }
+
+  /**
+   * §16.4 on a received request (in place). Returns the connection an
+   * in-dialog request should leave on, when one of the Route values of ours
+   * taken off names a flow other than the one it arrived on (RFC 5626 §5.3).
+   */
+  preprocess(req: SipRequest, source: Source): Target | undefined {
+    const before = req.route;
+    const { popped } = preprocessRoute(req, this.isOurUri);
+    for (let i = 0; i < popped; i++) {
+      const uri = (before[i] as NameAddr).uri as SipUri;
+      const flow = uri.params.get(FLOW_PARAM);
+      if (typeof flow !== 'string') continue;
+      const id = Number(flow);
+      if (source.connection?.id === id) continue;
+      const c = this.stack.transports.connectionById(id);
+      if (c?.open)
+        return { transport: c.transport, address: c.remoteAddress, port: c.remotePort, connection: c };
+    }
+    return undefined;
+  }
+
+  /**
+   * Proxies a request statefully to a target set (§16.6, §16.7): forks in
+   * groups by q, forwards provisional and 2xx responses at once, the best
+   * final response when every branch is done. The request must have been
+   * through checkLoop() (for its tag) and preprocess().
+   */
+  forward(
+    incoming: IncomingRequest,
+    targets: readonly ProxyTarget[],
+    options: ForwardOptions = {},
+    tag: string = loopTag(incoming.request),
+  ): ResponseContext {
+    const ctx = new ResponseContext(this, incoming, incoming.request, options, tag);
+    if (incoming.request.method === 'INVITE') {
+      this.contexts.set(incoming, ctx);
+      void ctx.done.then(() => this.contexts.delete(incoming));
+    }
+    this.stats.forwarded++;
+    ctx.start(targets);
+    return ctx;
+  }
+
+  /** The response context of an INVITE still being proxied. */
+  contextOf(invite: IncomingRequest): ResponseContext | undefined {
+    return this.contexts.get(invite);
+  }
+
+  /**
+   * §16.10: a CANCEL for an INVITE being proxied is answered 200 here and
+   * the INVITE's pending branches are cancelled. Returns false (and answers
+   * nothing) when no such INVITE is known: the caller forwards it statelessly
+   * or answers 481.
+   */
+  cancel(cancel: IncomingRequest): boolean {
+    const invite = cancel.cancelled;
+    if (invite === undefined) return false;
+    cancel.respond(200, 'OK');
+    const ctx = this.contexts.get(invite);
+    if (ctx !== undefined) ctx.cancel();
+    else if (invite.state === 'proceeding') invite.respond(487, 'Request Terminated', { toTag: newTag() });
+    return true;
+  }
+
+  /** @internal Max-Breadth of a request as this proxy accepts it (RFC 5393 §5.3.3). */
+  incomingBreadth(req: SipRequest): number {
+    const v = Number(req.get('Max-Breadth'));
+    return Number.isInteger(v) && v > 0 ? Math.min(v, this.maxBreadth) : this.maxBreadth;
+  }
+
+  /** @internal §16.6 items 1-7 for one target. */
+  prepareCopy(
+    req: SipRequest,
+    target: ProxyTarget,
+    _source: Source,
+    _options: ForwardOptions,
+    breadth: number,
+  ): SipRequest {
+    const copy = req.clone();
+    // Item 2: the target's URI, without what a Request-URI may not carry.
+    const uri = target.uri;
+    if (uri !== req.uri) copy.uri = uri.kind === 'sip' ? (uri as SipUri).withoutHeaders() : uri;
+    // Item 3.
+    copy.decrementMaxForwards(70);
+    // RFC 5393 §5.3.3: every proxied request carries one Max-Breadth.
+    if (copy.has('Max-Breadth') || breadth !== this.maxBreadth) copy.setHeader('Max-Breadth', breadth);
+    // Item 7: pushed Route values (Path, an outbound proxy) go in front.
+    if (target.route !== undefined && target.route.length > 0) {
+      const own = copy.getAll('Route');
+      copy.removeHeader('Route');
+      for (const r of target.route) copy.appendHeader('Route', r);
+      for (const r of own) copy.appendHeader('Route', r);
+    }
+    if (strictRoutePostprocess(copy)) strictlyRouted.add(copy);
+    return copy;
+  }
+
+  /** @internal Items 4 and 8-10: Record-Route for the chosen transport, Via, and off it goes. */
+  send(
+    copy: SipRequest,
+    target: ProxyTarget,
+    source: Source,
+    options: ForwardOptions,
+    loop: string,
+  ): Promise<OutgoingRequest> {
+    const rr = options.recordRoute ?? (DIALOG_METHODS.has(copy.method) && copy.to?.tag === undefined);
+    return this.stack.request(copy, {
+      target: target.destination,
+      loopTag: loop,
+      byRequestUri: strictlyRouted.has(copy),
+      prepare: rr ? (r, t) => this.recordRoute(r, source, t) : undefined,
+    });
+  }
+
+  /**
+   * §16.6 item 4 with RFC 5658 double Record-Route: one value for the side
+   * the request came in on and, when the way out differs (transport, or a
+   * flow to keep), one for the side it goes out on.
+   */
+  private recordRoute(req: SipRequest, source: Source, out: Target): void {
+    const inbound = this.ownUri(source.transport, source.connection?.id);
+    const outConn = out.connection?.id;
+    const outbound = this.ownUri(out.transport, outConn);
+    if (inbound === undefined || outbound === undefined) return;
+    const differ =
+      source.transport !== out.transport || source.connection !== undefined || outConn !== undefined;
+    // Prepended: the one facing the next hop ends on top.
+    req.prependHeader('Record-Route', new NameAddr(inbound));
+    if (differ && outbound.toString() !== inbound.toString())
+      req.prependHeader('Record-Route', new NameAddr(outbound));
+  }
+
+  private ownUri(transport: TransportName, connectionId: number | undefined): SipUri | undefined {
+    const sentBy = this.stack.sentBy(transport);
+    if (sentBy === undefined) return undefined;
+    const colon = sentBy.lastIndexOf(':');
+    const params: Record<string, string | null> = {};
+    if (transport !== 'udp') params.transport = viaTransport(transport).toLowerCase();
+    params.lr = null;
+    if (connectionId !== undefined && isReliable(transport)) params[FLOW_PARAM] = String(connectionId);
+    return new SipUri({ host: sentBy.slice(0, colon), port: Number(sentBy.slice(colon + 1)), params });
+  }
+
+  /**
+   * Forwards a request without keeping state (§16.11): the ACK for a 2xx,
+   * a CANCEL no transaction knows, or any request in stateless mode. The
+   * branch is a hash of the received top Via and the target, so a
+   * retransmission goes out with the same branch (§16.11).
+   */
+  async forwardStateless(req: SipRequest, source: Source, destination?: Target): Promise<void> {
+    const { looped, tag } = this.checkLoop(req);
+    if (looped) return;
+    const flow = this.preprocess(req, source);
+    req.decrementMaxForwards(70);
+    const strict = strictRoutePostprocess(req);
+    const top = req.topVia;
+    const key = `${top?.branch ?? ''}|${top?.host ?? ''}|${top?.port ?? ''}|${req.uri.toString()}`;
+    const branch = `z9hG4bKsl${fnv1a(key)}${fnv1a(`${key}|${req.method === 'CANCEL' ? 'INVITE' : ''}`)}.${tag}`;
+    this.stats.statelessForwarded++;
+    await this.stack.forwardStateless(req, branch, destination ?? flow, strict);
+  }
+
+  /**
+   * A response no client transaction claimed (a stateless proxy's, or a 2xx
+   * after the INVITE client transaction ended): this proxy's Via comes off
+   * and it goes on to the next (§16.11, RFC 6026 §7.2).
+   */
+  async forwardLateResponse(res: SipResponse): Promise<void> {
+    const top = res.topVia;
+    if (top === undefined || !this.stack.isOurVia(top)) return;
+    res.removeFirstValue('Via');
+    if (res.topVia === undefined) return;
+    this.stats.lateResponses++;
+    await this.stack.forwardResponse(res);
+  }
+}
+
+/**
+ * §16.6 item 6: when the next hop is a strict router (its Route has no
+ * `lr`), the Request-URI goes to the end of the Route and the router's URI
+ * becomes the Request-URI (RFC 2543 routing).
+ */
+function strictRoutePostprocess(req: SipRequest): boolean {
+  const routes = req.route;
+  const top = routes[0];
+  if (top === undefined || top.uri.kind !== 'sip' || (top.uri as SipUri).lr) return false;
+  const rest = routes.slice(1);
+  req.removeHeader('Route');
+  for (const r of rest) req.appendHeader('Route', r);
+  req.appendHeader('Route', new NameAddr(req.uri));
+  req.uri = (top.uri as SipUri).withoutHeaders();
+  return true;
+}
+
+/** Copies whose next hop is a strict router: sent to their Request-URI. */
+const strictlyRouted = new WeakSet<SipRequest>();

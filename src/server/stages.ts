@@ -1,0 +1,209 @@
+import type { SipUri } from '../message/uri.js';
+import { parseUri } from '../message/uri.js';
+import { validateRequest } from '../message/validate.js';
+import type { ProxyTarget } from '../proxy/target.js';
+import type { NamedStage } from './pipeline.js';
+import type { RouteContext } from './route-context.js';
+import type { SipServer } from './server.js';
+import type { Binding } from './store/types.js';
+
+/** Methods the server answers itself when a request names the server (no user part). */
+export const SERVER_METHODS = ['REGISTER', 'OPTIONS'];
+
+/**
+ * The default request path of `sipwire serve`, in order:
+ *   cancel     CANCEL matched to its INVITE (RFC 3261 §16.10)
+ *   sanity     loop detection (§16.3 item 4, RFC 5393), OPTIONS at Max-Forwards 0
+ *   route      Route preprocessing (§16.4); in-dialog requests go on along their route
+ *   local      requests for the server itself: OPTIONS answered, REGISTER on to the registrar
+ *   registrar  REGISTER (§10.3)
+ *   auth       digest authentication of callers of our domains (407), no open relaying
+ *   location   requests for our domains: the registered contacts (§16.5)
+ *   forward    proxy to the target set (§16.6), or redirect it (3xx)
+ */
+export function defaultStages(server: SipServer): NamedStage[] {
+  return [
+    { name: 'cancel', run: cancelStage },
+    { name: 'sanity', run: sanityStage },
+    { name: 'route', run: routeStage },
+    { name: 'local', run: localStage },
+    { name: 'registrar', run: (ctx, next) => registrarStage(server, ctx, next) },
+    { name: 'auth', run: authStage },
+    { name: 'location', run: locationStage },
+    { name: 'forward', run: forwardStage },
+  ];
+}
+
+async function cancelStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+  if (ctx.method !== 'CANCEL') return next();
+  if (ctx.incoming !== undefined && ctx.server.proxy.cancel(ctx.incoming)) {
+    ctx.end();
+    return;
+  }
+  if (ctx.incoming === undefined) {
+    // Stateless mode: the CANCEL follows its INVITE's path (§16.11).
+    return next();
+  }
+  // §16.10 would forward it statelessly; with no INVITE known here there is nothing downstream to cancel.
+  ctx.reply(481, 'Call/Transaction Does Not Exist');
+}
+
+async function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+  const req = ctx.request;
+  const { looped, tag } = ctx.server.proxy.checkLoop(req);
+  if (looped) {
+    ctx.reply(482, 'Loop Detected');
+    return;
+  }
+  ctx.loopTag = tag;
+  // §16.3 item 3: OPTIONS with Max-Forwards 0 is answered here (the stack refused other methods with 483).
+  if (req.method === 'OPTIONS' && req.maxForwards === 0) {
+    answerOptions(ctx);
+    return;
+  }
+  return next();
+}
+
+async function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+  ctx.destination = ctx.server.proxy.preprocess(ctx.request, ctx.source);
+  if (!ctx.inDialog) {
+    if (ctx.method === 'ACK')
+      ctx.end(); // an ACK outside any dialog: nothing to do (§17.2.3 handled the rest)
+    else return next();
+    return;
+  }
+  // In a dialog: along its route (§16.12); the location service is not consulted again.
+  const uri = ctx.sipUri;
+  if (
+    ctx.request.route.length > 0 ||
+    uri === undefined ||
+    !ctx.server.isOurUri(uri) ||
+    uri.userRaw !== undefined
+  ) {
+    ctx.forward(undefined, { recordRoute: false });
+    return;
+  }
+  if (ctx.method === 'ACK') ctx.end();
+  else ctx.reply(481, 'Call/Transaction Does Not Exist');
+}
+
+async function localStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+  const uri = ctx.sipUri;
+  const forUs =
+    ctx.request.route.length === 0 &&
+    uri !== undefined &&
+    uri.userRaw === undefined &&
+    ctx.server.isOurUri(uri);
+  if (!forUs || ctx.method === 'REGISTER') return next();
+  if (ctx.method === 'OPTIONS') answerOptions(ctx);
+  else if (ctx.method === 'ACK') ctx.end();
+  else ctx.reply(405, 'Method Not Allowed', [['Allow', SERVER_METHODS.join(', ')]]);
+}
+
+function answerOptions(ctx: RouteContext): void {
+  ctx.reply(200, 'OK', [
+    ['Allow', SERVER_METHODS.join(', ')],
+    ['Accept', 'application/sdp'],
+    ['Supported', ctx.server.supported.join(', ')],
+  ]);
+}
+
+async function registrarStage(
+  server: SipServer,
+  ctx: RouteContext,
+  next: () => Promise<void>,
+): Promise<void> {
+  if (ctx.method !== 'REGISTER') return next();
+  // A REGISTER routed on through us to another registrar is proxied like any request.
+  if (ctx.request.route.length > 0) return next();
+  const uri = ctx.sipUri;
+  if (uri === undefined || !server.isOurUri(uri)) {
+    // §10.3 item 1: bindings only for the domains served here.
+    ctx.reply(404, 'Not Found (domain not served here)');
+    return;
+  }
+  // The registrar's own checks of the request (§10.3 items 2, 5 and the Require of §8.2.2.3).
+  const verdict = validateRequest(ctx.request, {
+    role: 'registrar',
+    strict: false,
+    supported: server.supported,
+  });
+  if (verdict.action === 'reject') {
+    ctx.reply(verdict.status, verdict.reason, verdict.headers);
+    return;
+  }
+  await server.register(ctx);
+}
+
+async function authStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+  const server = ctx.server;
+  if (server.open || ctx.method === 'ACK' || ctx.method === 'CANCEL' || ctx.inDialog) return next();
+  const from = ctx.request.from?.uri;
+  const fromOurs = from !== undefined && from.kind === 'sip' && server.isServedDomain((from as SipUri).host);
+  const uri = ctx.sipUri;
+  const toOurs = uri !== undefined && ctx.request.route.length === 0 && server.isOurUri(uri);
+  if (!fromOurs) {
+    // Callers from elsewhere may reach our users; they may not use this server as a relay.
+    if (toOurs) return next();
+    ctx.reply(403, 'Forbidden (relaying denied)');
+    return;
+  }
+  const realm = (from as SipUri).host.toLowerCase();
+  const ok = await server.authenticate(ctx, realm, true);
+  if (!ok) return;
+  // A caller speaks only for themselves: the From user is the one authenticated.
+  const user = (from as SipUri).user ?? '';
+  if (ctx.user !== `${user}@${realm}`) {
+    ctx.reply(403, `Forbidden (${ctx.user} may not call as ${user}@${realm})`);
+    return;
+  }
+  return next();
+}
+
+async function locationStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+  const uri = ctx.sipUri;
+  if (
+    ctx.targets.length > 0 ||
+    ctx.request.route.length > 0 ||
+    uri === undefined ||
+    uri.userRaw === undefined
+  )
+    return next();
+  const server = ctx.server;
+  if (!server.isOurUri(uri)) return next();
+  const aor = server.aorOf(uri);
+  const bindings = await server.location.lookup(aor, Date.now());
+  if (bindings.length === 0) {
+    const user = uri.user ?? '';
+    const known = await server.users.get(user, uri.host.toLowerCase());
+    // A user of ours not registered now is "temporarily unavailable"; anyone else is not found.
+    if (known !== undefined || server.open) ctx.reply(480, 'Temporarily Unavailable');
+    else ctx.reply(404, 'Not Found');
+    return;
+  }
+  ctx.targets = bindings.map((b) => server.targetOf(b));
+  return next();
+}
+
+async function forwardStage(ctx: RouteContext): Promise<void> {
+  if (ctx.redirectMode || ctx.server.redirects(ctx)) {
+    if (ctx.targets.length === 0) ctx.targets = [{ uri: ctx.request.uri }];
+    ctx.redirect();
+    return;
+  }
+  ctx.forward();
+}
+
+/** The target a binding gives (RFC 3327 §5.3 Path as Route; RFC 5626 §5.3 the flow it came on). */
+export function bindingTarget(b: Binding, flowTarget: ProxyTarget['destination']): ProxyTarget {
+  return {
+    uri: parseContact(b.contact),
+    route: b.path.length > 0 ? b.path : undefined,
+    destination: b.path.length > 0 ? undefined : flowTarget,
+    q: b.q,
+  };
+}
+
+function parseContact(text: string): ProxyTarget['uri'] {
+  return parseUri(text);
+}
