@@ -77,13 +77,9 @@ export async function runSipp({
   localPort,
   recvTimeoutMs = 8000,
 }) {
-  const statFile = join(workDir, `sipp-${tag}.csv`);
-  const errFile = join(workDir, `sipp-${tag}-errors.log`);
-  const screenFile = join(workDir, `sipp-${tag}-screen.log`);
   // The same local port run after run keeps each user's Contact the same, so a
   // later run refreshes the bindings an earlier one made.
   const sipPort = localPort ?? (await freeUdpPort());
-  const controlPort = await freeUdpPort();
   const args = [
     `127.0.0.1:${port}`,
     '-sf',
@@ -103,6 +99,25 @@ export async function runSipp({
     '127.0.0.1',
     '-p',
     String(sipPort),
+  ];
+  // Never more than a few seconds of calls open at once.
+  return runSippLoad({ args, rate, calls, limit: Math.max(100, rate * 4), workDir, tag, recvTimeoutMs });
+}
+
+/**
+ * Runs SIPp with `args` (scenario, addresses, transport) at `rate` calls per
+ * second for `calls` calls, at most `limit` open at once, and resolves with
+ * what its statistics file says: successes, failures by cause, the SIP
+ * status codes of unexpected answers, the achieved rate and the mean
+ * response time (rtd 1) in ms.
+ */
+export async function runSippLoad({ args, rate, calls, limit, workDir, tag, recvTimeoutMs = 8000 }) {
+  const statFile = join(workDir, `sipp-${tag}.csv`);
+  const errFile = join(workDir, `sipp-${tag}-errors.log`);
+  const screenFile = join(workDir, `sipp-${tag}-screen.log`);
+  const controlPort = await freeUdpPort();
+  const all = [
+    ...args,
     '-cp',
     String(controlPort),
     '-r',
@@ -111,13 +126,12 @@ export async function runSipp({
     '1000',
     '-m',
     String(calls),
-    // Never more than a few seconds of calls open at once.
     '-l',
-    String(Math.max(100, rate * 4)),
+    String(limit),
     '-recv_timeout',
     String(recvTimeoutMs),
-    // An unexpected answer fails the registration at once; nothing (no BYE)
-    // is sent for a failed one.
+    // An unexpected answer fails the call at once; nothing (no BYE) is sent
+    // for a failed one.
     '-default_behaviors',
     'abortunexp',
     '-nostdin',
@@ -134,7 +148,7 @@ export async function runSipp({
     screenFile,
   ];
   const started = process.hrtime.bigint();
-  const res = await run('sipp', args, { cwd: workDir });
+  const res = await run('sipp', all, { cwd: workDir });
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const stats = readSippStats(statFile);
   if (stats === undefined) {

@@ -79,7 +79,7 @@ export class ResponseContext {
   answered: SipResponse | undefined;
   /** A CANCEL arrived (§16.10): no new branches, pending ones cancelled. */
   cancelled: boolean;
-  private readonly proxy: Proxy;
+  private readonly proxy: ProxyCore;
   private readonly request: SipRequest;
   private readonly options: ForwardOptions;
   private readonly groups: ProxyTarget[][];
@@ -96,7 +96,7 @@ export class ResponseContext {
 
   /** @internal */
   constructor(
-    proxy: Proxy,
+    proxy: ProxyCore,
     incoming: IncomingRequest,
     request: SipRequest,
     options: ForwardOptions,
@@ -356,7 +356,7 @@ export class ResponseContext {
  * stateless forwarding (§16.11) of ACKs for 2xx, late responses and, in
  * stateless mode, everything.
  */
-export class Proxy {
+export class ProxyCore {
   readonly stack: SipStack;
   readonly isOurUri: IsOurUri;
   readonly timerCMs: number;

@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { SipRequest } from '../message/message.js';
 import type { SipUri } from '../message/uri.js';
-import { Proxy } from '../proxy/proxy.js';
+import { ProxyCore } from '../proxy/proxy.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import { type IncomingRequest, SipStack } from '../stack/sip-stack.js';
 import type { TransportAddress } from '../transport/address.js';
@@ -73,7 +73,7 @@ export interface ServerOptions {
  */
 export class SipServer {
   readonly stack: SipStack;
-  readonly proxy: Proxy;
+  readonly proxy: ProxyCore;
   readonly pipeline: Pipeline;
   readonly location: LocationStore;
   readonly users: UserStore;
@@ -127,7 +127,7 @@ export class SipServer {
       supported: SERVER_SUPPORTED,
       timers: options.timers,
     });
-    this.proxy = new Proxy(this.stack, {
+    this.proxy = new ProxyCore(this.stack, {
       isOurUri: (u) => this.isOurUri(u),
       timerCMs: options.proxy?.timerCMs,
       maxBreadth: options.proxy?.maxBreadth,
