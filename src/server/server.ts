@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
+import type { AuthHeader } from '../message/auth-header.js';
 import type { SipRequest } from '../message/message.js';
 import type { SipUri } from '../message/uri.js';
 import { ProxyCore } from '../proxy/proxy.js';
@@ -279,6 +280,7 @@ export class SipServer {
     const outcome = await this.authenticator.check(ctx.request, ctx.source, realm, proxy);
     if (outcome.kind === 'ok') {
       ctx.user = `${outcome.username}@${realm}`;
+      if (proxy) consumeCredentials(ctx.request, realm);
       return true;
     }
     await pause(outcome.delayMs);
@@ -335,6 +337,29 @@ export class SipServer {
       );
     }
   }
+}
+
+/** Takes off the Proxy-Authorization values for our realm: they were for us, and go no further (RFC 3261 §22.3). */
+function consumeCredentials(req: SipRequest, realm: string): void {
+  const keep: string[] = [];
+  let ours = 0;
+  for (const f of req.fields('Proxy-Authorization')) {
+    let r: string | undefined;
+    try {
+      r = (req.parseField(f) as AuthHeader).get('realm');
+    } catch {
+      r = undefined;
+    }
+    if (r?.toLowerCase() === realm) ours++;
+    else keep.push(f.value);
+  }
+  if (ours === 0) return;
+  req.removeHeader('Proxy-Authorization');
+  for (const v of keep) req.appendHeader('Proxy-Authorization', rawText(v));
+}
+
+function rawText(bytes: string): { toString(): string } {
+  return { toString: () => bytes };
 }
 
 function pause(ms: number): Promise<void> {

@@ -1,0 +1,377 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { makeUser } from '../../src/cli/serve-commands.js';
+import {
+  type CallEnd,
+  type IncomingCall,
+  type SipResponse,
+  SipStack,
+  type TransportAddress,
+  UserAgent,
+} from '../../src/index.js';
+import { createLogger } from '../../src/server/log.js';
+import { type Routes, type ServerOptions, SipServer } from '../../src/server/server.js';
+import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+
+// Full calls between sipwire user agents through `sipwire serve` on loopback:
+// registration, 407 on INVITE, record-routed dialogs, forking, CANCEL, busy,
+// redirect, and routes written in TypeScript.
+
+const DOMAIN = 'example.test';
+const PASSWORDS: Record<string, string> = { alice: 'a-secret', bob: 'b-secret', carol: 'c-secret' };
+
+async function startServer(options: Partial<ServerOptions> = {}) {
+  const users = new MemoryUserStore();
+  for (const [u, p] of Object.entries(PASSWORDS)) await users.put(makeUser(`${u}@${DOMAIN}`, p));
+  const server = new SipServer({
+    listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+    domains: [DOMAIN],
+    stores: { location: new MemoryLocationStore(), users },
+    logger: createLogger({ level: 'silent', pretty: false }),
+    ...options,
+  });
+  const bound = await server.start();
+  const udp = bound.find((b) => b.transport === 'udp') as TransportAddress;
+  const tcp = bound.find((b) => b.transport === 'tcp') as TransportAddress;
+  return { server, udp, tcp };
+}
+
+interface Phone {
+  ua: UserAgent;
+  stack: SipStack;
+  /** Requests this phone received, by method. */
+  seen: Map<string, number>;
+  invites: string[];
+}
+
+async function phone(
+  user: string,
+  proxy: TransportAddress,
+  transport: 'udp' | 'tcp' = 'udp',
+  register = true,
+): Promise<Phone> {
+  const stack = new SipStack({ listen: [`${transport}:127.0.0.1:0`], role: 'endpoint' });
+  await stack.start();
+  const seen = new Map<string, number>();
+  const invites: string[] = [];
+  stack.onTrace((dir, data) => {
+    if (dir !== 'in') return;
+    const text = data.toString('latin1');
+    const m = /^([A-Z]+) /.exec(text);
+    if (m === null) return;
+    seen.set(m[1] as string, (seen.get(m[1] as string) ?? 0) + 1);
+    if (m[1] === 'INVITE') invites.push(text);
+  });
+  const ua = new UserAgent(stack, {
+    uri: `sip:${user}@${DOMAIN}`,
+    auth: { username: user, password: PASSWORDS[user] ?? 'x' },
+    outboundProxy: `sip:127.0.0.1:${proxy.port}${transport === 'tcp' ? ';transport=tcp' : ''}`,
+  });
+  if (register) {
+    const r = ua.register({ target: `${transport}:127.0.0.1:${proxy.port}`, expires: 300 });
+    await r.registered;
+  }
+  return { ua, stack, seen, invites };
+}
+
+function statusOf(e: unknown): number {
+  return (e as { status: number }).status;
+}
+
+describe('calls through sipwire serve (proxy)', () => {
+  let srv: Awaited<ReturnType<typeof startServer>>;
+  let alice: Phone;
+  let bob: Phone;
+  before(async () => {
+    srv = await startServer();
+    alice = await phone('alice', srv.udp);
+    bob = await phone('bob', srv.udp);
+  });
+  after(async () => {
+    await alice.stack.stop();
+    await bob.stack.stop();
+    await srv.server.stop(0);
+  });
+
+  test('alice calls bob: 407 answered, bob rings, answers, the dialog goes through the proxy and ends with BYE', async () => {
+    const challengedBefore = srv.server.stats.challenged;
+    bob.ua.onCall((c) => {
+      c.ring();
+      void c.answer();
+    });
+    const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+    await call.answered;
+    assert.ok(srv.server.stats.challenged > challengedBefore, 'the INVITE was challenged (407) first');
+    const invite = bob.invites.at(-1) ?? '';
+    assert.match(
+      invite,
+      new RegExp(`Record-Route: <sip:127\\.0\\.0\\.1:${srv.udp.port};lr>`),
+      'record-routed',
+    );
+    assert.match(invite, /^INVITE sip:bob@127\.0\.0\.1:\d+/, 'Request-URI is bob’s registered contact');
+    assert.doesNotMatch(invite, /\r\nRoute:/i, 'the Route naming the proxy was taken off');
+    assert.doesNotMatch(invite, /\r\nProxy-Authorization:/i, 'the credentials for this proxy were consumed');
+    const inc = [...bob.ua.dialogs.values()][0] as IncomingCall;
+    assert.deepEqual(
+      inc.dialog?.routeSet.map((r) => r.toString()),
+      [`<sip:127.0.0.1:${srv.udp.port};lr>`],
+      "bob's route set is the proxy",
+    );
+    const ended = once(inc, 'ended');
+    const byesBefore = bob.seen.get('BYE') ?? 0;
+    await call.hangup();
+    const [end] = (await ended) as [CallEnd];
+    assert.equal(end.by, 'remote', 'bob got the BYE');
+    assert.equal(bob.seen.get('BYE'), byesBefore + 1, 'one BYE reached bob');
+  });
+
+  test('busy: bob rejects with 486 and alice gets the 486', async () => {
+    bob.ua.onCall((c) => c.reject(486));
+    const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+    await assert.rejects(call.answered, (e) => statusOf(e) === 486, '486 forwarded upstream');
+  });
+
+  test('CANCEL: alice cancels while bob rings; both see the call end with 487', async () => {
+    const rung = new Promise<IncomingCall>((resolve) =>
+      bob.ua.onCall((c) => {
+        c.ring();
+        resolve(c);
+      }),
+    );
+    const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+    const inc = await rung;
+    await once(call, 'ringing');
+    const bobEnded = once(inc, 'ended');
+    await call.cancel();
+    await assert.rejects(call.answered, (e) => statusOf(e) === 487, '487 upstream');
+    const [end] = (await bobEnded) as [CallEnd];
+    assert.equal(end.reason, 'cancelled', 'bob saw the CANCEL the proxy sent');
+  });
+
+  test('a user with no registration gets 480; an unknown user 404', async () => {
+    const c1 = alice.ua.call(`sip:carol@${DOMAIN}`);
+    await assert.rejects(c1.answered, (e) => statusOf(e) === 480, '480 for carol');
+    const c2 = alice.ua.call(`sip:nobody@${DOMAIN}`);
+    await assert.rejects(c2.answered, (e) => statusOf(e) === 404, '404 for nobody');
+  });
+
+  test('a wrong password is refused with 403 and the server goes on serving', async () => {
+    const mallory = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
+    await mallory.start();
+    try {
+      const ua = new UserAgent(mallory, {
+        uri: `sip:alice@${DOMAIN}`,
+        auth: { username: 'alice', password: 'wrong' },
+        outboundProxy: `sip:127.0.0.1:${srv.udp.port}`,
+      });
+      const call = ua.call(`sip:bob@${DOMAIN}`);
+      await assert.rejects(call.answered, (e) => [403, 407].includes(statusOf(e)), 'refused');
+      bob.ua.onCall((c) => void c.answer());
+      const ok = alice.ua.call(`sip:bob@${DOMAIN}`);
+      await ok.answered;
+      await ok.hangup();
+    } finally {
+      await mallory.stop();
+    }
+  });
+
+  test('requests to and from other domains are not relayed for strangers (403)', async () => {
+    const stranger = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
+    await stranger.start();
+    try {
+      const ua = new UserAgent(stranger, {
+        uri: 'sip:eve@elsewhere.test',
+        outboundProxy: `sip:127.0.0.1:${srv.udp.port}`,
+      });
+      const call = ua.call('sip:someone@far.test');
+      await assert.rejects(call.answered, (e) => statusOf(e) === 403, 'relaying denied');
+      // A stranger may call our users.
+      bob.ua.onCall((c) => void c.answer());
+      const ok = ua.call(`sip:bob@${DOMAIN}`);
+      await ok.answered;
+      await ok.hangup();
+    } finally {
+      await stranger.stop();
+    }
+  });
+});
+
+describe('forking', () => {
+  test('two devices of bob ring in parallel; one answers, the other is cancelled', async () => {
+    const srv = await startServer();
+    const alice = await phone('alice', srv.udp);
+    const desk = await phone('bob', srv.udp);
+    const mobile = await phone('bob', srv.tcp, 'tcp');
+    try {
+      const rang: IncomingCall[] = [];
+      const bothRang = new Promise<void>((resolve) => {
+        const on = (c: IncomingCall) => {
+          c.ring();
+          rang.push(c);
+          if (rang.length === 2) resolve();
+        };
+        desk.ua.onCall(on);
+        mobile.ua.onCall(on);
+      });
+      const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+      await bothRang;
+      const deskCall = rang.find((c) => c.ua === desk.ua) as IncomingCall;
+      const mobileCall = rang.find((c) => c.ua === mobile.ua) as IncomingCall;
+      assert.ok(deskCall && mobileCall, 'both devices rang');
+      const cancelled = once(deskCall, 'ended');
+      await mobileCall.answer();
+      await call.answered;
+      const [end] = (await cancelled) as [CallEnd];
+      assert.equal(end.reason, 'cancelled', 'the desk phone was cancelled when the mobile answered');
+      // Mobile is on TCP, alice on UDP: double Record-Route, and the BYE still reaches the mobile.
+      assert.match(
+        mobile.invites.at(-1) ?? '',
+        /Record-Route: <sip:127\.0\.0\.1:\d+;transport=tcp;lr;sw-flow=\d+>\r\nRecord-Route: <sip:127\.0\.0\.1:\d+;lr>/,
+        'double Record-Route toward TCP',
+      );
+      const ended = once(mobileCall, 'ended');
+      await call.hangup();
+      await ended;
+    } finally {
+      for (const p of [alice, desk, mobile]) await p.stack.stop();
+      await srv.server.stop(0);
+    }
+  });
+
+  test('sequential: a 486 from the first target moves on to the next group', async () => {
+    const routes: Routes = (p) => {
+      p.after('location', 'desks-then-carol', async (ctx, next) => {
+        if (ctx.sipUri?.user === 'bob') {
+          const carol = await ctx.server.location.lookup(`sip:carol@${DOMAIN}`, Date.now());
+          ctx.targets = [
+            ...ctx.targets.map((t) => ({ ...t, q: 1 })),
+            ...carol.map((b) => ({ ...ctx.server.targetOf(b), q: 0.5 })),
+          ];
+        }
+        return next();
+      });
+    };
+    const srv = await startServer({ routes });
+    const alice = await phone('alice', srv.udp);
+    const bob = await phone('bob', srv.udp);
+    const carol = await phone('carol', srv.udp);
+    try {
+      bob.ua.onCall((c) => c.reject(486));
+      carol.ua.onCall((c) => void c.answer());
+      const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+      await call.answered;
+      assert.equal(bob.seen.get('INVITE'), 1, 'bob was tried first');
+      assert.equal(carol.seen.get('INVITE'), 1, 'then carol');
+      await call.hangup();
+    } finally {
+      for (const p of [alice, bob, carol]) await p.stack.stop();
+      await srv.server.stop(0);
+    }
+  });
+
+  test('ring group then voicemail: unanswered desks are cancelled after the group timeout', async () => {
+    const routes: Routes = (p) => {
+      p.after('location', 'ring-then-voicemail', async (ctx, next) => {
+        if (ctx.sipUri?.user !== 'bob') return next();
+        const vm = await ctx.server.location.lookup(`sip:carol@${DOMAIN}`, Date.now());
+        ctx.targets = [...ctx.targets, ...vm.map((b) => ({ ...ctx.server.targetOf(b), q: 0.1 }))];
+        ctx.forward(undefined, { groupTimeoutMs: 300 });
+      });
+    };
+    const srv = await startServer({ routes });
+    const alice = await phone('alice', srv.udp);
+    const bob = await phone('bob', srv.udp);
+    const voicemail = await phone('carol', srv.udp);
+    try {
+      let bobCall: IncomingCall | undefined;
+      bob.ua.onCall((c) => {
+        c.ring();
+        bobCall = c;
+      });
+      voicemail.ua.onCall((c) => void c.answer());
+      const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+      await call.answered;
+      assert.equal(bobCall?.state, 'ended', 'the desk was cancelled');
+      assert.equal(voicemail.seen.get('INVITE'), 1, 'voicemail answered');
+      await call.hangup();
+    } finally {
+      for (const p of [alice, bob, voicemail]) await p.stack.stop();
+      await srv.server.stop(0);
+    }
+  });
+});
+
+describe('redirect and routes', () => {
+  test('redirect mode answers 302 with the registered contact', async () => {
+    const srv = await startServer({ redirect: true });
+    const alice = await phone('alice', srv.udp);
+    const bob = await phone('bob', srv.udp);
+    try {
+      const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+      let response: SipResponse | undefined;
+      await assert.rejects(call.answered, (e) => {
+        response = (e as { response: SipResponse }).response;
+        return statusOf(e) === 302;
+      });
+      const contact = response?.contact[0];
+      assert.ok(contact && !contact.wildcard, 'a Contact');
+      assert.match(
+        String(contact.uri),
+        new RegExp(`^sip:bob@127\\.0\\.0\\.1:${bob.stack.transports.addresses[0]?.port}`),
+        "bob's contact",
+      );
+      assert.equal(bob.seen.get('INVITE') ?? 0, 0, 'bob was not called');
+    } finally {
+      for (const p of [alice, bob]) await p.stack.stop();
+      await srv.server.stop(0);
+    }
+  });
+
+  test('a routes module sends 9xxx to a gateway, blocks a user agent, and a failing stage answers 500', async () => {
+    let gatewayPort = 0;
+    const routes: Routes = (p) => {
+      p.before('auth', 'block', (ctx, next) => {
+        if (/scanner/i.test(ctx.header('User-Agent') ?? '')) return ctx.reply(403, 'Forbidden (blocked)');
+        if (ctx.sipUri?.user === 'explode') throw new Error('a bug in the routes');
+        return next();
+      });
+      p.before('location', 'pstn', (ctx, next) => {
+        const user = ctx.sipUri?.user ?? '';
+        if (/^9\d+$/.test(user)) return ctx.forward([`sip:${user.slice(1)}@127.0.0.1:${gatewayPort}`]);
+        return next();
+      });
+    };
+    const srv = await startServer({ routes, open: true });
+    const alice = await phone('alice', srv.udp);
+    const gateway = await phone('carol', srv.udp, 'udp', false);
+    gatewayPort = gateway.stack.transports.addresses[0]?.port ?? 0;
+    try {
+      gateway.ua.onCall((c) => void c.answer());
+      const call = alice.ua.call(`sip:95551234@${DOMAIN}`);
+      await call.answered;
+      assert.match(
+        gateway.invites.at(-1) ?? '',
+        /^INVITE sip:5551234@127\.0\.0\.1:/,
+        'the gateway got the number',
+      );
+      await call.hangup();
+
+      const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
+      await stack.start();
+      const scanner = new UserAgent(stack, { uri: `sip:alice@${DOMAIN}`, userAgent: 'friendly-scanner' });
+      const blocked = scanner.call(`sip:bob@${DOMAIN}`, { target: `udp:127.0.0.1:${srv.udp.port}` });
+      await assert.rejects(blocked.answered, (e) => statusOf(e) === 403, 'blocked by user agent');
+      const boom = alice.ua.call(`sip:explode@${DOMAIN}`);
+      await assert.rejects(boom.answered, (e) => statusOf(e) === 500, 'a throwing stage answers 500');
+      assert.equal(srv.server.stats.routeErrors, 1, 'the error was counted');
+      const again = alice.ua.call(`sip:95550000@${DOMAIN}`);
+      await again.answered;
+      await again.hangup();
+      await stack.stop();
+    } finally {
+      for (const p of [alice, gateway]) await p.stack.stop();
+      await srv.server.stop(0);
+    }
+  });
+});
