@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
+import { parseMessage, type SipRequest, type TransportAddress } from '../../src/index.js';
+import { loopTag } from '../../src/proxy/loop.js';
+import { createLogger } from '../../src/server/log.js';
+import { type ServerOptions, SipServer } from '../../src/server/server.js';
+import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+
+// The proxy's answers to requests written by hand, on the wire (UDP loopback).
+
+async function startServer(options: Partial<ServerOptions> = {}) {
+  const server = new SipServer({
+    listen: ['udp:127.0.0.1:0'],
+    domains: ['example.test'],
+    stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
+    logger: createLogger({ level: 'silent', pretty: false }),
+    open: true,
+    ...options,
+  });
+  const bound = await server.start();
+  return { server, udp: bound[0] as TransportAddress };
+}
+
+class Peer {
+  readonly socket: Socket;
+  readonly inbox: string[] = [];
+  private waiters: Array<() => void> = [];
+  constructor() {
+    this.socket = createSocket('udp4');
+    this.socket.on('message', (m) => {
+      this.inbox.push(m.toString('latin1'));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  async bind(): Promise<number> {
+    await new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', () => r()));
+    return this.socket.address().port;
+  }
+  get port(): number {
+    return this.socket.address().port;
+  }
+  send(text: string, port: number): void {
+    this.socket.send(Buffer.from(text, 'latin1'), port, '127.0.0.1');
+  }
+  /** The next message matching `re` (waits up to 3 s; '(nothing)' otherwise). */
+  async next(re: RegExp, from = 0): Promise<string> {
+    const until = Date.now() + 3000;
+    for (;;) {
+      const hit = this.inbox.slice(from).find((m) => re.test(m));
+      if (hit !== undefined) return hit;
+      if (Date.now() > until) return '(nothing)';
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function request(
+  method: string,
+  uri: string,
+  port: number,
+  extra: string[] = [],
+  branch = `z9hG4bK-${Math.random().toString(36).slice(2)}`,
+): string {
+  return [
+    `${method} ${uri} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=${branch};rport`,
+    ...extra.filter((h) => h.startsWith('Via:')),
+    ...(extra.some((h) => h.startsWith('Max-Forwards:')) ? [] : ['Max-Forwards: 70']),
+    'To: <sip:bob@example.test>',
+    'From: <sip:alice@example.test>;tag=f1',
+    `Call-ID: ${branch}@127.0.0.1`,
+    `CSeq: 1 ${method}`,
+    ...extra.filter((h) => !h.startsWith('Via:')),
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+describe('proxy answers on the wire', () => {
+  let srv: Awaited<ReturnType<typeof startServer>>;
+  let uac: Peer;
+  before(async () => {
+    srv = await startServer();
+    uac = new Peer();
+    await uac.bind();
+  });
+  after(async () => {
+    uac.close();
+    await srv.server.stop(0);
+  });
+
+  test('Max-Forwards 0 on an INVITE: 483; on an OPTIONS: answered by the proxy with 200', async () => {
+    const from = uac.inbox.length;
+    uac.send(request('INVITE', 'sip:bob@example.test', uac.port, ['Max-Forwards: 0']), srv.udp.port);
+    assert.match(await uac.next(/^SIP\/2\.0 483 /, from), /^SIP\/2\.0 483 /, '483 Too Many Hops');
+    uac.send(request('OPTIONS', 'sip:bob@example.test', uac.port, ['Max-Forwards: 0']), srv.udp.port);
+    const ok = await uac.next(/^SIP\/2\.0 200 .*\r\n[\s\S]*CSeq: 1 OPTIONS/, from);
+    assert.match(ok, /^SIP\/2\.0 200 /, 'OPTIONS answered');
+    assert.match(ok, /\r\nAllow: /, 'with Allow');
+  });
+
+  test('Proxy-Require with an unknown option: 420 with Unsupported', async () => {
+    const from = uac.inbox.length;
+    uac.send(
+      request('INVITE', 'sip:bob@example.test', uac.port, ['Proxy-Require: teleportation']),
+      srv.udp.port,
+    );
+    const r = await uac.next(/^SIP\/2\.0 420 /, from);
+    assert.match(r, /\r\nUnsupported: teleportation\r\n/, '420 names the option');
+  });
+
+  test('a request that comes back with our Via and the same routing inputs: 482', async () => {
+    const from = uac.inbox.length;
+    const base = request('INVITE', 'sip:carol@far.test', uac.port, [], 'z9hG4bK-loop-1');
+    const tag = loopTag(parseMessage(base) as SipRequest);
+    const looped = request(
+      'INVITE',
+      'sip:carol@far.test',
+      uac.port,
+      [`Via: SIP/2.0/UDP 127.0.0.1:${srv.udp.port};branch=z9hG4bKearlier.${tag}`],
+      'z9hG4bK-loop-1',
+    );
+    uac.send(looped, srv.udp.port);
+    assert.match(await uac.next(/^SIP\/2\.0 482 /, from), /^SIP\/2\.0 482 Loop Detected/, '482');
+  });
+
+  test('a Request-URI with an unknown scheme: 416', async () => {
+    const from = uac.inbox.length;
+    uac.send(request('INVITE', 'xmpp:bob@example.test', uac.port), srv.udp.port);
+    assert.match(await uac.next(/^SIP\/2\.0 416 /, from), /^SIP\/2\.0 416 /, '416');
+  });
+
+  test('a malformed Via on a request to proxy: 400 naming the header, and the proxy still serves', async () => {
+    const from = uac.inbox.length;
+    const bad = request('INVITE', 'sip:bob@example.test', uac.port, ['Route: <sip:oops']);
+    uac.send(bad, srv.udp.port);
+    assert.match(
+      await uac.next(/^SIP\/2\.0 400 /, from),
+      /^SIP\/2\.0 400 Bad Route header/,
+      '400 names Route',
+    );
+    uac.send(request('OPTIONS', `sip:127.0.0.1:${srv.udp.port}`, uac.port), srv.udp.port);
+    assert.match(await uac.next(/^SIP\/2\.0 200 /, from), /^SIP\/2\.0 200 /, 'still answering');
+  });
+});
+
+describe('stateless mode (RFC 3261 §16.11)', () => {
+  test('requests relayed with a branch that is the same for a retransmission; responses relayed back', async () => {
+    const srv = await startServer({ stateless: true });
+    const uac = new Peer();
+    const uas = new Peer();
+    await uac.bind();
+    await uas.bind();
+    try {
+      const text = request('INVITE', `sip:bob@127.0.0.1:${uas.port}`, uac.port, [], 'z9hG4bK-sl-test-1');
+      uac.send(text, srv.udp.port);
+      const first = await uas.next(/^INVITE /);
+      assert.match(
+        first,
+        new RegExp(`^Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${srv.udp.port};branch=z9hG4bKsl`, 'm'),
+        'our Via on top',
+      );
+      assert.match(first, /\r\nMax-Forwards: 69\r\n/, 'Max-Forwards decremented');
+      uac.send(text, srv.udp.port);
+      const second = await uas.next(/^INVITE /, 1);
+      const branch = (m: string) => /branch=(z9hG4bKsl[^;\r]+)/.exec(m)?.[1];
+      assert.ok(branch(first), 'a branch');
+      assert.equal(branch(second), branch(first), 'the retransmission carries the same branch');
+      // The UAS answers by the Vias: the response goes to the proxy, which takes its Via off.
+      const vias = first.match(/^Via: .*$/gm) ?? [];
+      uas.send(
+        [
+          'SIP/2.0 180 Ringing',
+          ...vias,
+          'To: <sip:bob@example.test>;tag=t1',
+          'From: <sip:alice@example.test>;tag=f1',
+          'Call-ID: z9hG4bK-sl-test-1@127.0.0.1',
+          'CSeq: 1 INVITE',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        srv.udp.port,
+      );
+      const ringing = await uac.next(/^SIP\/2\.0 180 /);
+      assert.equal((ringing.match(/^Via: /gm) ?? []).length, 1, 'one Via left');
+      assert.match(ringing, /branch=z9hG4bK-sl-test-1/, 'the caller’s own Via');
+    } finally {
+      uac.close();
+      uas.close();
+      await srv.server.stop(0);
+    }
+  });
+});
