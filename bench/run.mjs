@@ -17,3 +17,7 @@ if (process.env.BENCH_SKIP_REGISTRATIONS !== '1') {
   const { runRegistrationBench } = await import('./registrations.mjs');
   await runRegistrationBench();
 }
+if (process.env.BENCH_SKIP_CALLS !== '1') {
+  const { runCallBench } = await import('./calls.mjs');
+  await runCallBench();
+}

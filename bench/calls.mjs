@@ -1,0 +1,622 @@
+// Calls per second through a stateful record-routing proxy, sipwire against
+// Kamailio in the same run.
+//
+// Each call is INVITE (with SDP) -> [100] [180] 200 -> ACK, a 200 ms hold,
+// BYE -> 200, over loopback UDP: SIPp's uac (bench/calls/uac.xml) sends
+// everything to the proxy (-rsa) with a Request-URI naming SIPp's uas
+// (bench/calls/uas.xml), so the proxy forwards the INVITE by its
+// Request-URI, records the route, and the ACK and BYE come back through it
+// by their Route. Proxies:
+//   - kamailio: Kamailio with tm and rr (record_route, loose_route,
+//     t_relay), 2 UDP workers, no database;
+//   - sipwire: `sipwire serve --open`, which proxies requests whose
+//     Request-URI is not its own.
+// The rates are fixed and stepped upwards. Each step prints the calls
+// completed and failed, the rate of completed calls (per second from the
+// first INVITE to the end of the last call less one hold; calls that fail by
+// a receive timeout lengthen that time), and the proxy's CPU time
+// per completed call (user + system of all its processes, from /proc, read
+// before the step and after a short tail). For sipwire, the heap per active
+// call is measured after the steps: sipwire is started again through
+// bench/calls/serve-with-heap.mjs, which reports its heap after a full
+// collection on SIGUSR2; (heap with N calls held - heap idle) / N. The
+// summary gives each proxy's highest rate held with no failure, the CPU per
+// call at each rate both ran, and sipwire's ratios to Kamailio.
+//
+// Alone: node bench/calls.mjs  (needs scripts/install-peers.sh run once for
+// SIPp and Kamailio, and `npm run build` for sipwire). Environment:
+//   CALL_BENCH_SERVERS   kamailio,sipwire
+//   CALL_BENCH_RATES     500,1000,2000,3000   (calls per second)
+//   CALL_BENCH_SECONDS   5       seconds of calls per step
+//   CALL_BENCH_HOLD_MS   200     how long each call lasts between ACK and BYE
+//   CALL_BENCH_WARMUP    1000    calls before the steps (at 500/s), 0 for none
+//   CALL_BENCH_STOP_PCT  10      stop stepping up after a step with more failures than this (%)
+//   CALL_BENCH_PAUSE_MS  1000    tail after each step (the proxy's work still queued is counted)
+//   CALL_BENCH_KAMAILIO_CHILDREN 2   UDP worker processes of Kamailio
+//   CALL_BENCH_HEAP_CALLS    1500   calls held for sipwire's heap per active call (0: not measured)
+//   CALL_BENCH_HEAP_RATE     500    the rate they are placed at
+//   CALL_BENCH_HEAP_HOLD_MS  5000   how long each of them lasts (at least 2 s more than placing them takes)
+//   CALL_BENCH_SIPWIRE_FORCE=1      run sipwire even when `sipwire serve --help` fails
+//   CALL_BENCH_JSON      a file to write the figures to, as JSON
+//   CALL_BENCH_DIR       parent of the temporary directory (default: the OS's)
+//   CALL_BENCH_KEEP=1    keep the temporary directory (configs, logs, SIPp files)
+
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startKamailioProxy } from './calls/kamailio.mjs';
+import { errorLines, kamailioModuleDir, tail } from './registrations/kamailio.mjs';
+import {
+  freeUdpPort,
+  groupCpu,
+  installCleanupHandlers,
+  onPath,
+  run,
+  spawnGroup,
+  stopAll,
+  stopGroup,
+  waitForSip,
+} from './registrations/procs.mjs';
+import { runSippLoad } from './registrations/sipp.mjs';
+import { ROOT, sipwireServeAvailable } from './registrations/sipwire.mjs';
+
+const UAC = fileURLToPath(new URL('./calls/uac.xml', import.meta.url));
+const UAS = fileURLToPath(new URL('./calls/uas.xml', import.meta.url));
+const HEAP_WRAPPER = fileURLToPath(new URL('./calls/serve-with-heap.mjs', import.meta.url));
+const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+const DOMAIN = 'bench.test';
+const DEFAULT_SERVERS = ['kamailio', 'sipwire'];
+
+const list = (v, fallback) =>
+  v === undefined || v === ''
+    ? fallback
+    : String(v)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+/** Options from the environment (see the top of this file). */
+export function optionsFromEnv(env = process.env) {
+  return {
+    servers: list(env.CALL_BENCH_SERVERS, DEFAULT_SERVERS),
+    rates: list(env.CALL_BENCH_RATES, ['500', '1000', '2000', '3000']).map(Number),
+    seconds: Number(env.CALL_BENCH_SECONDS ?? 5),
+    holdMs: Number(env.CALL_BENCH_HOLD_MS ?? 200),
+    warmup: Number(env.CALL_BENCH_WARMUP ?? 1000),
+    stopPct: Number(env.CALL_BENCH_STOP_PCT ?? 10),
+    pauseMs: Number(env.CALL_BENCH_PAUSE_MS ?? 1000),
+    kamailioChildren: Number(env.CALL_BENCH_KAMAILIO_CHILDREN ?? 2),
+    heapCalls: Number(env.CALL_BENCH_HEAP_CALLS ?? 1500),
+    heapRate: Number(env.CALL_BENCH_HEAP_RATE ?? 500),
+    heapHoldMs: Number(env.CALL_BENCH_HEAP_HOLD_MS ?? 5000),
+    forceSipwire: env.CALL_BENCH_SIPWIRE_FORCE === '1',
+    json: env.CALL_BENCH_JSON || undefined,
+    dir: env.CALL_BENCH_DIR || tmpdir(),
+    keep: env.CALL_BENCH_KEEP === '1',
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+
+/** A step holds its rate when nothing failed and at least 95% of the offered rate completed. */
+const held = (s) => s.failed === 0 && s.successful > 0 && s.achieved >= 0.95 * s.rate;
+
+function describeFailures(step) {
+  if (step.failed === 0) return '';
+  const parts = Object.entries(step.causes).map(([k, v]) => `${k} ${v}`);
+  const codes = Object.entries(step.unexpected).map(([c, v]) => `${c} x${v}`);
+  if (codes.length > 0) parts.push(`answers: ${codes.join(', ')}`);
+  return parts.join('; ');
+}
+
+/** The first entry of SIPp's error file (why a call failed), on one line and shortened. */
+function firstSippError(file) {
+  if (!file || !existsSync(file)) return undefined;
+  // Entries start with "date<TAB>time<TAB>epoch: " and do not always end with a newline.
+  const entries = readFileSync(file, 'utf8').split(/(?=\d{4}-\d\d-\d\d\t\d\d:\d\d:\d\d\.\d+\t)/);
+  const first = entries.find((e) => /Aborting call|aborting call|Call failed|timeout|unexpected/.test(e));
+  return first
+    ?.replace(/^\S+\t\S+\t[\d.]+:\s*/, '')
+    .replace(/\s+/g, ' ')
+    .replace(/'$/, '')
+    .trim()
+    .slice(0, 220);
+}
+
+/**
+ * SIPp's uas (bench/calls/uas.xml) on `port`, answering every call until
+ * stopped; its own process group.
+ */
+async function startUas(dir, port) {
+  const logFile = join(dir, 'sipp-uas.log');
+  const log = openSync(logFile, 'w');
+  const child = spawnGroup(
+    'sipp',
+    [
+      '-sf',
+      UAS,
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-t',
+      'u1',
+      '-cp',
+      String(await freeUdpPort()),
+      '-nostdin',
+      '-trace_err',
+      '-error_file',
+      join(dir, 'sipp-uas-errors.log'),
+    ],
+    { cwd: dir, stdio: ['ignore', 'ignore', log] },
+  );
+  closeSync(log);
+  // SIPp has no readiness signal of its own: give it a moment, then check it is still there.
+  await sleep(300);
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`SIPp uas exited (${child.exitCode ?? child.signalCode}): ${tail(logFile, 10)}`);
+  }
+  return { child, port, stop: () => stopGroup(child) };
+}
+
+/**
+ * Starts `sipwire serve --open` on udp:127.0.0.1:port with a database in
+ * `dir`: the CLI itself, or through serve-with-heap.mjs when `heapFile` is
+ * given. Resolves once it answers OPTIONS.
+ */
+async function startSipwireProxy({ dir, port, heapFile, readyTimeoutMs = 15000 }) {
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, heapFile ? 'sipwire-heap.log' : 'sipwire.log');
+  const serve = [
+    'serve',
+    '--open',
+    '--db',
+    join(dir, heapFile ? 'calls-heap.db' : 'calls.db'),
+    '--listen',
+    `udp:127.0.0.1:${port}`,
+    '--domain',
+    DOMAIN,
+    '--log-level',
+    'warn',
+  ];
+  const args = heapFile ? ['--expose-gc', HEAP_WRAPPER, heapFile, ...serve] : [BIN, ...serve];
+  const log = openSync(logFile, 'w');
+  const child = spawnGroup(process.execPath, args, { cwd: dir, stdio: ['ignore', log, log] });
+  closeSync(log);
+  try {
+    await waitForSip(port, child, readyTimeoutMs, 'sipwire serve');
+  } catch (err) {
+    await stopGroup(child);
+    throw new Error(`${err.message}\n--- ${logFile} (end) ---\n${tail(logFile)}`);
+  }
+  return {
+    name: 'sipwire',
+    kind: 'sipwire',
+    child,
+    port,
+    logFile,
+    describe: 'sipwire serve --open, one Node.js process',
+    cpu: () => groupCpu(child.pid),
+    stop: () => stopGroup(child),
+    logTail: (n) => tail(logFile, n),
+  };
+}
+
+/** Starts one of the proxies; resolves with it, or with { skipped: note }. */
+async function startProxy(kind, o, dir) {
+  const port = await freeUdpPort();
+  const sub = join(dir, kind);
+  mkdirSync(sub, { recursive: true });
+  if (kind === 'kamailio') {
+    if (!onPath('kamailio')) return { skipped: 'kamailio not installed (scripts/install-peers.sh)' };
+    if (!kamailioModuleDir()) return { skipped: "Kamailio's modules not found (scripts/install-peers.sh)" };
+    return startKamailioProxy({ dir: sub, port, children: o.kamailioChildren });
+  }
+  if (kind === 'sipwire') {
+    if (!o.forceSipwire) {
+      const avail = await sipwireServeAvailable();
+      if (!avail.ok) return { skipped: `sipwire serve not available (${avail.why})` };
+    }
+    return startSipwireProxy({ dir: sub, port });
+  }
+  return { skipped: `unknown proxy '${kind}' (known: ${DEFAULT_SERVERS.join(', ')})` };
+}
+
+/**
+ * One run of SIPp's uac through the proxy to the uas: `calls` calls at
+ * `rate`, each held `holdMs`.
+ */
+async function placeCalls({ proxyPort, uasPort, rate, calls, holdMs, workDir, tag, limit }) {
+  const args = [
+    `127.0.0.1:${uasPort}`,
+    '-sf',
+    UAC,
+    '-rsa',
+    `127.0.0.1:${proxyPort}`,
+    '-t',
+    'u1',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(await freeUdpPort()),
+    '-d',
+    String(holdMs),
+  ];
+  // Room for two seconds of calls beyond the hold before SIPp holds new calls back.
+  const open = limit ?? Math.max(100, Math.ceil(rate * (holdMs / 1000 + 2)));
+  const step = await runSippLoad({ args, rate, calls, limit: open, workDir, tag, recvTimeoutMs: 5000 });
+  // SIPp's elapsed time runs to the end of the last call: take the hold of
+  // that call off, so that the rate is calls completed per second of placing them.
+  const span = step.seconds - holdMs / 1000;
+  step.achieved = span > 0 ? step.successful / span : 0;
+  return step;
+}
+
+/** Runs the warm-up and the rate steps through one started proxy. */
+async function benchProxy(server, uas, o, dir, kind) {
+  const result = { name: server.name, kind, describe: server.describe, steps: [] };
+  const workDir = join(dir, kind);
+  const base = { proxyPort: server.port, uasPort: uas.port, holdMs: o.holdMs, workDir };
+  if (o.warmup > 0) {
+    const w = await placeCalls({ ...base, rate: 500, calls: o.warmup, tag: 'warmup' });
+    console.log(`    warm-up: ${w.successful} calls completed, ${w.failed} failed at 500/s`);
+    if (w.failed > 0) {
+      const why = describeFailures(w);
+      const first = firstSippError(w.errorFile);
+      if (why) console.log(`      ${why}`);
+      if (first) console.log(`      first SIPp error: ${first}`);
+    }
+    await sleep(o.pauseMs);
+  }
+  console.log(
+    `    ${pad('rate/s', 8)}${lpad('completed', 10)}${lpad('failed', 8)}${lpad('achieved/s', 12)}${lpad('CPU us/call', 13)}${lpad('setup ms', 10)}${lpad('retrans', 9)}`,
+  );
+  for (const rate of o.rates) {
+    const calls = Math.max(1, Math.round(rate * o.seconds));
+    const logErrorsBefore = kind === 'kamailio' ? errorLines(server.logFile).length : 0;
+    const cpu0 = server.cpu();
+    let step;
+    try {
+      step = await placeCalls({ ...base, rate, calls, tag: `r${rate}` });
+    } catch (err) {
+      console.log(`    ${pad(rate, 8)}  SIPp failed: ${err.message.split('\n')[0]}`);
+      result.steps.push({ rate, calls, successful: 0, failed: calls, error: err.message });
+      break;
+    }
+    // Read after the tail, so that work the proxy still had queued counts.
+    await sleep(o.pauseMs);
+    const cpu1 = server.cpu();
+    step.cpuSeconds = cpu1.seconds - cpu0.seconds;
+    step.processes = cpu1.processes;
+    step.cpuUsPerCall = step.successful > 0 ? (step.cpuSeconds / step.successful) * 1e6 : Number.NaN;
+    step.serverErrors = kind === 'kamailio' ? errorLines(server.logFile).length - logErrorsBefore : 0;
+    if (step.failed > 0) step.firstError = firstSippError(step.errorFile);
+    result.steps.push(step);
+    const notes = [describeFailures(step)];
+    if (step.serverErrors > 0) notes.push(`${step.serverErrors} ERROR lines in the proxy's log`);
+    console.log(
+      `    ${pad(rate, 8)}${lpad(step.successful, 10)}${lpad(step.failed, 8)}${lpad(fmt(step.achieved), 12)}${lpad(fmt(step.cpuUsPerCall, 1), 13)}${lpad(fmt(step.meanMs), 10)}${lpad(step.retransmissions, 9)}  ${notes.filter(Boolean).join('; ')}`,
+    );
+    if (step.firstError) console.log(`      first SIPp error: ${step.firstError}`);
+    if (step.failed > (o.stopPct / 100) * calls || step.successful === 0) {
+      console.log(`    (stopped stepping up: more than ${o.stopPct}% of this step failed)`);
+      break;
+    }
+  }
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    console.log(`    the proxy exited (${server.child.exitCode ?? server.child.signalCode}); its log ends:`);
+    for (const l of server.logTail(10).split('\n')) console.log(`      ${l.slice(0, 200)}`);
+  }
+  const sample = kind === 'kamailio' ? errorLines(server.logFile).slice(0, 3) : [];
+  if (sample.length > 0) {
+    console.log("    first ERROR lines of the proxy's log:");
+    for (const l of sample) console.log(`      ${l.trim().slice(0, 200)}`);
+  }
+  return result;
+}
+
+/** Asks the process started by serve-with-heap.mjs for its heap after a full GC. */
+async function heapSample(child, heapFile, seq, timeoutMs = 10000) {
+  process.kill(child.pid, 'SIGUSR2');
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const s = JSON.parse(readFileSync(heapFile, 'utf8'));
+      if (s.seq === seq) return s;
+    } catch {
+      // not written yet
+    }
+    await sleep(20);
+  }
+  throw new Error(`no heap sample ${seq} from sipwire within ${timeoutMs} ms`);
+}
+
+/**
+ * sipwire's heap per active call: a fresh sipwire (through
+ * serve-with-heap.mjs) idle, then with `heapCalls` calls placed at
+ * `heapRate` and each held `heapHoldMs`, sampled once every call should be
+ * up and before the first one hangs up.
+ */
+async function measureHeapPerCall(o, dir, uas) {
+  const calls = o.heapCalls;
+  const placing = (calls / o.heapRate) * 1000;
+  // The sample is taken a second after the last INVITE goes out; the first
+  // BYE goes out a hold after the first INVITE. Lengthen the hold if it is too short.
+  const holdMs = Math.max(o.heapHoldMs, Math.ceil(placing + 2000));
+  const sub = join(dir, 'sipwire');
+  const heapFile = join(sub, 'heap.json');
+  const port = await freeUdpPort();
+  const server = await startSipwireProxy({ dir: sub, port, heapFile });
+  try {
+    await sleep(1000);
+    const idle = await heapSample(server.child, heapFile, 1);
+    const started = Date.now();
+    const running = placeCalls({
+      proxyPort: port,
+      uasPort: uas.port,
+      rate: o.heapRate,
+      calls,
+      holdMs,
+      workDir: sub,
+      tag: 'heap',
+      limit: calls + 100,
+    });
+    await sleep(placing + 1000);
+    const loaded = await heapSample(server.child, heapFile, 2);
+    const sampledAt = Date.now() - started;
+    const step = await running;
+    const result = {
+      calls,
+      rate: o.heapRate,
+      holdMs,
+      sampledAtMs: sampledAt,
+      completed: step.successful,
+      failed: step.failed,
+      heapIdle: idle.heapUsed,
+      heapLoaded: loaded.heapUsed,
+      rssIdle: idle.rss,
+      rssLoaded: loaded.rss,
+    };
+    if (step.successful === 0) return { ...result, skipped: `no call completed (${describeFailures(step)})` };
+    // Every call that completed was up when the sample was taken (all placed
+    // a second before it, none hung up until a hold after it began).
+    result.bytesPerCall = (loaded.heapUsed - idle.heapUsed) / step.successful;
+    result.rssPerCall = (loaded.rss - idle.rss) / step.successful;
+    if (sampledAt >= holdMs) result.note = 'sampled after the first calls hung up: figure too low';
+    if (step.failed > 0) result.note = `${step.failed} calls failed: figure approximate`;
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The highest offered rate a proxy held (no failure, >= 95% achieved), with that step. */
+function best(result) {
+  const ok = result.steps.filter(held);
+  return ok.length === 0 ? undefined : ok.reduce((a, b) => (b.rate > a.rate ? b : a));
+}
+
+function compare(results) {
+  const ours = results.find((r) => r.kind === 'sipwire' && !r.skipped);
+  const theirs = results.find((r) => r.kind === 'kamailio' && !r.skipped);
+  if (!ours || !theirs) return undefined;
+  const ob = best(ours);
+  const tb = best(theirs);
+  const rates = ours.steps
+    .map((s) => s.rate)
+    .filter((rate) => theirs.steps.some((t) => t.rate === rate))
+    .sort((a, b) => a - b);
+  return {
+    rateHeldRatio: ob && tb ? ob.rate / tb.rate : null,
+    sipwireRateHeld: ob?.rate ?? null,
+    kamailioRateHeld: tb?.rate ?? null,
+    cpu: rates.map((rate) => {
+      const s = ours.steps.find((x) => x.rate === rate);
+      const k = theirs.steps.find((x) => x.rate === rate);
+      const both = Number.isFinite(s.cpuUsPerCall) && Number.isFinite(k.cpuUsPerCall);
+      return {
+        rate,
+        sipwireUsPerCall: s.cpuUsPerCall ?? null,
+        kamailioUsPerCall: k.cpuUsPerCall ?? null,
+        sipwireHeld: held(s),
+        kamailioHeld: held(k),
+        ratio: both ? s.cpuUsPerCall / k.cpuUsPerCall : null,
+      };
+    }),
+  };
+}
+
+function printSummary(results, comparison, heap, o) {
+  console.log('');
+  console.log(
+    `  Summary: highest rate held (0 failures, >= 95% of the offered rate completed), of ${o.rates.join(', ')}/s, ${o.seconds} s each`,
+  );
+  console.log(
+    `    ${pad('proxy', 12)}${lpad('rate/s', 8)}${lpad('achieved/s', 12)}${lpad('CPU us/call', 13)}`,
+  );
+  for (const r of results) {
+    if (r.skipped) {
+      console.log(`    ${pad(r.name, 12)}  skipped: ${r.skipped}`);
+      continue;
+    }
+    const b = best(r);
+    if (!b) {
+      console.log(`    ${pad(r.name, 12)}${lpad('none', 8)}  (no step held)`);
+      continue;
+    }
+    const lower = r.steps.filter((st) => st.rate < b.rate && !held(st)).map((st) => `${st.rate}/s`);
+    const note = lower.length > 0 ? `  (lower step not held: ${lower.join(', ')})` : '';
+    console.log(
+      `    ${pad(r.name, 12)}${lpad(b.rate, 8)}${lpad(fmt(b.achieved), 12)}${lpad(fmt(b.cpuUsPerCall, 1), 13)}${note}`,
+    );
+  }
+  if (!comparison) {
+    console.log('    sipwire / kamailio: not compared (one of them did not run)');
+  } else {
+    const c = comparison;
+    console.log(
+      `    sipwire / kamailio, rate held: ${c.rateHeldRatio === null ? `n/a (sipwire ${c.sipwireRateHeld ?? 'none'}, kamailio ${c.kamailioRateHeld ?? 'none'})` : `${fmt(c.rateHeldRatio, 2)}x (${c.sipwireRateHeld} vs ${c.kamailioRateHeld}/s)`}`,
+    );
+    console.log('    CPU per completed call at each rate both ran (us; * = the step did not hold):');
+    console.log(`      ${pad('rate/s', 8)}${lpad('sipwire', 10)}${lpad('kamailio', 10)}${lpad('ratio', 8)}`);
+    for (const row of c.cpu) {
+      const s = `${fmt(row.sipwireUsPerCall, 1)}${row.sipwireHeld ? '' : '*'}`;
+      const k = `${fmt(row.kamailioUsPerCall, 1)}${row.kamailioHeld ? '' : '*'}`;
+      console.log(
+        `      ${pad(row.rate, 8)}${lpad(s, 10)}${lpad(k, 10)}${lpad(row.ratio === null ? '-' : `${fmt(row.ratio, 2)}x`, 8)}`,
+      );
+    }
+  }
+  if (heap) {
+    if (heap.skipped) {
+      console.log(`  sipwire heap per active call: skipped: ${heap.skipped}`);
+    } else {
+      console.log(
+        `  sipwire heap per active call: ${fmt(heap.bytesPerCall)} bytes (${heap.completed} calls held ${heap.holdMs} ms, placed at ${heap.rate}/s, sampled at ${fmt(heap.sampledAtMs / 1000, 1)} s: heap ${fmt(heap.heapIdle / 1048576, 1)} -> ${fmt(heap.heapLoaded / 1048576, 1)} MiB; RSS ${fmt(heap.rssPerCall)} bytes per call)${heap.note ? `; ${heap.note}` : ''}`,
+      );
+    }
+  }
+}
+
+/** Plain numbers and strings only, for the JSON summary. */
+function stepForJson(s) {
+  return {
+    rate: s.rate,
+    calls: s.calls,
+    completed: s.successful,
+    failed: s.failed,
+    achieved: s.achieved ?? 0,
+    cpuUsPerCall: Number.isFinite(s.cpuUsPerCall) ? s.cpuUsPerCall : null,
+    cpuSeconds: s.cpuSeconds ?? null,
+    meanSetupMs: Number.isFinite(s.meanMs) ? s.meanMs : null,
+    retransmissions: s.retransmissions ?? null,
+    held: held(s),
+    failures: s.causes ?? {},
+    unexpectedAnswers: s.unexpected ?? {},
+    firstError: s.firstError ?? s.error ?? null,
+  };
+}
+
+/**
+ * Runs the call benchmark; prints every step and a summary and resolves with
+ * the figures ({ results, comparison, heap }).
+ */
+export async function runCallBench(options = {}) {
+  const o = { ...optionsFromEnv(), ...options };
+  console.log('');
+  console.log(
+    `Calls through a stateful record-routing proxy over loopback UDP (INVITE with SDP, 180, 200, ACK, ${o.holdMs} ms, BYE, 200), SIPp uac -> proxy -> SIPp uas`,
+  );
+  if (!onPath('sipp')) {
+    console.log('  skipped: SIPp not installed (scripts/install-peers.sh)');
+    return { results: [], skipped: 'sipp not installed' };
+  }
+  const version = (await run('sipp', ['-v'])).stdout.match(/SIPp v?([\d.]+)/)?.[1] ?? '?';
+  const dir = mkdtempSync(join(o.dir, 'sipwire-call-bench-'));
+  const removeHandlers = installCleanupHandlers(() => {
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  });
+  const results = [];
+  let heap;
+  let comparison;
+  try {
+    console.log(`  SIPp ${version}; work directory ${dir}`);
+    for (const kind of o.servers) {
+      console.log('');
+      const sub = join(dir, kind);
+      mkdirSync(sub, { recursive: true });
+      let uas;
+      let server;
+      try {
+        uas = await startUas(sub, await freeUdpPort());
+        server = await startProxy(kind, o, dir);
+      } catch (err) {
+        console.log(`  ${kind}: failed to start: ${err.message}`);
+        results.push({
+          name: kind,
+          kind,
+          skipped: `failed to start: ${err.message.split('\n')[0]}`,
+          steps: [],
+        });
+        await uas?.stop();
+        continue;
+      }
+      if (server.skipped) {
+        console.log(`  ${kind}: skipped: ${server.skipped}`);
+        results.push({ name: kind, kind, skipped: server.skipped, steps: [] });
+        await uas.stop();
+        continue;
+      }
+      console.log(
+        `  ${server.name} on udp:127.0.0.1:${server.port} (${server.cpu().processes} processes; ${server.describe}), SIPp uas on udp:127.0.0.1:${uas.port}`,
+      );
+      try {
+        results.push(await benchProxy(server, uas, o, dir, kind));
+      } catch (err) {
+        console.log(`    failed: ${err.message}`);
+        results.push({
+          name: server.name,
+          kind,
+          skipped: `failed: ${err.message.split('\n')[0]}`,
+          steps: [],
+        });
+      } finally {
+        await server.stop();
+      }
+      if (kind === 'sipwire' && o.heapCalls > 0) {
+        try {
+          heap = await measureHeapPerCall(o, dir, uas);
+        } catch (err) {
+          heap = { skipped: `failed: ${err.message.split('\n')[0]}` };
+        }
+      }
+      await uas.stop();
+    }
+    comparison = compare(results);
+    printSummary(results, comparison, heap, o);
+    if (o.json) {
+      const summary = {
+        benchmark: 'calls through a stateful record-routing proxy',
+        date: new Date().toISOString(),
+        node: process.version,
+        cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
+        sipp: version,
+        options: { ...o, json: undefined, dir: undefined },
+        results: results.map((r) => ({
+          proxy: r.name,
+          describe: r.describe ?? null,
+          skipped: r.skipped ?? null,
+          highestRateHeld: r.skipped ? null : (best(r)?.rate ?? null),
+          steps: r.steps.map(stepForJson),
+        })),
+        comparison: comparison ?? null,
+        sipwireHeapPerCall: heap ?? null,
+      };
+      writeFileSync(o.json, `${JSON.stringify(summary, null, 2)}\n`);
+      console.log(`  figures written to ${o.json}`);
+    }
+  } finally {
+    await stopAll();
+    removeHandlers();
+    if (o.keep) console.log(`  kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+  return { results, comparison, heap };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runCallBench();
+}

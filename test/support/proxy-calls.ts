@@ -1,0 +1,547 @@
+// Calls through proxies with SIPp on both ends, for the proxy interop tests:
+// SIPp's uac and uas with the call benchmark's scenarios (bench/calls/), a
+// parser for SIPp's message trace (-trace_msg), sipwire serve in-process,
+// and Kamailio started from a config the test writes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../src/server/log.js';
+import { SipServer } from '../../src/server/server.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+/** INVITE, [100] [180] 200 (Record-Route kept), ACK and BYE by the route set. */
+export const UAC_SCENARIO = join(ROOT, 'bench', 'calls', 'uac.xml');
+/** 180 and 200 echoing the Record-Route, then ACK, BYE, 200. */
+export const UAS_SCENARIO = join(ROOT, 'bench', 'calls', 'uas.xml');
+
+export const SIPP_TRANSPORT = { udp: 'u1', tcp: 't1' } as const;
+export type Transport = keyof typeof SIPP_TRANSPORT;
+
+// ---- scratch folders and child processes --------------------------------------
+
+const scratch = new Set<string>();
+const live = new Set<ChildProcess>();
+
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.add(dir);
+  return dir;
+}
+
+/** Ends every process the tests started and removes their folders (unless KEEP_INTEROP_FILES=1). */
+export async function cleanUp(): Promise<void> {
+  await Promise.all([...live].map((p) => stopProcess(p, 1000)));
+  if (process.env.KEEP_INTEROP_FILES !== '1') {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  }
+  scratch.clear();
+}
+
+interface Started {
+  process: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+function start(program: string, args: string[], cwd: string): Started {
+  const p = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(p);
+  let text = '';
+  const add = (d: Buffer) => {
+    text += d.toString('utf8');
+    if (text.length > 200_000) text = text.slice(-100_000);
+  };
+  p.stdout?.on('data', add);
+  p.stderr?.on('data', add);
+  const exited = new Promise<number | null>((resolve) => {
+    p.on('error', (e) => {
+      text += `\n[cannot run ${program}: ${e.message}]`;
+      live.delete(p);
+      resolve(null);
+    });
+    p.on('exit', (code) => {
+      live.delete(p);
+      resolve(code);
+    });
+  });
+  return { process: p, output: () => text, exited };
+}
+
+async function stopProcess(p: ChildProcess, graceMs: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+// ---- SIPp ---------------------------------------------------------------------
+
+export interface SippRun {
+  code: number | null;
+  /** SIPp's error file and the end of its output. */
+  errors: string;
+  /** Every message SIPp sent or received, in order. */
+  trace: TracedMessage[];
+  /** The trace file, for a failure report. */
+  traceFile: string;
+}
+
+export interface SippProcess {
+  /** Resolves when SIPp ends (after `calls` calls, or its -timeout). */
+  done: Promise<SippRun>;
+  stop(): Promise<void>;
+}
+
+function sippCommon(dir: string, name: string): string[] {
+  return [
+    '-i',
+    '127.0.0.1',
+    '-nostdin',
+    '-trace_msg',
+    '-message_file',
+    join(dir, `${name}-messages.log`),
+    '-trace_err',
+    '-error_file',
+    join(dir, `${name}-errors.log`),
+    // A run that hangs ends with an error instead.
+    '-timeout',
+    '30s',
+    '-timeout_error',
+  ];
+}
+
+function sippProcess(args: string[], dir: string, name: string): SippProcess {
+  const child = start('sipp', args, dir);
+  const done = child.exited.then((code) => {
+    const traceFile = join(dir, `${name}-messages.log`);
+    const errorFile = join(dir, `${name}-errors.log`);
+    const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8') : '';
+    const trace = existsSync(traceFile) ? parseSippTrace(readFileSync(traceFile, 'latin1')) : [];
+    return { code, errors: `${errors.slice(-3000)}${child.output().slice(-2000)}`, trace, traceFile };
+  });
+  return { done, stop: () => stopProcess(child.process, 2000) };
+}
+
+/** SIPp's uas on 127.0.0.1:port: answers `calls` calls, then exits 0 (1 if one failed). */
+export async function startUas(options: {
+  dir: string;
+  port: number;
+  transport: Transport;
+  calls: number;
+}): Promise<SippProcess> {
+  const { dir, port, transport, calls } = options;
+  const args = [
+    '-sf',
+    UAS_SCENARIO,
+    '-p',
+    String(port),
+    '-t',
+    SIPP_TRANSPORT[transport],
+    '-m',
+    String(calls),
+    ...sippCommon(dir, 'uas'),
+  ];
+  const uas = sippProcess(args, dir, 'uas');
+  // SIPp says nothing when it is ready: give it a moment to bind.
+  await new Promise((r) => setTimeout(r, 400));
+  return uas;
+}
+
+/**
+ * SIPp's uac: `calls` calls whose Request-URI is sip:service@127.0.0.1:requestUriPort,
+ * every message sent to 127.0.0.1:proxyPort (-rsa), each call held `holdMs`.
+ */
+export function runUac(options: {
+  dir: string;
+  requestUriPort: number;
+  proxyPort: number;
+  transport: Transport;
+  calls: number;
+  localPort: number;
+  rate?: number;
+  holdMs?: number;
+}): Promise<SippRun> {
+  const { dir, requestUriPort, proxyPort, transport, calls, localPort } = options;
+  const args = [
+    `127.0.0.1:${requestUriPort}`,
+    '-sf',
+    UAC_SCENARIO,
+    '-rsa',
+    `127.0.0.1:${proxyPort}`,
+    '-p',
+    String(localPort),
+    '-t',
+    SIPP_TRANSPORT[transport],
+    '-m',
+    String(calls),
+    '-r',
+    String(options.rate ?? 20),
+    '-d',
+    String(options.holdMs ?? 100),
+    '-max_socket',
+    '10',
+    ...sippCommon(dir, 'uac'),
+  ];
+  return sippProcess(args, dir, 'uac').done;
+}
+
+// ---- SIPp's message trace -----------------------------------------------------
+
+export interface TracedMessage {
+  direction: 'sent' | 'received';
+  transport: string;
+  /** The request method, or undefined for a response. */
+  method: string | undefined;
+  /** The status code, or undefined for a request. */
+  status: number | undefined;
+  startLine: string;
+  /** Header fields in order, names as written, values unfolded. */
+  headers: Array<[string, string]>;
+  text: string;
+}
+
+const COMPACT: Record<string, string> = {
+  v: 'via',
+  f: 'from',
+  t: 'to',
+  i: 'call-id',
+  m: 'contact',
+  l: 'content-length',
+  c: 'content-type',
+};
+
+/**
+ * The messages of a SIPp -trace_msg file: each one follows a line of dashes
+ * with a time stamp and a line "UDP message received [N] bytes :" or
+ * "TCP message sent (N bytes):".
+ */
+export function parseSippTrace(text: string): TracedMessage[] {
+  const out: TracedMessage[] = [];
+  const blocks = text.split(/^-{20,}[^\n]*\n/m);
+  for (const block of blocks) {
+    const head = /^(\w+) message (sent|received)[^\n]*\n\n?/.exec(block);
+    if (!head) continue;
+    const message = block.slice(head[0].length).replace(/^\s*\n/, '');
+    const [top = '', ...rest] = message.split(/\r?\n\r?\n/)[0]!.split(/\r?\n/);
+    const headers: Array<[string, string]> = [];
+    for (const line of rest) {
+      if (/^[ \t]/.test(line) && headers.length > 0) {
+        headers[headers.length - 1]![1] += ` ${line.trim()}`;
+        continue;
+      }
+      const colon = line.indexOf(':');
+      if (colon > 0) headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+    }
+    const status = /^SIP\/2\.0 (\d{3})/.exec(top);
+    out.push({
+      direction: head[2] as 'sent' | 'received',
+      transport: head[1]!,
+      method: status ? undefined : top.split(' ')[0],
+      status: status ? Number(status[1]) : undefined,
+      startLine: top.trim(),
+      headers,
+      text: message,
+    });
+  }
+  return out;
+}
+
+/** Splits a header value at the commas that separate values (not inside <>, quotes). */
+function splitValues(value: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let cur = '';
+  for (const ch of value) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '<') depth++;
+    else if (!quoted && ch === '>') depth--;
+    if (ch === ',' && depth === 0 && !quoted) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim() !== '') out.push(cur.trim());
+  return out;
+}
+
+/** Every value of a header field (compact forms included), in order. */
+export function headerValues(m: TracedMessage, name: string): string[] {
+  const want = name.toLowerCase();
+  return m.headers
+    .filter(([n]) => {
+      const l = n.toLowerCase();
+      return l === want || COMPACT[l] === want;
+    })
+    .flatMap(([, v]) => splitValues(v));
+}
+
+/** The sent-by (host:port, lower case) of each Via, top first, with the transport. */
+export function viaHops(m: TracedMessage): Array<{ transport: string; sentBy: string }> {
+  return headerValues(m, 'via').map((v) => {
+    const hop = /^SIP\s*\/\s*2\.0\s*\/\s*(\w+)\s+([^;\s]+)/i.exec(v);
+    return { transport: (hop?.[1] ?? '').toUpperCase(), sentBy: (hop?.[2] ?? '').toLowerCase() };
+  });
+}
+
+/** Whether a Record-Route or Route value names 127.0.0.1:port as a loose router. */
+export function namesHop(value: string, port: number): boolean {
+  const uri = /<([^>]*)>/.exec(value)?.[1] ?? value;
+  return new RegExp(`^sips?:(?:[^@;]*@)?127\\.0\\.0\\.1:${port}(?:;|$)`, 'i').test(uri) && /;lr\b/i.test(uri);
+}
+
+/** A short account of a trace, for assertion messages. */
+export function describeTrace(run: SippRun, max = 6): string {
+  const picked = run.trace
+    .slice(0, max)
+    .map((m) => `--- ${m.direction} (${m.transport})\n${m.text.trimEnd()}`);
+  return `${run.traceFile}:\n${picked.join('\n')}`;
+}
+
+// ---- sipwire serve ------------------------------------------------------------
+
+/** `sipwire serve --open` in this process on UDP and TCP 127.0.0.1:port. */
+export async function startSipwire(port: number): Promise<SipServer> {
+  const server = new SipServer({
+    listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`],
+    db: ':memory:',
+    open: true,
+    domains: ['example.test'],
+    logger: createLogger({ level: 'silent', pretty: false }),
+  });
+  await server.start();
+  return server;
+}
+
+// ---- Kamailio -----------------------------------------------------------------
+
+const KAMAILIO_MODULE_DIRS = [
+  `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/kamailio/modules`,
+  '/usr/lib/kamailio/modules',
+  '/usr/lib64/kamailio/modules',
+  '/usr/local/lib64/kamailio/modules',
+  '/usr/local/lib/kamailio/modules',
+];
+
+/** Kamailio's module directory, or undefined when tm.so is nowhere to be found. */
+export function kamailioModuleDir(): string | undefined {
+  return KAMAILIO_MODULE_DIRS.find((d) => existsSync(join(d, 'tm.so')));
+}
+
+/** Sends OPTIONS to 127.0.0.1:port over UDP; resolves with the status of the answer, or 0. */
+export function optionsPing(port: number, timeoutMs = 300): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const timer = setTimeout(() => done(0), timeoutMs);
+    const done = (code: number) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(code);
+    };
+    s.on('message', (buf) => {
+      const m = /^SIP\/2\.0 (\d{3})/.exec(buf.toString('latin1'));
+      if (m) done(Number(m[1]));
+    });
+    s.on('error', () => done(0));
+    s.bind(0, '127.0.0.1', () => {
+      const local = s.address().port;
+      const id = Math.random().toString(36).slice(2);
+      const msg = [
+        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK${id};rport`,
+        'Max-Forwards: 70',
+        `From: <sip:probe@127.0.0.1>;tag=${id}`,
+        `To: <sip:127.0.0.1:${port}>`,
+        `Call-ID: ${id}@127.0.0.1`,
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      s.send(msg, port, '127.0.0.1');
+    });
+  });
+}
+
+export interface Kamailio {
+  port: number;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Kamailio in the foreground on UDP 127.0.0.1:port with `routing` as the
+ * part of request_route that handles initial requests; the rest of the
+ * script (Max-Forwards, the OPTIONS probe, in-dialog requests by loose_route,
+ * CANCEL) is common. Resolves once it answers OPTIONS.
+ */
+export async function startKamailio(options: { port: number; routing: string[] }): Promise<Kamailio> {
+  const { port, routing } = options;
+  const dir = tempDir('kamailio-');
+  const runDir = join(dir, 'run');
+  mkdirSync(runDir);
+  const cfg = join(dir, 'kamailio.cfg');
+  writeFileSync(
+    cfg,
+    [
+      '#!KAMAILIO',
+      'debug=1',
+      'log_stderror=yes',
+      `listen=udp:127.0.0.1:${port}`,
+      'children=2',
+      'disable_tcp=yes',
+      'auto_aliases=no',
+      'dns=no',
+      'rev_dns=no',
+      '',
+      ...['tm', 'sl', 'rr', 'maxfwd', 'textops', 'siputils', 'pv', 'xlog'].map((m) => `loadmodule "${m}.so"`),
+      '',
+      'request_route {',
+      '  if (!mf_process_maxfwd_header("10")) {',
+      '    sl_send_reply("483", "Too Many Hops");',
+      '    exit;',
+      '  }',
+      '  if (is_method("OPTIONS") && uri == myself && $rU == $null) {',
+      '    sl_send_reply("200", "OK");',
+      '    exit;',
+      '  }',
+      '  if (has_totag()) {',
+      '    if (loose_route()) {',
+      '      if (!t_relay()) sl_reply_error();',
+      '      exit;',
+      '    }',
+      '    if (is_method("ACK")) {',
+      '      if (t_check_trans()) t_relay();',
+      '      exit;',
+      '    }',
+      '    xlog("L_WARN", "in-dialog $rm without our Route: $ru\\n");',
+      '    sl_send_reply("404", "Not here");',
+      '    exit;',
+      '  }',
+      '  if (is_method("CANCEL")) {',
+      '    if (t_check_trans()) t_relay();',
+      '    exit;',
+      '  }',
+      '  t_check_trans();',
+      '  if (is_method("INVITE")) record_route();',
+      ...routing.map((l) => `  ${l}`),
+      '  if (!t_relay()) sl_reply_error();',
+      '  exit;',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const args = ['-DD', '-E', '-f', cfg, '-P', join(runDir, 'kamailio.pid'), '-Y', runDir, '-w', dir];
+  const modules = kamailioModuleDir();
+  if (modules) args.push('-L', modules);
+  const child = start('kamailio', args, dir);
+  const until = Date.now() + 10_000;
+  for (;;) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`kamailio exited before it answered:\n${child.output().slice(-3000)}`);
+    }
+    if ((await optionsPing(port)) === 200) break;
+    if (Date.now() > until) {
+      await stopProcess(child.process, 1000);
+      throw new Error(`kamailio did not answer OPTIONS on ${port}:\n${child.output().slice(-3000)}`);
+    }
+  }
+  return { port, log: () => child.output(), stop: () => stopProcess(child.process, 3000) };
+}
+
+/** Whether a program can be run (found on PATH). */
+export function installed(program: string): boolean {
+  const path = process.env.PATH ?? '';
+  return path.split(':').some((d) => d !== '' && existsSync(join(d, program)));
+}
+
+// ---- what the callee saw ------------------------------------------------------
+
+/** A proxy on the path: its UDP/TCP port on 127.0.0.1 and a name for messages. */
+export interface Hop {
+  name: string;
+  port: number;
+}
+
+/** The first copy of each request `method` the trace holds, by Call-ID (retransmissions left out). */
+export function firstOfEach(run: SippRun, method: string, direction: 'sent' | 'received'): TracedMessage[] {
+  const seen = new Map<string, TracedMessage>();
+  for (const m of run.trace) {
+    if (m.direction !== direction || m.method !== method) continue;
+    const id = headerValues(m, 'call-id')[0] ?? '';
+    if (!seen.has(id)) seen.set(id, m);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Checks what the uas received against a path of proxies (`hops`, in the
+ * order the INVITE crossed them, the caller's SIPp on `uacPort`), per RFC
+ * 3261 §16.6 and §16.12: each INVITE carries one Record-Route of each proxy,
+ * the last proxy's on top; its Max-Forwards lost one per proxy; its Vias are
+ * the proxies' (last on top) over the caller's; the ACK and the BYE of each
+ * call came through every proxy too (their Vias), with every Route consumed
+ * on the way. Returns a list of problems, empty when all is well.
+ */
+export function checkDialogsThroughProxies(
+  uas: SippRun,
+  options: { hops: Hop[]; uacPort: number; calls: number; transport: Transport },
+): string[] {
+  const { hops, uacPort, calls, transport } = options;
+  const problems: string[] = [];
+  const wantVias = [...hops.map((h) => `127.0.0.1:${h.port}`).reverse(), `127.0.0.1:${uacPort}`];
+  const path = hops.map((h) => `${h.name} (${h.port})`).join(' -> ');
+  const checkVias = (m: TracedMessage, what: string) => {
+    const vias = viaHops(m);
+    const sentBy = vias.map((v) => v.sentBy);
+    if (sentBy.join(' ') !== wantVias.join(' ')) {
+      problems.push(
+        `${what}: Via sent-by ${sentBy.join(', ')}; expected ${wantVias.join(', ')} (path ${path})`,
+      );
+    }
+    const wrong = vias.filter((v) => v.transport !== transport.toUpperCase());
+    if (wrong.length > 0) problems.push(`${what}: Via transport ${wrong.map((v) => v.transport).join(', ')}`);
+  };
+  const invites = firstOfEach(uas, 'INVITE', 'received');
+  const acks = firstOfEach(uas, 'ACK', 'received');
+  const byes = firstOfEach(uas, 'BYE', 'received');
+  if (invites.length !== calls) problems.push(`the uas received ${invites.length} INVITEs, not ${calls}`);
+  if (acks.length !== calls) problems.push(`the uas received ${acks.length} ACKs, not ${calls}`);
+  if (byes.length !== calls) problems.push(`the uas received ${byes.length} BYEs, not ${calls}`);
+  for (const inv of invites) {
+    const id = headerValues(inv, 'call-id')[0];
+    const rr = headerValues(inv, 'record-route');
+    // Each proxy prepends its own value: the last proxy's comes first.
+    const positions = hops.map((h) => rr.findIndex((v) => namesHop(v, h.port)));
+    hops.forEach((h, i) => {
+      if (positions[i] === -1)
+        problems.push(`INVITE ${id}: no Record-Route of ${h.name}: [${rr.join(', ')}]`);
+    });
+    if (positions.every((p) => p >= 0) && positions.some((p, i) => i > 0 && p >= positions[i - 1]!)) {
+      problems.push(`INVITE ${id}: Record-Route in the wrong order for ${path}: [${rr.join(', ')}]`);
+    }
+    const mf = Number(headerValues(inv, 'max-forwards')[0]);
+    if (mf !== 70 - hops.length)
+      problems.push(`INVITE ${id}: Max-Forwards ${mf}, expected ${70 - hops.length}`);
+    checkVias(inv, `INVITE ${id}`);
+  }
+  for (const [what, list] of [
+    ['ACK', acks],
+    ['BYE', byes],
+  ] as const) {
+    for (const m of list) {
+      const id = headerValues(m, 'call-id')[0];
+      checkVias(m, `${what} ${id}`);
+      const route = headerValues(m, 'route');
+      if (route.length > 0) problems.push(`${what} ${id}: Route left for the uas: ${route.join(', ')}`);
+      if (!/^\w+ sip:callee@127\.0\.0\.1:\d+/.test(m.startLine)) {
+        problems.push(`${what} ${id}: Request-URI is not the uas's Contact: ${m.startLine}`);
+      }
+    }
+  }
+  return problems;
+}
