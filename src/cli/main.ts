@@ -7,10 +7,15 @@ import { runAnswer, runCall, runOptions, runRegister, UsageError } from './ua-co
 const USAGE = `Usage: sipwire <command> [options]
 
 Commands:
-  serve             Run the SIP server: registrar with digest authentication on SQLite.
+  serve             Run the SIP server: registrar, proxy and redirect server with digest
+                    authentication, on SQLite.
       --listen ADDR (udp and tcp on 0.0.0.0:5060) --domain D --db FILE (sipwire.db)
       --config FILE.yaml --open --advertise HOST --log-level L
       --digest-algorithms SHA-256,MD5 --min-expires S --max-expires S --tls-cert F --tls-key F
+      --routes FILE.ts   routing written in TypeScript (or JavaScript)
+      --redirect         answer calls to our users with 302 and their contacts
+      --stateless        relay without transactions (a front end)
+      --follow-redirects recurse on 3xx from downstream
   user add USER@DOMAIN --password P | remove USER@DOMAIN | list | import FILE   [--db FILE]
   registrations     The current bindings as a table [--db FILE].
   check FILE...     Parse and validate raw SIP messages; print one verdict per file.

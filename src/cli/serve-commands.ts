@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { type DigestAlgorithm, ha1, isSupportedAlgorithm } from '../auth/digest.js';
 import { ConfigError, checkConfig, cloneDefaults, loadConfig, type ServeConfig } from '../server/config.js';
 import { createLogger, type LogLevel } from '../server/log.js';
-import { SipServer } from '../server/server.js';
+import { loadRoutes } from '../server/routes-loader.js';
+import { type Routes, SipServer } from '../server/server.js';
 import { openDatabase, SqliteLocationStore, SqliteUserStore } from '../server/store/sqlite.js';
 import type { HashAlgorithm, User } from '../server/store/types.js';
 import { formatTransportAddress, parseTransportAddress } from '../transport/address.js';
@@ -31,13 +32,19 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       'max-expires': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      routes: { type: 'string' },
+      redirect: { type: 'boolean' },
+      stateless: { type: 'boolean' },
+      'follow-redirects': { type: 'boolean' },
     },
   });
   let cfg: ServeConfig;
+  let routes: Routes | undefined;
   try {
     cfg = values.config !== undefined ? loadConfig(values.config) : cloneDefaults();
     applyFlags(cfg, values);
     checkConfig(cfg, 'command line');
+    if (cfg.routes !== undefined) routes = await loadRoutes(cfg.routes);
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
@@ -61,6 +68,11 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
             requireClientCert: cfg.tls.requireClientCert,
           },
     logger: log,
+    redirect: cfg.proxy.mode === 'redirect' ? true : cfg.proxy.redirectDomains,
+    stateless: cfg.proxy.mode === 'stateless',
+    followRedirects: cfg.proxy.followRedirects,
+    proxy: { timerCMs: cfg.proxy.timerC * 1000, maxBreadth: cfg.proxy.maxBreadth },
+    routes,
   });
   let bound: Awaited<ReturnType<SipServer['start']>>;
   try {
@@ -74,6 +86,8 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
     {
       listen: bound.map((b) => formatTransportAddress(b)),
       domains: cfg.domains.length > 0 ? cfg.domains : 'any',
+      mode: cfg.proxy.mode,
+      routes: cfg.routes ?? 'default',
       db: cfg.db,
       algorithms: cfg.auth.algorithms,
     },
@@ -145,6 +159,12 @@ function applyFlags(cfg: ServeConfig, v: Record<string, string | boolean | strin
     cfg.registrar.defaultExpires = cfg.registrar.maxExpires;
   if (cfg.registrar.defaultExpires < cfg.registrar.minExpires)
     cfg.registrar.defaultExpires = cfg.registrar.minExpires;
+  if (v.routes !== undefined) cfg.routes = v.routes as string;
+  if (v.redirect === true && v.stateless === true)
+    throw new UsageError('--redirect and --stateless exclude each other');
+  if (v.redirect === true) cfg.proxy.mode = 'redirect';
+  if (v.stateless === true) cfg.proxy.mode = 'stateless';
+  if (v['follow-redirects'] === true) cfg.proxy.followRedirects = true;
   if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined) {
     if (v['tls-cert'] === undefined || v['tls-key'] === undefined)
       throw new UsageError('--tls-cert and --tls-key go together');

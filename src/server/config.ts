@@ -26,6 +26,8 @@ import type { LogLevel } from './log.js';
  *   registrar: { min_expires: 60, max_expires: 86400, default_expires: 3600, max_contacts: 32 }
  *   auth: { algorithms: [SHA-256, MD5], qop: [auth], nonce_ttl: 300 }
  *   tls: { cert: cert.pem, key: key.pem, ca: ca.pem, require_client_cert: false }
+ *   proxy: { mode: proxy, redirect_domains: [], follow_redirects: false, timer_c: 181, max_breadth: 60 }
+ *   routes: ./routes.ts
  */
 export interface ServeConfig {
   listen: string[];
@@ -37,6 +39,18 @@ export interface ServeConfig {
   registrar: { minExpires: number; maxExpires: number; defaultExpires: number; maxContacts: number };
   auth: { algorithms: DigestAlgorithm[]; qop: Array<'auth' | 'auth-int'>; nonceTtl: number };
   tls?: { cert: string; key: string; ca?: string; requireClientCert: boolean };
+  proxy: {
+    /** proxy (stateful), redirect (3xx with the contacts), or stateless (relay only, RFC 3261 §16.11). */
+    mode: 'proxy' | 'redirect' | 'stateless';
+    /** Domains answered with redirects while the rest is proxied. */
+    redirectDomains: string[];
+    followRedirects: boolean;
+    /** Timer C, seconds. */
+    timerC: number;
+    maxBreadth: number;
+  };
+  /** The routes module (TypeScript or JavaScript). */
+  routes?: string;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
@@ -50,6 +64,13 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
     algorithms: ['SHA-256', 'MD5'] as DigestAlgorithm[],
     qop: ['auth'] as Array<'auth' | 'auth-int'>,
     nonceTtl: 300,
+  },
+  proxy: {
+    mode: 'proxy' as ServeConfig['proxy']['mode'],
+    redirectDomains: [] as string[],
+    followRedirects: false,
+    timerC: 181,
+    maxBreadth: 60,
   },
 });
 
@@ -169,6 +190,34 @@ export function parseConfig(text: string, file = 'config', base: ServeConfig = c
           cfg.auth.nonceTtl = int(n, 'auth.nonce_ttl', where, 1, 86400);
         },
       }),
+    proxy: (v) =>
+      forEachKey(mapping(v, 'proxy', where), where, {
+        mode: (m) => {
+          const mode = str(m, 'proxy.mode', where);
+          if (mode !== 'proxy' && mode !== 'redirect' && mode !== 'stateless')
+            throw new ConfigError(
+              `${where(m)}: proxy.mode must be proxy, redirect or stateless, not '${mode}'`,
+            );
+          cfg.proxy.mode = mode;
+        },
+        redirect_domains: (d) => {
+          cfg.proxy.redirectDomains = stringList(d, 'proxy.redirect_domains', where).map((s) =>
+            s.value.toLowerCase(),
+          );
+        },
+        follow_redirects: (b) => {
+          cfg.proxy.followRedirects = bool(b, 'proxy.follow_redirects', where);
+        },
+        timer_c: (n) => {
+          cfg.proxy.timerC = int(n, 'proxy.timer_c', where, 181, 3600);
+        },
+        max_breadth: (n) => {
+          cfg.proxy.maxBreadth = int(n, 'proxy.max_breadth', where, 1, 1000);
+        },
+      }),
+    routes: (v) => {
+      cfg.routes = str(v, 'routes', where);
+    },
     tls: (v) => {
       const tls = { cert: '', key: '', ca: undefined as string | undefined, requireClientCert: false };
       const m = mapping(v, 'tls', where);

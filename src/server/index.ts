@@ -1,0 +1,11 @@
+export { loadConfig, parseConfig, type ServeConfig } from './config.js';
+export { createLogger, type Logger } from './log.js';
+export { type NamedStage, type Next, Pipeline, type Stage } from './pipeline.js';
+export { Registrar, type RegistrarOptions } from './registrar.js';
+export { RouteContext, type TargetLike } from './route-context.js';
+export { loadRoutes } from './routes-loader.js';
+export { type Routes, SERVER_SUPPORTED, type ServerOptions, SipServer } from './server.js';
+export { defaultStages } from './stages.js';
+export { MemoryLocationStore, MemoryUserStore } from './store/memory.js';
+export { SqliteLocationStore, SqliteUserStore } from './store/sqlite.js';
+export type { Binding, Flow, LocationStore, User, UserStore } from './store/types.js';
