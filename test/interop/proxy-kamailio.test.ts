@@ -14,13 +14,15 @@ import {
   startKamailio,
   startSipwire,
   startUas,
+  type Transport,
   tempDir,
 } from '../support/proxy-calls.js';
 
 // sipwire serve and Kamailio (Debian kamailio 5.6) as two stateful
-// record-routing proxies on one call path, over UDP on loopback, with SIPp's
-// uac and uas at the ends (the call benchmark's scenarios). Kamailio runs a
-// script written here (tm, rr: record_route, loose_route, t_relay):
+// record-routing proxies on one call path, over UDP and over TCP on
+// loopback, with SIPp's uac and uas at the ends (the call benchmark's
+// scenarios). Kamailio runs a script written here (tm, rr: record_route,
+// loose_route, t_relay):
 //   - upstream of sipwire: Kamailio sends every initial request to sipwire
 //     (destination URI $du), and sipwire forwards it by its Request-URI to
 //     the uas;
@@ -45,15 +47,20 @@ interface Layout {
   hops: Hop[];
 }
 
-async function callThrough(layout: Layout, uasPort: number, kamailio: Kamailio): Promise<void> {
+async function callThrough(
+  layout: Layout,
+  uasPort: number,
+  kamailio: Kamailio,
+  transport: Transport,
+): Promise<void> {
   const uacPort = await freePort();
-  const dir = tempDir('proxy-kamailio-');
-  const uas = await startUas({ dir, port: uasPort, transport: 'udp', calls: CALLS });
+  const dir = tempDir(`proxy-kamailio-${transport}-`);
+  const uas = await startUas({ dir, port: uasPort, transport, calls: CALLS });
   const uac = await runUac({
     dir,
     requestUriPort: layout.requestUriPort,
     proxyPort: layout.proxyPort,
-    transport: 'udp',
+    transport,
     calls: CALLS,
     localPort: uacPort,
   });
@@ -69,7 +76,7 @@ async function callThrough(layout: Layout, uasPort: number, kamailio: Kamailio):
     hops: layout.hops,
     uacPort,
     calls: CALLS,
-    transport: 'udp',
+    transport,
   });
   assert.equal(
     problems.length,
@@ -81,69 +88,75 @@ async function callThrough(layout: Layout, uasPort: number, kamailio: Kamailio):
 describe('sipwire serve and Kamailio on one call path', { skip: missing }, () => {
   after(cleanUp);
 
-  test(`Kamailio upstream of sipwire: SIPp uac -> Kamailio -> sipwire -> SIPp uas (${CALLS} calls)`, {
-    timeout: 60_000,
-  }, async () => {
-    const sipwirePort = await freePort();
-    const kamailioPort = await freePort();
-    const uasPort = await freePort();
-    let server: SipServer | undefined;
-    let kamailio: Kamailio | undefined;
-    try {
-      server = await startSipwire(sipwirePort);
-      kamailio = await startKamailio({
-        port: kamailioPort,
-        // Every initial request goes to sipwire, its Request-URI untouched.
-        routing: [`$du = "sip:127.0.0.1:${sipwirePort}";`],
-      });
-      await callThrough(
-        {
-          requestUriPort: uasPort,
-          proxyPort: kamailioPort,
-          hops: [
-            { name: 'kamailio', port: kamailioPort },
-            { name: 'sipwire', port: sipwirePort },
-          ],
-        },
-        uasPort,
-        kamailio,
-      );
-    } finally {
-      await kamailio?.stop();
-      await server?.stop();
-    }
-  });
+  for (const transport of ['udp', 'tcp'] as const) {
+    const T = transport.toUpperCase();
 
-  test(`Kamailio downstream of sipwire: SIPp uac -> sipwire -> Kamailio -> SIPp uas (${CALLS} calls)`, {
-    timeout: 60_000,
-  }, async () => {
-    const sipwirePort = await freePort();
-    const kamailioPort = await freePort();
-    const uasPort = await freePort();
-    let server: SipServer | undefined;
-    let kamailio: Kamailio | undefined;
-    try {
-      server = await startSipwire(sipwirePort);
-      kamailio = await startKamailio({
-        port: kamailioPort,
-        // The Request-URI names Kamailio: it is retargeted to the uas.
-        routing: ['$rd = "127.0.0.1";', `$rp = ${uasPort};`],
-      });
-      await callThrough(
-        {
-          requestUriPort: kamailioPort,
-          proxyPort: sipwirePort,
-          hops: [
-            { name: 'sipwire', port: sipwirePort },
-            { name: 'kamailio', port: kamailioPort },
-          ],
-        },
-        uasPort,
-        kamailio,
-      );
-    } finally {
-      await kamailio?.stop();
-      await server?.stop();
-    }
-  });
+    test(`Kamailio upstream of sipwire over ${T}: SIPp uac -> Kamailio -> sipwire -> SIPp uas (${CALLS} calls)`, {
+      timeout: 60_000,
+    }, async () => {
+      const sipwirePort = await freePort();
+      const kamailioPort = await freePort();
+      const uasPort = await freePort();
+      let server: SipServer | undefined;
+      let kamailio: Kamailio | undefined;
+      try {
+        server = await startSipwire(sipwirePort);
+        kamailio = await startKamailio({
+          port: kamailioPort,
+          // Every initial request goes to sipwire, its Request-URI untouched.
+          routing: [`$du = "sip:127.0.0.1:${sipwirePort};transport=${transport}";`],
+        });
+        await callThrough(
+          {
+            requestUriPort: uasPort,
+            proxyPort: kamailioPort,
+            hops: [
+              { name: 'kamailio', port: kamailioPort },
+              { name: 'sipwire', port: sipwirePort },
+            ],
+          },
+          uasPort,
+          kamailio,
+          transport,
+        );
+      } finally {
+        await kamailio?.stop();
+        await server?.stop();
+      }
+    });
+
+    test(`Kamailio downstream of sipwire over ${T}: SIPp uac -> sipwire -> Kamailio -> SIPp uas (${CALLS} calls)`, {
+      timeout: 60_000,
+    }, async () => {
+      const sipwirePort = await freePort();
+      const kamailioPort = await freePort();
+      const uasPort = await freePort();
+      let server: SipServer | undefined;
+      let kamailio: Kamailio | undefined;
+      try {
+        server = await startSipwire(sipwirePort);
+        kamailio = await startKamailio({
+          port: kamailioPort,
+          // The Request-URI names Kamailio: it is retargeted to the uas (its transport parameter stays).
+          routing: ['$rd = "127.0.0.1";', `$rp = ${uasPort};`],
+        });
+        await callThrough(
+          {
+            requestUriPort: kamailioPort,
+            proxyPort: sipwirePort,
+            hops: [
+              { name: 'sipwire', port: sipwirePort },
+              { name: 'kamailio', port: kamailioPort },
+            ],
+          },
+          uasPort,
+          kamailio,
+          transport,
+        );
+      } finally {
+        await kamailio?.stop();
+        await server?.stop();
+      }
+    });
+  }
 });

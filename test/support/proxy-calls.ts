@@ -374,7 +374,7 @@ export interface Kamailio {
 }
 
 /**
- * Kamailio in the foreground on UDP 127.0.0.1:port with `routing` as the
+ * Kamailio in the foreground on UDP and TCP 127.0.0.1:port with `routing` as the
  * part of request_route that handles initial requests; the rest of the
  * script (Max-Forwards, the OPTIONS probe, in-dialog requests by loose_route,
  * CANCEL) is common. Resolves once it answers OPTIONS.
@@ -392,8 +392,9 @@ export async function startKamailio(options: { port: number; routing: string[] }
       'debug=1',
       'log_stderror=yes',
       `listen=udp:127.0.0.1:${port}`,
+      `listen=tcp:127.0.0.1:${port}`,
       'children=2',
-      'disable_tcp=yes',
+      'tcp_children=2',
       'auto_aliases=no',
       'dns=no',
       'rev_dns=no',
