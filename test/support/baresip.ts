@@ -7,7 +7,8 @@
 // - audio through `aubridge`, a source and player pair that needs no sound hardware;
 // - `menu` for the commands (dial, hangup, ...) and `ctrl_tcp` to send them as JSON in netstrings
 //   over a TCP socket; the same socket brings baresip's events (CALL_ESTABLISHED, CALL_CLOSED, ...).
-// The account it starts with does not register; addAccount() adds one that does (the `uanew` command),
+// The account it starts with does not register; addAccount() adds one that does (the `uanew` command)
+// and useAccount() makes an account the one `dial` calls from (the `uafind` command);
 // registration() waits for its REGISTER_OK or REGISTER_FAIL, and quit() ends baresip the way a user
 // would, which unregisters its accounts first.
 // Everything baresip prints (with `-s`, every SIP message it sends and receives) is kept for failure messages.
@@ -204,6 +205,16 @@ export class Baresip {
   async addAccount(account: string): Promise<void> {
     const r = await this.command('uanew', account);
     if (!r.ok) throw new Error(`baresip refused to add the account ${account}: ${r.data}`);
+  }
+
+  /**
+   * Makes the account whose address of record is `aor` the current one (the
+   * `uafind` command): `dial` places its calls from there. Without it baresip 1.0.0
+   * dials from the account it started with.
+   */
+  async useAccount(aor: string): Promise<void> {
+    const r = await this.command('uafind', aor);
+    if (!r.ok) throw new Error(`baresip has no account ${aor} to dial from: ${r.data}`);
   }
 
   /**
