@@ -31,6 +31,7 @@ Commands:
       --from URI --auth USER:PASSWORD --transport udp|tcp|tls|ws --timeout S
   answer            Listen and answer calls (a test UAS).
       --listen ADDR (udp:127.0.0.1:5090) --ring S --duration S --reject CODE --calls N
+      --register AOR --registrar URI --auth USER:PASSWORD   register while answering
       --cert FILE --key FILE (for tls: and wss: listeners)
   register AOR      Register with a registrar, keep refreshing, unregister on Ctrl-C.
       --registrar URI --auth USER:PASSWORD --expires S --once

@@ -266,9 +266,15 @@ export async function runAnswer(args: string[], out: Print, _err: Print): Promis
       tls: { type: 'boolean', default: false },
       cert: { type: 'string' },
       key: { type: 'string' },
+      register: { type: 'string' },
+      registrar: { type: 'string' },
+      auth: { type: 'string' },
     },
   });
   const listen = values.listen ?? ['udp:127.0.0.1:5090'];
+  const aor = values.register === undefined ? undefined : sipUri(values.register, '--register');
+  if (aor === undefined && (values.registrar !== undefined || values.auth !== undefined))
+    throw new UsageError('--registrar and --auth go with --register AOR');
   for (const a of listen) parseTransportAddress(a);
   const ring = seconds(values.ring, 'ring', 0);
   const duration = values.duration === undefined ? undefined : seconds(values.duration, 'duration', 0);
@@ -288,8 +294,40 @@ export async function runAnswer(args: string[], out: Print, _err: Print): Promis
   });
   const bound = await stack.start();
   out(`answering on ${bound.map((b) => formatTransportAddress(b)).join(', ')} (Ctrl-C to stop)`);
-  const ua = new UserAgent(stack, { uri: `sip:answer@${host}`, media: { address: host, port: 42000 } });
+  const ua = new UserAgent(stack, {
+    uri: aor ?? `sip:answer@${host}`,
+    auth: credentials(values.auth),
+    media: { address: host, port: 42000 },
+  });
   ladder(stack, out);
+  // With --register, the answering phone registers its address of record and keeps it fresh.
+  const reg =
+    aor === undefined
+      ? undefined
+      : ua.register({
+          registrar: sipUri(
+            values.registrar ?? `${aor.scheme}:${aor.host}${aor.port ? `:${aor.port}` : ''}`,
+            '--registrar',
+          ).toString(),
+          target: (() => {
+            const r = sipUri(values.registrar ?? `sip:${aor.host}`, '--registrar');
+            return targetFor(undefined, r, transportOf(r, first.transport));
+          })(),
+          expires: 300,
+        });
+  if (reg !== undefined && aor !== undefined) {
+    try {
+      await reg.registered;
+      out(`registered ${aor.toString()}`);
+    } catch (e) {
+      await stack.stop();
+      if (e instanceof RequestFailedError) {
+        out(`registration failed: ${e.status} ${e.reason}`);
+        return 1;
+      }
+      throw e;
+    }
+  }
   let handled = 0;
   let resolveDone: () => void = () => {};
   const allDone = new Promise<void>((r) => {
@@ -303,6 +341,7 @@ export async function runAnswer(args: string[], out: Print, _err: Print): Promis
     });
   });
   await Promise.race([untilSignal(), allDone]);
+  await reg?.stop().catch(() => {});
   await sleep(0.2);
   await stack.stop();
   return 0;

@@ -10,8 +10,8 @@ import type { Source, Target } from '../transport/transport-layer.js';
 import type { Logger } from './log.js';
 import type { SipServer } from './server.js';
 
-/** A target given as a URI text, a URI, or in full. */
-export type TargetLike = string | Uri | ProxyTarget;
+/** A target given as a URI text, a URI, or in full (its URI as text or parsed). */
+export type TargetLike = string | Uri | (Omit<ProxyTarget, 'uri'> & { readonly uri: string | Uri });
 
 /**
  * One request on its way through the pipeline: what it is, where it came
@@ -166,7 +166,7 @@ export class RouteContext {
 function toTarget(t: TargetLike): ProxyTarget {
   if (typeof t === 'string') return { uri: parseUri(t) };
   if ('kind' in t) return { uri: t };
-  return t;
+  return typeof t.uri === 'string' ? { ...t, uri: parseUri(t.uri) } : (t as ProxyTarget);
 }
 
 function formatQ(q: number): string {

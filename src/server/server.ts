@@ -280,7 +280,7 @@ export class SipServer {
     const outcome = await this.authenticator.check(ctx.request, ctx.source, realm, proxy);
     if (outcome.kind === 'ok') {
       ctx.user = `${outcome.username}@${realm}`;
-      if (proxy) consumeCredentials(ctx.request, realm);
+      if (proxy) consumeCredentials(ctx.request, (r) => r === realm);
       return true;
     }
     await pause(outcome.delayMs);
@@ -340,9 +340,9 @@ export class SipServer {
 }
 
 /** Takes off the Proxy-Authorization values for our realm: they were for us, and go no further (RFC 3261 §22.3). */
-function consumeCredentials(req: SipRequest, realm: string): void {
+export function consumeCredentials(req: SipRequest, ours: (realm: string) => boolean): void {
   const keep: string[] = [];
-  let ours = 0;
+  let mine = 0;
   for (const f of req.fields('Proxy-Authorization')) {
     let r: string | undefined;
     try {
@@ -350,10 +350,10 @@ function consumeCredentials(req: SipRequest, realm: string): void {
     } catch {
       r = undefined;
     }
-    if (r?.toLowerCase() === realm) ours++;
+    if (r !== undefined && ours(r.toLowerCase())) mine++;
     else keep.push(f.value);
   }
-  if (ours === 0) return;
+  if (mine === 0) return;
   req.removeHeader('Proxy-Authorization');
   for (const v of keep) req.appendHeader('Proxy-Authorization', rawText(v));
 }

@@ -4,7 +4,7 @@ import { validateRequest } from '../message/validate.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { NamedStage } from './pipeline.js';
 import type { RouteContext } from './route-context.js';
-import type { SipServer } from './server.js';
+import { consumeCredentials, type SipServer } from './server.js';
 import type { Binding } from './store/types.js';
 
 /** Methods the server answers itself when a request names the server (no user part). */
@@ -73,6 +73,9 @@ async function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise
     return;
   }
   // In a dialog: along its route (§16.12); the location service is not consulted again.
+  // Credentials a UA repeats for our realms go no further than us (RFC 3261 §22.3).
+  if (ctx.request.has('Proxy-Authorization'))
+    consumeCredentials(ctx.request, (realm) => ctx.server.isServedDomain(realm));
   const uri = ctx.sipUri;
   if (
     ctx.request.route.length > 0 ||

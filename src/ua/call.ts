@@ -904,6 +904,7 @@ export class IncomingCall extends Call {
     const reliable = req.require.includes('100rel') || (wantReliable && req.supported.includes('100rel'));
     const headers: Array<[string, HeaderValue]> = [
       ['Contact', this.ua.contactFor(this.invite.source.transport)],
+      ...recordRoutes(req),
     ];
     if (reliable && this.reliable === undefined) {
       headers.push(['Require', '100rel'], ['RSeq', this.nextRSeq]);
@@ -1010,6 +1011,7 @@ export class IncomingCall extends Call {
       toTag: this.localTag,
       headers: [
         ['Contact', this.ua.contactFor(this.invite.source.transport)],
+        ...recordRoutes(this.invite.request),
         ['Allow', ALLOWED_METHODS.join(', ')],
         ['Supported', SUPPORTED_OPTIONS.join(', ')],
         ['Content-Type', 'application/sdp'],
@@ -1071,4 +1073,12 @@ function warningText(e: unknown): string {
 /** Text for a quoted-string in a Warning header. */
 function quoteSafe(s: string): string {
   return s.replace(/["\\\r\n]/g, ' ').slice(0, 200);
+}
+
+/**
+ * RFC 3261 §12.1.1: a response that makes a dialog carries every
+ * Record-Route of the request, in order, so the caller's route set matches.
+ */
+function recordRoutes(req: SipRequest): Array<[string, HeaderValue]> {
+  return req.getAll('Record-Route').map((v) => ['Record-Route', { toString: () => v }]);
 }

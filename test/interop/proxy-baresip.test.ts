@@ -409,6 +409,11 @@ describe('sipwire serve proxies a call between two baresips', () => {
             `alice's ${method} follows the recorded route\n${list()}`,
           );
           assert.equal(toBob(method).length, 1, `sipwire passed the ${method} on to bob\n${list()}`);
+          assert.equal(
+            fields((toBob(method)[0] as { text: string }).text, 'Proxy-Authorization').length,
+            0,
+            `credentials for sipwire's realm stop at sipwire on the ${method} too\n${list()}`,
+          );
         }
         // bob closed the call when the BYE came, as he answered it: his 200 may still be on its way.
         const byeAnswered = await traced(

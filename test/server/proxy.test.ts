@@ -118,6 +118,11 @@ describe('calls through sipwire serve (proxy)', () => {
       [`<sip:127.0.0.1:${srv.udp.port};lr>`],
       "bob's route set is the proxy",
     );
+    assert.deepEqual(
+      call.dialog?.routeSet.map((r) => r.toString()),
+      [`<sip:127.0.0.1:${srv.udp.port};lr>`],
+      "alice's route set is the proxy too (bob's 200 carried the Record-Route)",
+    );
     const ended = once(inc, 'ended');
     const byesBefore = bob.seen.get('BYE') ?? 0;
     await call.hangup();
