@@ -232,8 +232,8 @@ export class ResponseContext {
         b.cancelPending = false;
         this.cancelBranch(b);
       }
-      // Item 5: provisional responses other than 100 go upstream at once.
-      if (this.answered === undefined) this.upstream(r);
+      // Item 5: provisional responses other than 100 go upstream at once (not once the caller cancelled).
+      if (this.answered === undefined && !this.cancelled) this.upstream(r);
       return;
     }
     if (s < 300) {
