@@ -7,6 +7,7 @@ import type { SipRequest } from '../message/message.js';
 import type { SipUri } from '../message/uri.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { ProxyTarget } from '../proxy/target.js';
+import type { SipResolver } from '../resolver/resolver.js';
 import { type IncomingRequest, SipStack } from '../stack/sip-stack.js';
 import type { TransportAddress } from '../transport/address.js';
 import type { Source, Target, TlsOptions } from '../transport/transport-layer.js';
@@ -65,6 +66,8 @@ export interface ServerOptions {
   proxy?: { timerCMs?: number; maxBreadth?: number };
   /** Rearranges the request pipeline (the `--routes` module's default export). */
   routes?: Routes;
+  /** RFC 3263 resolver for requests to other domains (default: the system's DNS servers). */
+  resolver?: SipResolver;
 }
 
 /**
@@ -127,6 +130,7 @@ export class SipServer {
       role: 'proxy',
       supported: SERVER_SUPPORTED,
       timers: options.timers,
+      resolver: options.resolver,
     });
     this.proxy = new ProxyCore(this.stack, {
       isOurUri: (u) => this.isOurUri(u),

@@ -10,9 +10,12 @@ import {
   type TransportAddress,
   UserAgent,
 } from '../../src/index.js';
+import { SipResolver } from '../../src/resolver/resolver.js';
 import { createLogger } from '../../src/server/log.js';
 import { type Routes, type ServerOptions, SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+import { TestDnsServer } from '../support/dns-server.js';
+import { freePort } from '../support/net.js';
 
 // Full calls between sipwire user agents through `sipwire serve` on loopback:
 // registration, 407 on INVITE, record-routed dialogs, forking, CANCEL, busy,
@@ -377,6 +380,62 @@ describe('redirect and routes', () => {
     } finally {
       for (const p of [alice, gateway]) await p.stack.stop();
       await srv.server.stop(0);
+    }
+  });
+});
+
+describe('other domains (RFC 3263)', () => {
+  test('a call to another domain goes where its SRV records say, past a server that does not answer', async () => {
+    const deadPort = await freePort();
+    const far = await phone(
+      'carol',
+      { transport: 'udp', host: '127.0.0.1', port: 9 } as TransportAddress,
+      'udp',
+      false,
+    );
+    const farPort = far.stack.transports.addresses[0]?.port ?? 0;
+    const dns = new TestDnsServer([
+      {
+        type: 'SRV',
+        name: '_sip._udp.far.test',
+        priority: 1,
+        weight: 0,
+        port: deadPort,
+        target: 'dead.far.test',
+      },
+      {
+        type: 'SRV',
+        name: '_sip._udp.far.test',
+        priority: 2,
+        weight: 0,
+        port: farPort,
+        target: 'live.far.test',
+      },
+      { type: 'A', name: 'dead.far.test', address: '127.0.0.1' },
+      { type: 'A', name: 'live.far.test', address: '127.0.0.1' },
+    ]);
+    const resolver = new SipResolver({ servers: [await dns.start()], transports: ['udp'] });
+    // A short T1 so the silent server's Timer B (64*T1) runs out quickly.
+    const srv = await startServer({ resolver, timers: { t1: 25 } });
+    const alice = await phone('alice', srv.udp);
+    try {
+      far.ua.onCall((c) => void c.answer());
+      const call = alice.ua.call('sip:carol@far.test');
+      await call.answered;
+      assert.ok(
+        dns.queries.some((q) => q.includes('_sip._udp.far.test')),
+        'the SRV records were asked for',
+      );
+      assert.match(
+        far.invites.at(-1) ?? '',
+        /^INVITE sip:carol@far\.test SIP\/2\.0/,
+        'the Request-URI is kept',
+      );
+      await call.hangup();
+    } finally {
+      for (const p of [alice, far]) await p.stack.stop();
+      await srv.server.stop(0);
+      dns.close();
     }
   });
 });
