@@ -200,3 +200,69 @@ describe('stateless mode (RFC 3261 §16.11)', () => {
     }
   });
 });
+
+describe('reaching registered contacts', () => {
+  test('Path is honoured (RFC 3327), and a UA behind NAT is reached on the address it registered from', async () => {
+    const srv = await startServer();
+    const uac = new Peer();
+    const edge = new Peer();
+    const natted = new Peer();
+    await uac.bind();
+    await edge.bind();
+    await natted.bind();
+    try {
+      const register = (from: Peer, user: string, contact: string, extra: string[]) =>
+        [
+          'REGISTER sip:example.test SIP/2.0',
+          `Via: SIP/2.0/UDP 127.0.0.1:${from.port};branch=z9hG4bK-reg-${user};rport`,
+          'Max-Forwards: 70',
+          `To: <sip:${user}@example.test>`,
+          `From: <sip:${user}@example.test>;tag=r-${user}`,
+          `Call-ID: reg-${user}@127.0.0.1`,
+          'CSeq: 1 REGISTER',
+          `Contact: <${contact}>`,
+          'Expires: 300',
+          ...extra,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
+      // bob registers through an edge proxy that put itself in Path.
+      edge.send(
+        register(edge, 'bob', 'sip:bob@192.0.2.50:5060', [
+          'Supported: path',
+          `Path: <sip:127.0.0.1:${edge.port};lr>`,
+        ]),
+        srv.udp.port,
+      );
+      assert.match(
+        await edge.next(/^SIP\/2\.0 200 /),
+        /\r\nPath: <sip:127\.0\.0\.1:\d+;lr>\r\n/,
+        'Path returned',
+      );
+      // dave is behind NAT: his Contact names a private address; the REGISTER came from `natted`.
+      natted.send(register(natted, 'dave', 'sip:dave@10.0.0.5:5060', []), srv.udp.port);
+      assert.match(await natted.next(/^SIP\/2\.0 200 /), /^SIP\/2\.0 200 /, 'dave registered');
+
+      uac.send(request('INVITE', 'sip:bob@example.test', uac.port), srv.udp.port);
+      const viaEdge = await edge.next(/^INVITE /);
+      assert.match(viaEdge, /^INVITE sip:bob@192\.0\.2\.50:5060 SIP\/2\.0/, 'the Request-URI is the contact');
+      assert.match(
+        viaEdge,
+        new RegExp(`\\r\\nRoute: <sip:127\\.0\\.0\\.1:${edge.port};lr>\\r\\n`),
+        'the Path as Route',
+      );
+
+      uac.send(request('INVITE', 'sip:dave@example.test', uac.port), srv.udp.port);
+      const toDave = await natted.next(/^INVITE /);
+      assert.match(
+        toDave,
+        /^INVITE sip:dave@10\.0\.0\.5:5060 SIP\/2\.0/,
+        'sent to the flow, Request-URI unchanged',
+      );
+    } finally {
+      for (const p of [uac, edge, natted]) p.close();
+      await srv.server.stop(0);
+    }
+  });
+});
