@@ -111,6 +111,22 @@ const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 
+const handedOut = new Set();
+/**
+ * A UDP port free now and not handed out before in this run: ports picked
+ * before anything binds them could otherwise repeat, and a proxy whose
+ * callee shares its port would route to itself.
+ */
+async function newPort() {
+  for (;;) {
+    const port = await freeUdpPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
 /** A step holds its rate when nothing failed and at least 95% of the offered rate completed. */
 const held = (s) => s.failed === 0 && s.successful > 0 && s.achieved >= 0.95 * s.rate;
 
@@ -155,7 +171,7 @@ async function startUas(dir, port) {
       '-t',
       'u1',
       '-cp',
-      String(await freeUdpPort()),
+      String(await newPort()),
       '-nostdin',
       '-trace_err',
       '-error_file',
@@ -217,7 +233,7 @@ async function startSipwireProxy({ dir, port, heapFile, readyTimeoutMs = 15000 }
 
 /** Starts one of the proxies; resolves with it, or with { skipped: note }. */
 async function startProxy(kind, o, dir) {
-  const port = await freeUdpPort();
+  const port = await newPort();
   const sub = join(dir, kind);
   mkdirSync(sub, { recursive: true });
   if (kind === 'kamailio') {
@@ -251,13 +267,22 @@ async function placeCalls({ proxyPort, uasPort, rate, calls, holdMs, workDir, ta
     '-i',
     '127.0.0.1',
     '-p',
-    String(await freeUdpPort()),
+    String(await newPort()),
     '-d',
     String(holdMs),
   ];
   // Room for two seconds of calls beyond the hold before SIPp holds new calls back.
   const open = limit ?? Math.max(100, Math.ceil(rate * (holdMs / 1000 + 2)));
-  const step = await runSippLoad({ args, rate, calls, limit: open, workDir, tag, recvTimeoutMs: 5000 });
+  const step = await runSippLoad({
+    args,
+    rate,
+    calls,
+    limit: open,
+    workDir,
+    tag,
+    recvTimeoutMs: 5000,
+    controlPort: await newPort(),
+  });
   // SIPp's elapsed time runs to the end of the last call: take the hold of
   // that call off, so that the rate is calls completed per second of placing them.
   const span = step.seconds - holdMs / 1000;
@@ -358,7 +383,7 @@ async function measureHeapPerCall(o, dir, uas) {
   const holdMs = Math.max(o.heapHoldMs, Math.ceil(placing + 2000));
   const sub = join(dir, 'sipwire');
   const heapFile = join(sub, 'heap.json');
-  const port = await freeUdpPort();
+  const port = await newPort();
   const server = await startSipwireProxy({ dir: sub, port, heapFile });
   try {
     await sleep(1000);
@@ -541,7 +566,7 @@ export async function runCallBench(options = {}) {
       let uas;
       let server;
       try {
-        uas = await startUas(sub, await freeUdpPort());
+        uas = await startUas(sub, await newPort());
         server = await startProxy(kind, o, dir);
       } catch (err) {
         console.log(`  ${kind}: failed to start: ${err.message}`);

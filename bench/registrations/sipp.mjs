@@ -109,17 +109,27 @@ export async function runSipp({
  * second for `calls` calls, at most `limit` open at once, and resolves with
  * what its statistics file says: successes, failures by cause, the SIP
  * status codes of unexpected answers, the achieved rate and the mean
- * response time (rtd 1) in ms.
+ * response time (rtd 1) in ms. SIPp's control port is `controlPort`, or
+ * one free now.
  */
-export async function runSippLoad({ args, rate, calls, limit, workDir, tag, recvTimeoutMs = 8000 }) {
+export async function runSippLoad({
+  args,
+  rate,
+  calls,
+  limit,
+  workDir,
+  tag,
+  recvTimeoutMs = 8000,
+  controlPort,
+}) {
   const statFile = join(workDir, `sipp-${tag}.csv`);
   const errFile = join(workDir, `sipp-${tag}-errors.log`);
   const screenFile = join(workDir, `sipp-${tag}-screen.log`);
-  const controlPort = await freeUdpPort();
+  const cp = controlPort ?? (await freeUdpPort());
   const all = [
     ...args,
     '-cp',
-    String(controlPort),
+    String(cp),
     '-r',
     String(rate),
     '-rp',

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { SipServer } from '../../src/server/server.js';
-import { freePort } from '../support/net.js';
 import {
   checkDialogsThroughProxies,
   cleanUp,
   describeTrace,
+  freePorts,
   type Hop,
   installed,
   type Kamailio,
@@ -49,11 +49,11 @@ interface Layout {
 
 async function callThrough(
   layout: Layout,
-  uasPort: number,
+  ports: { uas: number; uac: number },
   kamailio: Kamailio,
   transport: Transport,
 ): Promise<void> {
-  const uacPort = await freePort();
+  const { uas: uasPort, uac: uacPort } = ports;
   const dir = tempDir(`proxy-kamailio-${transport}-`);
   const uas = await startUas({ dir, port: uasPort, transport, calls: CALLS });
   const uac = await runUac({
@@ -94,9 +94,12 @@ describe('sipwire serve and Kamailio on one call path', { skip: missing }, () =>
     test(`Kamailio upstream of sipwire over ${T}: SIPp uac -> Kamailio -> sipwire -> SIPp uas (${CALLS} calls)`, {
       timeout: 60_000,
     }, async () => {
-      const sipwirePort = await freePort();
-      const kamailioPort = await freePort();
-      const uasPort = await freePort();
+      const [sipwirePort, kamailioPort, uasPort, uacPort] = (await freePorts(4)) as [
+        number,
+        number,
+        number,
+        number,
+      ];
       let server: SipServer | undefined;
       let kamailio: Kamailio | undefined;
       try {
@@ -115,7 +118,7 @@ describe('sipwire serve and Kamailio on one call path', { skip: missing }, () =>
               { name: 'sipwire', port: sipwirePort },
             ],
           },
-          uasPort,
+          { uas: uasPort, uac: uacPort },
           kamailio,
           transport,
         );
@@ -128,9 +131,12 @@ describe('sipwire serve and Kamailio on one call path', { skip: missing }, () =>
     test(`Kamailio downstream of sipwire over ${T}: SIPp uac -> sipwire -> Kamailio -> SIPp uas (${CALLS} calls)`, {
       timeout: 60_000,
     }, async () => {
-      const sipwirePort = await freePort();
-      const kamailioPort = await freePort();
-      const uasPort = await freePort();
+      const [sipwirePort, kamailioPort, uasPort, uacPort] = (await freePorts(4)) as [
+        number,
+        number,
+        number,
+        number,
+      ];
       let server: SipServer | undefined;
       let kamailio: Kamailio | undefined;
       try {
@@ -149,7 +155,7 @@ describe('sipwire serve and Kamailio on one call path', { skip: missing }, () =>
               { name: 'kamailio', port: kamailioPort },
             ],
           },
-          uasPort,
+          { uas: uasPort, uac: uacPort },
           kamailio,
           transport,
         );

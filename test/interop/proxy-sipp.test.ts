@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { SipServer } from '../../src/server/server.js';
-import { freePort } from '../support/net.js';
 import {
   checkDialogsThroughProxies,
   cleanUp,
   describeTrace,
+  freePorts,
   installed,
   runUac,
   startSipwire,
@@ -32,9 +32,7 @@ describe('sipwire serve proxies calls between SIPp uac and uas', {
     test(`${CALLS} calls over ${transport.toUpperCase()}: record-routed, ACK and BYE through the proxy`, {
       timeout: 60_000,
     }, async () => {
-      const proxyPort = await freePort();
-      const uasPort = await freePort();
-      const uacPort = await freePort();
+      const [proxyPort, uasPort, uacPort] = (await freePorts(3)) as [number, number, number];
       const dir = tempDir(`proxy-sipp-${transport}-`);
       let server: SipServer | undefined;
       try {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
+import { freePort } from './net.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 /** INVITE, [100] [180] 200 (Record-Route kept), ACK and BYE by the route set. */
@@ -76,6 +77,17 @@ async function stopProcess(p: ChildProcess, graceMs: number): Promise<void> {
   const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
   await gone;
   clearTimeout(timer);
+}
+
+/**
+ * `n` different ports free now. Ports picked one after the other with
+ * nothing bound on them yet can repeat (the kernel may hand the same port
+ * out again), and two programs on one port make a proxy route to itself.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
 }
 
 // ---- SIPp ---------------------------------------------------------------------
@@ -146,8 +158,13 @@ export async function startUas(options: {
     ...sippCommon(dir, 'uas'),
   ];
   const uas = sippProcess(args, dir, 'uas');
-  // SIPp says nothing when it is ready: give it a moment to bind.
-  await new Promise((r) => setTimeout(r, 400));
+  // SIPp says nothing when it is ready: give it a moment to bind, and make
+  // sure it has not given up (a port taken, a scenario it cannot read).
+  const early = await Promise.race([
+    uas.done,
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), 400)),
+  ]);
+  if (early !== undefined) throw new Error(`SIPp uas ended at once (exit ${early.code}):\n${early.errors}`);
   return uas;
 }
 
