@@ -33,6 +33,8 @@
 //   CALL_BENCH_STOP_PCT  10      stop stepping up after a step with more failures than this (%)
 //   CALL_BENCH_PAUSE_MS  1000    tail after each step (the proxy's work still queued is counted)
 //   CALL_BENCH_KAMAILIO_CHILDREN 2   UDP worker processes of Kamailio
+//   CALL_BENCH_KAMAILIO_SHM_MB 1024  Kamailio's shared memory (transactions live there; with
+//                                    256 MB it runs out when it falls behind at 2000/s)
 //   CALL_BENCH_HEAP_CALLS    1500   calls held for sipwire's heap per active call (0: not measured)
 //   CALL_BENCH_HEAP_RATE     500    the rate they are placed at
 //   CALL_BENCH_HEAP_HOLD_MS  5000   how long each of them lasts (at least 2 s more than placing them takes)
@@ -96,6 +98,7 @@ export function optionsFromEnv(env = process.env) {
     stopPct: Number(env.CALL_BENCH_STOP_PCT ?? 10),
     pauseMs: Number(env.CALL_BENCH_PAUSE_MS ?? 1000),
     kamailioChildren: Number(env.CALL_BENCH_KAMAILIO_CHILDREN ?? 2),
+    kamailioShmMb: Number(env.CALL_BENCH_KAMAILIO_SHM_MB ?? 1024),
     heapCalls: Number(env.CALL_BENCH_HEAP_CALLS ?? 1500),
     heapRate: Number(env.CALL_BENCH_HEAP_RATE ?? 500),
     heapHoldMs: Number(env.CALL_BENCH_HEAP_HOLD_MS ?? 5000),
@@ -239,7 +242,7 @@ async function startProxy(kind, o, dir) {
   if (kind === 'kamailio') {
     if (!onPath('kamailio')) return { skipped: 'kamailio not installed (scripts/install-peers.sh)' };
     if (!kamailioModuleDir()) return { skipped: "Kamailio's modules not found (scripts/install-peers.sh)" };
-    return startKamailioProxy({ dir: sub, port, children: o.kamailioChildren });
+    return startKamailioProxy({ dir: sub, port, children: o.kamailioChildren, shmMb: o.kamailioShmMb });
   }
   if (kind === 'sipwire') {
     if (!o.forceSipwire) {
