@@ -7,7 +7,7 @@ import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-st
 import { isReliable, type TransportName, viaTransport } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
 import { chooseBest, finishBest } from './best-response.js';
-import { fnv1a, hasLooped, loopTag } from './loop.js';
+import { fnv1a, hasLooped, loopTagger } from './loop.js';
 import { type IsOurUri, preprocessRoute } from './route.js';
 import { forkGroups, type ProxyTarget } from './target.js';
 
@@ -85,7 +85,9 @@ export class ResponseContext {
   private readonly groups: ProxyTarget[][];
   private readonly seen: Set<string>;
   private readonly tag: string;
-  private readonly loop: string;
+  private readonly loop: () => string;
+  /** More than one target so far: branches carry the loop tag (RFC 5393 §4.1). */
+  private forking: boolean;
   private pending: number;
   private groupTimer: ReturnType<typeof setTimeout> | undefined;
   private breadth: number;
@@ -100,7 +102,7 @@ export class ResponseContext {
     incoming: IncomingRequest,
     request: SipRequest,
     options: ForwardOptions,
-    loop: string,
+    loop: () => string,
   ) {
     this.proxy = proxy;
     this.incoming = incoming;
@@ -115,6 +117,7 @@ export class ResponseContext {
     this.groupTimer = undefined;
     this.tag = newTag();
     this.loop = loop;
+    this.forking = false;
     this.breadth = proxy.incomingBreadth(request);
     this.redirects = 0;
     this.done = new Promise((r) => {
@@ -124,6 +127,7 @@ export class ResponseContext {
 
   /** @internal Starts forking to the target set. */
   start(targets: readonly ProxyTarget[]): void {
+    if (targets.length > 1) this.forking = true;
     for (const t of targets) this.seen.add(t.uri.toString());
     this.groups.push(...forkGroups(targets, this.options.parallel ?? true));
     this.nextGroup();
@@ -134,6 +138,7 @@ export class ResponseContext {
     const fresh = targets.filter((t) => !this.seen.has(t.uri.toString()));
     for (const t of fresh) this.seen.add(t.uri.toString());
     if (fresh.length === 0) return;
+    this.forking = true;
     this.groups.push(...forkGroups(fresh, this.options.parallel ?? true));
     if (this.pending === 0 && this.answered === undefined) this.nextGroup();
   }
@@ -183,7 +188,7 @@ export class ResponseContext {
     const copy = this.proxy.prepareCopy(this.request, target, this.incoming.source, this.options, breadth);
     this.pending++;
     this.proxy
-      .send(copy, target, this.incoming.source, this.options, this.loop)
+      .send(copy, target, this.incoming.source, this.options, this.forking ? this.loop() : undefined)
       .then((out) => {
         branch.out = out;
         if (branch.cancelPending && branch.provisional) this.cancelBranch(branch);
@@ -378,18 +383,18 @@ export class ProxyCore {
   }
 
   /**
-   * The loop check of §16.3 item 4 / RFC 5393 §4.2.2, on a request as
-   * received; also returns the loop tag its branches will carry.
+   * The loop check of §16.3 item 4 / RFC 5393 §4.2.2 on a request whose
+   * own Route values are off (preprocess()); `tag` is its loopTagger().
    */
-  checkLoop(req: SipRequest): { looped: boolean; tag: string } {
-    let tag: string | undefined;
-    const compute = () => {
-      tag ??= loopTag(req);
-      return tag;
-    };
-    const looped = hasLooped(req, (v) => this.stack.isOurVia(v), compute);
+  checkLoop(req: SipRequest, tag: () => string = loopTagger(req)): boolean {
+    const looped = hasLooped(
+      req,
+      (v) => this.stack.isOurVia(v),
+      tag,
+      (raw) => this.stack.mentionsOurSentBy(raw),
+    );
     if (looped) this.stats.loops++;
-    return { looped, tag: compute() };
+    return looped;
   }
 
   /**
@@ -423,7 +428,7 @@ export class ProxyCore {
     incoming: IncomingRequest,
     targets: readonly ProxyTarget[],
     options: ForwardOptions = {},
-    tag: string = loopTag(incoming.request),
+    tag: () => string = loopTagger(incoming.request),
   ): ResponseContext {
     const ctx = new ResponseContext(this, incoming, incoming.request, options, tag);
     if (incoming.request.method === 'INVITE') {
@@ -495,7 +500,7 @@ export class ProxyCore {
     target: ProxyTarget,
     source: Source,
     options: ForwardOptions,
-    loop: string,
+    loop: string | undefined,
   ): Promise<OutgoingRequest> {
     const rr = options.recordRoute ?? (DIALOG_METHODS.has(copy.method) && copy.to?.tag === undefined);
     return this.stack.request(copy, {
@@ -537,21 +542,20 @@ export class ProxyCore {
 
   /**
    * Forwards a request without keeping state (§16.11): the ACK for a 2xx,
-   * a CANCEL no transaction knows, or any request in stateless mode. The
-   * branch is a hash of the received top Via and the target, so a
-   * retransmission goes out with the same branch (§16.11).
+   * or any request in stateless mode, once preprocess() has run on it. The
+   * branch is a hash of the received top Via and the Request-URI, so a
+   * retransmission (and a CANCEL, which has its INVITE's Via) goes out with
+   * the same branch (§16.11).
    */
   async forwardStateless(req: SipRequest, source: Source, destination?: Target): Promise<void> {
-    const { looped, tag } = this.checkLoop(req);
-    if (looped) return;
-    const flow = this.preprocess(req, source);
     req.decrementMaxForwards(70);
     const strict = strictRoutePostprocess(req);
     const top = req.topVia;
     const key = `${top?.branch ?? ''}|${top?.host ?? ''}|${top?.port ?? ''}|${req.uri.toString()}`;
-    const branch = `z9hG4bKsl${fnv1a(key)}${fnv1a(`${key}|${req.method === 'CANCEL' ? 'INVITE' : ''}`)}.${tag}`;
+    // A stateless proxy never forks: the branch needs no loop tag (RFC 5393 §4.1).
+    const branch = `z9hG4bKsl${fnv1a(key)}${fnv1a(`${key}|${source.transport}`)}`;
     this.stats.statelessForwarded++;
-    await this.stack.forwardStateless(req, branch, destination ?? flow, strict);
+    await this.stack.forwardStateless(req, branch, destination, strict);
   }
 
   /**

@@ -33,8 +33,8 @@ export class RouteContext {
   forwardOptions: ForwardOptions;
   /** Answer with 302 and the targets rather than proxying (redirect mode). */
   redirectMode: boolean;
-  /** The loop tag of the request as received (RFC 5393). */
-  loopTag: string;
+  /** The loop tag of the request (RFC 5393), computed when first asked for. */
+  loopTag: () => string;
   /** Where an in-dialog request must go out (a flow named by our Record-Route). */
   destination: Target | undefined;
   /** The stage running now (for logs). */
@@ -54,7 +54,7 @@ export class RouteContext {
     this.targets = [];
     this.forwardOptions = {};
     this.redirectMode = false;
-    this.loopTag = '';
+    this.loopTag = () => '';
     this.destination = undefined;
     this.stage = '';
     this.proxied = undefined;

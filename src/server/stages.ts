@@ -1,6 +1,7 @@
 import type { SipUri } from '../message/uri.js';
 import { parseUri } from '../message/uri.js';
 import { validateRequest } from '../message/validate.js';
+import { loopTagger } from '../proxy/loop.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { NamedStage } from './pipeline.js';
 import type { RouteContext } from './route-context.js';
@@ -13,8 +14,9 @@ export const SERVER_METHODS = ['REGISTER', 'OPTIONS'];
 /**
  * The default request path of `sipwire serve`, in order:
  *   cancel     CANCEL matched to its INVITE (RFC 3261 §16.10)
- *   sanity     loop detection (§16.3 item 4, RFC 5393), OPTIONS at Max-Forwards 0
- *   route      Route preprocessing (§16.4); in-dialog requests go on along their route
+ *   sanity     OPTIONS at Max-Forwards 0 (§16.3 item 3)
+ *   route      Route preprocessing (§16.4), loop detection (§16.3 item 4, RFC 5393);
+ *              in-dialog requests go on along their route
  *   local      requests for the server itself: OPTIONS answered, REGISTER on to the registrar
  *   registrar  REGISTER (§10.3)
  *   auth       digest authentication of callers of our domains (407), no open relaying
@@ -50,12 +52,6 @@ async function cancelStage(ctx: RouteContext, next: () => Promise<void>): Promis
 
 async function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
   const req = ctx.request;
-  const { looped, tag } = ctx.server.proxy.checkLoop(req);
-  if (looped) {
-    ctx.reply(482, 'Loop Detected');
-    return;
-  }
-  ctx.loopTag = tag;
   // §16.3 item 3: OPTIONS with Max-Forwards 0 is answered here (the stack refused other methods with 483).
   if (req.method === 'OPTIONS' && req.maxForwards === 0) {
     answerOptions(ctx);
@@ -65,7 +61,14 @@ async function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promis
 }
 
 async function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
-  ctx.destination = ctx.server.proxy.preprocess(ctx.request, ctx.source);
+  const proxy = ctx.server.proxy;
+  ctx.destination = proxy.preprocess(ctx.request, ctx.source);
+  // §16.3 item 4 (RFC 5393), on the request without our own Route values.
+  ctx.loopTag = loopTagger(ctx.request);
+  if (ctx.method !== 'ACK' && proxy.checkLoop(ctx.request, ctx.loopTag)) {
+    ctx.reply(482, 'Loop Detected');
+    return;
+  }
   if (!ctx.inDialog) {
     if (ctx.method === 'ACK')
       ctx.end(); // an ACK outside any dialog: nothing to do (§17.2.3 handled the rest)

@@ -723,6 +723,12 @@ export class SipStack {
     await this.transports.send(res.toBuffer(), { transport, address: host, port, connection });
   }
 
+  /** True when a raw Via value contains one of this stack's sent-by values (a quick test before parsing). */
+  mentionsOurSentBy(rawVia: string): boolean {
+    for (const base of this.viaBase.values()) if (rawVia.includes(base)) return true;
+    return false;
+  }
+
   /** True when a Via's sent-by names this stack (§18.1.2). */
   isOurVia(v: Via): boolean {
     const sentBy = v.port === undefined ? v.host : hostPort(v.host, v.port);

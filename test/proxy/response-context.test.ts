@@ -76,7 +76,15 @@ class FakeBranch {
 
 class FakeCore extends ProxyCore {
   readonly sent: FakeBranch[] = [];
-  override send(copy: SipRequest): Promise<OutgoingRequest> {
+  readonly loops: Array<string | undefined> = [];
+  override send(
+    copy: SipRequest,
+    _t: ProxyTarget,
+    _s: Source,
+    _o: ForwardOptions,
+    loop: string | undefined,
+  ): Promise<OutgoingRequest> {
+    this.loops.push(loop);
     const b = new FakeBranch(copy);
     this.sent.push(b);
     return Promise.resolve(b as unknown as OutgoingRequest);
@@ -101,7 +109,7 @@ function setup(targets: string[], options: ForwardOptions & { timerCMs?: number;
     },
   } as unknown as IncomingRequest;
   const list: ProxyTarget[] = targets.map((t, i) => ({ uri: parseUri(t), q: options.q?.[i] }));
-  const ctx = core.forward(incoming, list, options, 'tag');
+  const ctx = core.forward(incoming, list, options, () => 'tag');
   return { core, ctx, upstream, branch: (i: number) => core.sent[i] as FakeBranch };
 }
 
@@ -113,6 +121,7 @@ describe('response context', () => {
     const { upstream, branch, core } = setup(['sip:a@x.test', 'sip:b@x.test', 'sip:c@x.test']);
     await tick();
     assert.equal(core.sent.length, 3, 'three branches at once');
+    assert.deepEqual(core.loops, ['tag', 'tag', 'tag'], 'forked branches carry the loop tag (RFC 5393)');
     assert.equal(branch(0).request.maxForwards, 69, 'Max-Forwards decremented on each copy');
     assert.equal(branch(1).request.uri.toString(), 'sip:b@x.test', 'each copy has its target as Request-URI');
     branch(0).answer(100);
@@ -157,6 +166,7 @@ describe('response context', () => {
   test('a 503 is sent on as 500; a timeout counts as 408, and 4xx is a lower class than 5xx', async () => {
     const a = setup(['sip:a@x.test']);
     await tick();
+    assert.deepEqual(a.core.loops, [undefined], 'a single target needs no loop tag');
     a.branch(0).answer(503);
     assert.deepEqual(statuses(a.upstream), [500], 'a lone 503 goes up as 500');
     const b = setup(['sip:a@x.test', 'sip:b@x.test']);
