@@ -532,6 +532,39 @@ export abstract class SipMessage {
     }
   }
 
+  /**
+   * Keeps only what matching needs (Via, From, To, Call-ID, CSeq, Route)
+   * and lets go of the body and every other field: for a message that only
+   * lingers so its transaction can recognise retransmissions (RFC 6026
+   * Accepted state). The message no longer serializes as it arrived.
+   */
+  slim(): void {
+    const keep: HeaderField[] = [];
+    for (const f of this.headers) {
+      const id = f.id;
+      if (
+        id === H.VIA ||
+        id === H.FROM ||
+        id === H.TO ||
+        id === H.CALL_ID ||
+        id === H.CSEQ ||
+        id === H.ROUTE
+      ) {
+        f.cache = undefined;
+        f.first = undefined;
+        keep.push(f);
+      }
+    }
+    this.headers.length = 0;
+    for (const f of keep) this.headers.push(f);
+    this.hot = null;
+    this.clAt = -1;
+    this.bodyBuf = EMPTY_BODY;
+    this.bodySrc = null;
+    this.bodyStart = 0;
+    this.bodyEnd = 0;
+  }
+
   /** Adds a field at the end of the header section. */
   appendHeader(name: string, value: HeaderValue): this {
     const key = headerKey(name);

@@ -47,8 +47,10 @@ export class Branch {
   readonly target: ProxyTarget;
   /** The client transaction's outcome, once the request is on its way. */
   out: OutgoingRequest | undefined;
-  /** The final response (ours synthesised for a timeout or transport failure). */
+  /** The final response (ours synthesised for a timeout or transport failure), until the context is done with it. */
   final: SipResponse | undefined;
+  /** The final status, 0 while the branch is pending. */
+  status: number;
   /** A provisional response has arrived (a CANCEL may be sent, §9.1). */
   provisional: boolean;
   /** CANCEL wanted before any provisional response came. */
@@ -61,6 +63,7 @@ export class Branch {
     this.target = target;
     this.out = undefined;
     this.final = undefined;
+    this.status = 0;
     this.provisional = false;
     this.cancelPending = false;
     this.cancelled = false;
@@ -80,7 +83,9 @@ export class ResponseContext {
   /** A CANCEL arrived (§16.10): no new branches, pending ones cancelled. */
   cancelled: boolean;
   private readonly proxy: ProxyCore;
-  private readonly request: SipRequest;
+  /** The request being proxied; let go once the context is done (it may linger for 2xx retransmissions). */
+  private request: SipRequest | undefined;
+  private readonly invite: boolean;
   private readonly options: ForwardOptions;
   private readonly groups: ProxyTarget[][];
   private readonly seen: Set<string>;
@@ -92,7 +97,7 @@ export class ResponseContext {
   private groupTimer: ReturnType<typeof setTimeout> | undefined;
   private breadth: number;
   private redirects: number;
-  private settle!: () => void;
+  private settleDone!: () => void;
   /** Resolves when the context has sent its final response upstream. */
   readonly done: Promise<void>;
 
@@ -107,6 +112,7 @@ export class ResponseContext {
     this.proxy = proxy;
     this.incoming = incoming;
     this.request = request;
+    this.invite = request.method === 'INVITE';
     this.options = options;
     this.branches = [];
     this.groups = [];
@@ -121,7 +127,7 @@ export class ResponseContext {
     this.breadth = proxy.incomingBreadth(request);
     this.redirects = 0;
     this.done = new Promise((r) => {
-      this.settle = r;
+      this.settleDone = r;
     });
   }
 
@@ -185,6 +191,7 @@ export class ResponseContext {
   private fork(target: ProxyTarget, breadth: number): boolean {
     const branch = new Branch(target);
     this.branches.push(branch);
+    if (this.request === undefined) return false;
     const copy = this.proxy.prepareCopy(this.request, target, this.incoming.source, this.options, breadth);
     this.pending++;
     this.proxy
@@ -194,7 +201,7 @@ export class ResponseContext {
         if (branch.cancelPending && branch.provisional) this.cancelBranch(branch);
         out.onResponse((r) => this.response(branch, r));
         out.final.catch((e: unknown) => this.failed(branch, e));
-        if (this.request.method === 'INVITE') this.startTimerC(branch);
+        if (this.invite) this.startTimerC(branch);
       })
       .catch((e: unknown) => this.failed(branch, e));
     return true;
@@ -204,7 +211,7 @@ export class ResponseContext {
     if (b.timerC !== undefined) clearTimeout(b.timerC);
     b.timerC = setTimeout(() => {
       b.timerC = undefined;
-      if (b.final !== undefined) return;
+      if (b.status !== 0) return;
       // §16.8: with a provisional response, CANCEL the branch; without one, treat it as a 408.
       if (b.provisional) this.cancelBranch(b);
       else this.settleBranch(b, this.synthetic(408, 'Request Timeout'));
@@ -213,7 +220,7 @@ export class ResponseContext {
   }
 
   private cancelBranch(b: Branch): void {
-    if (b.final !== undefined || b.cancelled || this.request.method !== 'INVITE') return;
+    if (b.status !== 0 || b.cancelled || !this.invite) return;
     if (!b.provisional || b.out === undefined) {
       // §9.1: a CANCEL waits for a provisional response.
       b.cancelPending = true;
@@ -232,7 +239,7 @@ export class ResponseContext {
     if (s < 200) {
       if (s === 100) return;
       b.provisional = true;
-      if (this.request.method === 'INVITE') this.startTimerC(b);
+      if (this.invite) this.startTimerC(b);
       if (b.cancelPending || (this.cancelled && !b.cancelled)) {
         b.cancelPending = false;
         this.cancelBranch(b);
@@ -243,8 +250,8 @@ export class ResponseContext {
     }
     if (s < 300) {
       // Item 5: every 2xx to an INVITE goes upstream (forks, retransmissions); the first ends the context.
-      if (b.final === undefined) this.settleBranch(b, r, false);
-      if (this.answered === undefined || (this.answered.status < 300 && this.request.method === 'INVITE')) {
+      if (b.status === 0) this.settleBranch(b, r, false);
+      if (this.answered === undefined || (this.answered.status < 300 && this.invite)) {
         this.answered ??= r;
         this.upstream(r);
       }
@@ -254,7 +261,7 @@ export class ResponseContext {
       if (this.pending === 0) this.settle();
       return;
     }
-    if (b.final !== undefined) return;
+    if (b.status !== 0) return;
     if (s >= 300 && s < 400 && this.options.followRedirects && !this.cancelled) {
       const more = this.redirectTargets(r);
       if (more.length > 0) {
@@ -285,7 +292,7 @@ export class ResponseContext {
   }
 
   private failed(b: Branch, e: unknown): void {
-    if (b.final !== undefined) return;
+    if (b.status !== 0) return;
     const name = (e as Error)?.name ?? '';
     // A timeout is a 408; a transport failure counts as a 503 (§16.7, RFC 3261 §8.1.3.1).
     const res =
@@ -300,8 +307,9 @@ export class ResponseContext {
   }
 
   private settleBranch(b: Branch, r: SipResponse, proceed = true): void {
-    if (b.final !== undefined) return;
+    if (b.status !== 0) return;
     b.final = r;
+    b.status = r.status;
     if (b.timerC !== undefined) {
       clearTimeout(b.timerC);
       b.timerC = undefined;
@@ -314,6 +322,28 @@ export class ResponseContext {
       return;
     }
     this.nextGroup();
+  }
+
+  /**
+   * The context is done: the final response is upstream and every branch
+   * has its own. What only the choice needed is let go; an INVITE's
+   * transactions linger (RFC 6026 Timer L and M) holding this context.
+   */
+  private settle(): void {
+    if (this.pending > 0) return;
+    if (this.request !== undefined) {
+      this.request = undefined;
+      // What lingers with the transactions (32 s for an INVITE) is cut to what matching needs.
+      this.incoming.request.slim();
+      // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream);
+      // any other final response may be, by the server transaction: it stays whole.
+      if (this.invite && this.answered !== undefined && this.answered.status < 300) this.answered.slim();
+      for (const b of this.branches) {
+        b.final = undefined;
+        b.out?.request.slim();
+      }
+    }
+    this.settleDone();
   }
 
   /** §16.7 item 6: all branches final, no targets left: the best response goes upstream. */

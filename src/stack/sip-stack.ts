@@ -164,6 +164,11 @@ class ClientLeg implements Channel, ClientTransactionUser {
   response(r: SipResponse): void {
     // RFC 3263 §4.3: a 503 from this server means "try the next one".
     if (r.status === 503 && !this.out.answered && this.failover()) return;
+    // The request is not sent again after a final response: its bytes can go.
+    if (r.status >= 200) {
+      this.sent = undefined;
+      this.bytes = undefined;
+    }
     this.out.deliver(r);
   }
 

@@ -64,6 +64,8 @@ export class InviteServerTransaction
           // transaction moves to Accepted with Timer L.
           this.stateValue = 'accepted';
           this.timerL.start(sixtyFourT1(this.ctx.timers));
+          // In Accepted the TU sends every 2xx itself: the transaction keeps none.
+          this.last = undefined;
           return;
         }
         // §17.2.1: 300-699 -> Completed; Timer G for unreliable transports, Timer H always.

@@ -71,6 +71,12 @@ export interface TransportLayerOptions {
   maxConnections?: number;
   /** Give up connecting after this many ms (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * Receive and send buffer of each UDP socket, bytes (default 4 MiB; the
+   * system caps it at net.core.rmem_max / wmem_max). A large one rides out
+   * bursts and short pauses without the kernel dropping datagrams.
+   */
+  udpBufferBytes?: number;
   /** Send CRLFCRLF pings on idle outbound connections every this many ms (RFC 5626 §4.4.1; default 0: off). */
   keepAliveMs?: number;
   tls?: TlsOptions;
@@ -115,6 +121,7 @@ export class TransportLayer {
       maxConnections: options.maxConnections ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       keepAliveMs: options.keepAliveMs ?? 0,
+      udpBufferBytes: options.udpBufferBytes ?? 4 * 1024 * 1024,
       tls: options.tls ?? {},
     };
     this.listeners = [];
@@ -205,7 +212,12 @@ export class TransportLayer {
   }
 
   private async listenUdp(address: TransportAddress): Promise<TransportAddress> {
-    const socket = createSocket({ type: isIP(address.host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = createSocket({
+      type: isIP(address.host) === 6 ? 'udp6' : 'udp4',
+      reuseAddr: false,
+      recvBufferSize: this.options.udpBufferBytes,
+      sendBufferSize: this.options.udpBufferBytes,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(address.port, address.host, () => {
