@@ -26,6 +26,8 @@ export function kamailioProxyConfig({ port, children }) {
     'dns=no',
     'rev_dns=no',
     'use_dns_cache=no',
+    // The same UDP receive buffer sipwire asks for (Kamailio probes up to this size).
+    'maxbuffer=4194304',
     '',
     ...PROXY_MODULES.map((m) => `loadmodule "${m}.so"`),
     '',
