@@ -439,3 +439,51 @@ describe('other domains (RFC 3263)', () => {
     }
   });
 });
+
+describe('following redirects', () => {
+  test('with followRedirects the proxy recurses on a 302 from a redirect server and the call reaches the new target', async () => {
+    // A redirect server for other.test, where carol is registered.
+    const users = new MemoryUserStore();
+    const redirector = new SipServer({
+      listen: ['udp:127.0.0.1:0'],
+      domains: ['other.test'],
+      stores: { location: new MemoryLocationStore(), users },
+      logger: createLogger({ level: 'silent', pretty: false }),
+      open: true,
+      redirect: true,
+    });
+    const [rAddr] = (await redirector.start()) as [TransportAddress];
+    const carolStack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
+    await carolStack.start();
+    const carol = new UserAgent(carolStack, { uri: 'sip:carol@other.test' });
+    await carol.register({ target: `udp:127.0.0.1:${rAddr.port}`, expires: 300 }).registered;
+    // Our proxy sends calls for other.test to the redirect server, and follows what it answers.
+    const routes: Routes = (p) => {
+      p.before('location', 'other', (ctx, next) => {
+        const uri = ctx.sipUri;
+        if (uri?.host !== 'other.test') return next();
+        return ctx.forward([
+          { uri, destination: { transport: 'udp', address: '127.0.0.1', port: rAddr.port } },
+        ]);
+      });
+    };
+    const srv = await startServer({ routes, followRedirects: true, domains: [DOMAIN, 'other.test'] });
+    const alice = await phone('alice', srv.udp);
+    try {
+      let rang = 0;
+      carol.onCall((c) => {
+        rang++;
+        void c.answer();
+      });
+      const call = alice.ua.call('sip:carol@other.test');
+      await call.answered;
+      assert.equal(rang, 1, 'carol was reached through the 302');
+      await call.hangup();
+    } finally {
+      await alice.stack.stop();
+      await carolStack.stop();
+      await srv.server.stop(0);
+      await redirector.stop(0);
+    }
+  });
+});
