@@ -140,6 +140,12 @@ export class SipServer {
     this.pipeline = new Pipeline(defaultStages(this));
     this.stack.onRequest((incoming) => this.dispatch(incoming.request, incoming.source, incoming));
     this.stack.onAck((ack, source) => this.dispatch(ack, source, undefined));
+    this.stack.onError((err, data, source) =>
+      this.log.error(
+        { err, source: `${source.transport}:${source.address}:${source.port}`, bytes: data.length },
+        'a received message could not be handled; dropped',
+      ),
+    );
     this.stack.onStrayResponse((res) => {
       this.proxy.forwardLateResponse(res).catch(() => {});
     });

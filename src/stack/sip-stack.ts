@@ -333,7 +333,7 @@ export class SipStack {
   private trace: ((direction: 'in' | 'out', data: Buffer, peer: Source | Target) => void) | undefined;
   private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
-  readonly stats: { rejected: number; dropped: number; strayResponses: number };
+  readonly stats: { rejected: number; dropped: number; strayResponses: number; internalErrors: number };
   /** How incoming requests are validated: as a proxy (default) or as the endpoint or registrar they reach. */
   role: ValidationRole;
 
@@ -362,7 +362,7 @@ export class SipStack {
     this.role = options.role ?? 'proxy';
     this.trace = undefined;
     this.numericTargets = new Map();
-    this.stats = { rejected: 0, dropped: 0, strayResponses: 0 };
+    this.stats = { rejected: 0, dropped: 0, strayResponses: 0, internalErrors: 0 };
   }
 
   /** Binds every listening address. */
@@ -427,6 +427,25 @@ export class SipStack {
   }
 
   private receive(data: Buffer, source: Source): void {
+    try {
+      this.receiveChecked(data, source);
+    } catch (e) {
+      // A bug must cost one message, never the process: counted, reported, dropped.
+      this.stats.internalErrors++;
+      this.stats.dropped++;
+      this.errorHandler?.(e as Error, data, source);
+    }
+  }
+
+  /** Sets the handler of unexpected errors met while handling a received message (for logs). */
+  onError(fn: ((error: Error, data: Buffer, source: Source) => void) | undefined): this {
+    this.errorHandler = fn;
+    return this;
+  }
+
+  private errorHandler: ((error: Error, data: Buffer, source: Source) => void) | undefined = undefined;
+
+  private receiveChecked(data: Buffer, source: Source): void {
     this.trace?.('in', data, source);
     const { message, verdict } = inspect(data, {
       supported: this.options.supported,
@@ -800,7 +819,13 @@ function markReceived(req: SipRequest, source: Source): void {
 
 /** Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4). */
 function responseTarget(res: SipResponse, source: Source): Target {
-  const via = res.topVia;
+  let via: Via | undefined;
+  try {
+    via = res.topVia;
+  } catch {
+    // A Via that does not parse (a rejected request's, salvaged as text): back where it came from.
+    via = undefined;
+  }
   if (source.connection !== undefined && source.connection.open) {
     return {
       transport: source.transport,

@@ -378,6 +378,8 @@ export class TransportLayer {
 
   async send(data: Buffer, target: Target): Promise<Connection | undefined> {
     this.tap?.(data, target);
+    const bad = badTarget(target);
+    if (bad !== undefined) throw new TransportError(bad);
     if (target.transport === 'udp') {
       const socket = this.udpSocketFor(target.address);
       if (socket === undefined)
@@ -410,14 +412,24 @@ export class TransportLayer {
       return;
     }
     this.tap?.(data, target);
+    const bad = badTarget(target);
+    if (bad !== undefined) {
+      onError(new TransportError(bad));
+      return;
+    }
     const socket = this.udpSocketFor(target.address);
     if (socket === undefined) {
       onError(new TransportError('no UDP socket to send from (listen on a UDP address first)'));
       return;
     }
-    socket.send(data, target.port, target.address, (err) => {
-      if (err) onError(new TransportError(err.message, { cause: err }));
-    });
+    try {
+      socket.send(data, target.port, target.address, (err) => {
+        if (err) onError(new TransportError(err.message, { cause: err }));
+      });
+    } catch (err) {
+      // A send that fails at once (a closed socket) is reported like one that fails later.
+      onError(new TransportError((err as Error).message, { cause: err }));
+    }
   }
 
   private udpSocketFor(address: string): UdpSocket | undefined {
@@ -551,4 +563,15 @@ function poolKey(transport: TransportName, address: string, port: number): strin
 
 function udpKey(family: 4 | 6): string {
   return `udp${family}`;
+}
+
+/**
+ * Why a target cannot be sent to, or undefined when it can: a port out of
+ * range or no host (a Via or Contact written by a peer can name anything;
+ * it must not reach the socket calls, which throw).
+ */
+function badTarget(t: Target): string | undefined {
+  if (!(Number.isInteger(t.port) && t.port > 0 && t.port < 65536)) return `cannot send to port ${t.port}`;
+  if (t.connection === undefined && t.address === '') return 'cannot send to an empty address';
+  return undefined;
 }

@@ -1,47 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect, SipParseError, type Verdict } from '../../src/index.js';
-import { corpusFile } from '../support/corpus.js';
-import { readTar } from '../support/tar.js';
+import { protosCases } from '../support/protos.js';
 
 // PROTOS c07-sip: 4527 INVITE cases, each followed by a teardown request.
 // Every case must parse and validate without any exception other than
 // SipParseError. The slowest cases are reported (no timing is asserted).
-
-const FILL: Record<string, string> = {
-  '<To>': 'bob@example.com',
-  '<From>': 'alice@example.net',
-  '<From-Address>': '192.0.2.1',
-  '<From-IP>': '192.0.2.1',
-  '<Local-Port>': '5060',
-  '<Branch-ID>': '7a3f9c',
-  '<CSeq>': '1',
-  '<Teardown-Method>': 'CANCEL',
-};
-
-function fill(pdu: Buffer, caseNo: number): Buffer {
-  let text = pdu.toString('latin1');
-  for (const [k, v] of Object.entries(FILL)) text = text.split(k).join(v);
-  text = text.split('<Call-ID>').join(`protos${caseNo}`);
-  const sep = text.indexOf('\r\n\r\n');
-  const bodyLen = sep === -1 ? 0 : text.length - sep - 4;
-  text = text.split('<Content-Length>').join(String(bodyLen));
-  return Buffer.from(text, 'latin1');
-}
-
-/** The two length-prefixed PDUs of a case file: "<len> <bytes><len> <bytes>". */
-function pdus(file: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let pos = 0;
-  while (pos < file.length) {
-    const sp = file.indexOf(0x20, pos);
-    const len = Number(file.toString('latin1', pos, sp));
-    assert.ok(Number.isInteger(len) && len >= 0, `bad length prefix at ${pos}`);
-    out.push(file.subarray(sp + 1, sp + 1 + len));
-    pos = sp + 1 + len;
-  }
-  return out;
-}
 
 const BIG = {
   maxMessageSize: 1 << 20,
@@ -62,8 +26,7 @@ function run(data: Buffer, limits?: typeof BIG): Verdict {
 }
 
 describe('PROTOS c07-sip robustness cases', () => {
-  const archive = readTar(corpusFile('protos-c07-sip', 'cases.tar.gz'));
-  const names = [...archive.keys()].filter((n) => /cases\/\d{7}$/.test(n)).sort();
+  const { archive, names, pdus, fill } = protosCases();
 
   test('all 4527 cases are present', () => {
     assert.equal(names.length, 4527);

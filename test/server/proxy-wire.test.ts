@@ -152,6 +152,38 @@ describe('proxy answers on the wire', () => {
   });
 });
 
+describe('answers that cannot be sent', () => {
+  test('a malformed Via (answered by source address) and a Via with port 0 (no answer possible) do not take the server down', async () => {
+    const srv = await startServer();
+    const uac = new Peer();
+    await uac.bind();
+    try {
+      const badHost = request('INVITE', 'sip:bob@example.test', uac.port).replace(
+        `Via: SIP/2.0/UDP 127.0.0.1:${uac.port}`,
+        `Via: SIP/2.0/UDP 300.1.2.3:${uac.port}`,
+      );
+      uac.send(badHost, srv.udp.port);
+      assert.match(
+        await uac.next(/^SIP\/2\.0 400 /),
+        /^SIP\/2\.0 400 Bad Via header/,
+        '400 sent back where it came from',
+      );
+      const portZero = request('INVITE', 'sip:bob@example.test', uac.port)
+        .replace(`Via: SIP/2.0/UDP 127.0.0.1:${uac.port};branch=`, 'Via: SIP/2.0/UDP 127.0.0.1:0;branch=')
+        .replace(';rport', '');
+      uac.send(portZero, srv.udp.port);
+      const from = uac.inbox.length;
+      await new Promise((r) => setTimeout(r, 400));
+      uac.send(request('OPTIONS', `sip:127.0.0.1:${srv.udp.port}`, uac.port), srv.udp.port);
+      assert.match(await uac.next(/^SIP\/2\.0 200 /, from), /^SIP\/2\.0 200 /, 'still serving');
+      assert.equal(srv.server.stack.stats.internalErrors, 0, 'no internal error');
+    } finally {
+      uac.close();
+      await srv.server.stop(0);
+    }
+  });
+});
+
 describe('stateless mode (RFC 3261 §16.11)', () => {
   test('requests relayed with a branch that is the same for a retransmission; responses relayed back', async () => {
     const srv = await startServer({ stateless: true });
