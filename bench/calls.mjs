@@ -43,49 +43,44 @@
 //   CALL_BENCH_DIR       parent of the temporary directory (default: the OS's)
 //   CALL_BENCH_KEEP=1    keep the temporary directory (configs, logs, SIPp files)
 
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startKamailioProxy } from './calls/kamailio.mjs';
-import { errorLines, kamailioModuleDir, tail } from './registrations/kamailio.mjs';
+import { kamailioModuleDir } from './peers.mjs';
+import { errorLines } from './registrations/kamailio.mjs';
 import {
   freeUdpPort,
-  groupCpu,
-  installCleanupHandlers,
   onPath,
-  run,
   spawnGroup,
-  stopAll,
+  startServerGroup,
   stopGroup,
-  waitForSip,
+  tail,
 } from './registrations/procs.mjs';
 import { runSippLoad } from './registrations/sipp.mjs';
-import { ROOT, sipwireServeAvailable } from './registrations/sipwire.mjs';
+import { BIN, sipwireServeAvailable } from './registrations/sipwire.mjs';
+import {
+  benchThenStop,
+  best,
+  cpuUsPerSuccess,
+  describeFailures,
+  fmt,
+  held,
+  list,
+  lpad,
+  measuredStep,
+  pad,
+  printHeldSummary,
+  sleep,
+  withSippWorkDir,
+} from './registrations/steps.mjs';
 
 const UAC = fileURLToPath(new URL('./calls/uac.xml', import.meta.url));
 const UAS = fileURLToPath(new URL('./calls/uas.xml', import.meta.url));
 const HEAP_WRAPPER = fileURLToPath(new URL('./calls/serve-with-heap.mjs', import.meta.url));
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
 const DOMAIN = 'bench.test';
 const DEFAULT_SERVERS = ['kamailio', 'sipwire'];
-
-const list = (v, fallback) =>
-  v === undefined || v === ''
-    ? fallback
-    : String(v)
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
 
 /** Options from the environment (see the top of this file). */
 export function optionsFromEnv(env = process.env) {
@@ -109,11 +104,6 @@ export function optionsFromEnv(env = process.env) {
   };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const pad = (s, n) => String(s).padEnd(n);
-const lpad = (s, n) => String(s).padStart(n);
-
 const handedOut = new Set();
 /**
  * A UDP port free now and not handed out before in this run: ports picked
@@ -128,17 +118,6 @@ async function newPort() {
       return port;
     }
   }
-}
-
-/** A step holds its rate when nothing failed and at least 95% of the offered rate completed. */
-const held = (s) => s.failed === 0 && s.successful > 0 && s.achieved >= 0.95 * s.rate;
-
-function describeFailures(step) {
-  if (step.failed === 0) return '';
-  const parts = Object.entries(step.causes).map(([k, v]) => `${k} ${v}`);
-  const codes = Object.entries(step.unexpected).map(([c, v]) => `${c} x${v}`);
-  if (codes.length > 0) parts.push(`answers: ${codes.join(', ')}`);
-  return parts.join('; ');
 }
 
 /** The first entry of SIPp's error file (why a call failed), on one line and shortened. */
@@ -212,25 +191,18 @@ async function startSipwireProxy({ dir, port, heapFile, readyTimeoutMs = 15000 }
     'warn',
   ];
   const args = heapFile ? ['--expose-gc', HEAP_WRAPPER, heapFile, ...serve] : [BIN, ...serve];
-  const log = openSync(logFile, 'w');
-  const child = spawnGroup(process.execPath, args, { cwd: dir, stdio: ['ignore', log, log] });
-  closeSync(log);
-  try {
-    await waitForSip(port, child, readyTimeoutMs, 'sipwire serve');
-  } catch (err) {
-    await stopGroup(child);
-    throw new Error(`${err.message}\n--- ${logFile} (end) ---\n${tail(logFile)}`);
-  }
-  return {
-    name: 'sipwire',
-    kind: 'sipwire',
-    child,
+  const server = await startServerGroup(process.execPath, args, {
+    dir,
     port,
     logFile,
+    name: 'sipwire serve',
+    readyTimeoutMs,
+  });
+  return {
+    ...server,
+    name: 'sipwire',
+    kind: 'sipwire',
     describe: 'sipwire serve --open, one Node.js process',
-    cpu: () => groupCpu(child.pid),
-    stop: () => stopGroup(child),
-    logTail: (n) => tail(logFile, n),
   };
 }
 
@@ -241,7 +213,8 @@ async function startProxy(kind, o, dir) {
   mkdirSync(sub, { recursive: true });
   if (kind === 'kamailio') {
     if (!onPath('kamailio')) return { skipped: 'kamailio not installed (scripts/install-peers.sh)' };
-    if (!kamailioModuleDir()) return { skipped: "Kamailio's modules not found (scripts/install-peers.sh)" };
+    if (!kamailioModuleDir('db_sqlite'))
+      return { skipped: "Kamailio's modules not found (scripts/install-peers.sh)" };
     return startKamailioProxy({ dir: sub, port, children: o.kamailioChildren, shmMb: o.kamailioShmMb });
   }
   if (kind === 'sipwire') {
@@ -314,23 +287,17 @@ async function benchProxy(server, uas, o, dir, kind) {
   );
   for (const rate of o.rates) {
     const calls = Math.max(1, Math.round(rate * o.seconds));
-    const logErrorsBefore = kind === 'kamailio' ? errorLines(server.logFile).length : 0;
-    const cpu0 = server.cpu();
     let step;
     try {
-      step = await placeCalls({ ...base, rate, calls, tag: `r${rate}` });
+      step = await measuredStep(server, { pauseMs: o.pauseMs, kamailio: kind === 'kamailio' }, () =>
+        placeCalls({ ...base, rate, calls, tag: `r${rate}` }),
+      );
     } catch (err) {
       console.log(`    ${pad(rate, 8)}  SIPp failed: ${err.message.split('\n')[0]}`);
       result.steps.push({ rate, calls, successful: 0, failed: calls, error: err.message });
       break;
     }
-    // Read after the tail, so that work the proxy still had queued counts.
-    await sleep(o.pauseMs);
-    const cpu1 = server.cpu();
-    step.cpuSeconds = cpu1.seconds - cpu0.seconds;
-    step.processes = cpu1.processes;
-    step.cpuUsPerCall = step.successful > 0 ? (step.cpuSeconds / step.successful) * 1e6 : Number.NaN;
-    step.serverErrors = kind === 'kamailio' ? errorLines(server.logFile).length - logErrorsBefore : 0;
+    step.cpuUsPerCall = cpuUsPerSuccess(step);
     if (step.failed > 0) step.firstError = firstSippError(step.errorFile);
     result.steps.push(step);
     const notes = [describeFailures(step)];
@@ -431,12 +398,6 @@ async function measureHeapPerCall(o, dir, uas) {
   }
 }
 
-/** The highest offered rate a proxy held (no failure, >= 95% achieved), with that step. */
-function best(result) {
-  const ok = result.steps.filter(held);
-  return ok.length === 0 ? undefined : ok.reduce((a, b) => (b.rate > a.rate ? b : a));
-}
-
 function compare(results) {
   const ours = results.find((r) => r.kind === 'sipwire' && !r.skipped);
   const theirs = results.find((r) => r.kind === 'kamailio' && !r.skipped);
@@ -468,29 +429,11 @@ function compare(results) {
 }
 
 function printSummary(results, comparison, heap, o) {
-  console.log('');
-  console.log(
-    `  Summary: highest rate held (0 failures, >= 95% of the offered rate completed), of ${o.rates.join(', ')}/s, ${o.seconds} s each`,
-  );
-  console.log(
-    `    ${pad('proxy', 12)}${lpad('rate/s', 8)}${lpad('achieved/s', 12)}${lpad('CPU us/call', 13)}`,
-  );
-  for (const r of results) {
-    if (r.skipped) {
-      console.log(`    ${pad(r.name, 12)}  skipped: ${r.skipped}`);
-      continue;
-    }
-    const b = best(r);
-    if (!b) {
-      console.log(`    ${pad(r.name, 12)}${lpad('none', 8)}  (no step held)`);
-      continue;
-    }
-    const lower = r.steps.filter((st) => st.rate < b.rate && !held(st)).map((st) => `${st.rate}/s`);
-    const note = lower.length > 0 ? `  (lower step not held: ${lower.join(', ')})` : '';
-    console.log(
-      `    ${pad(r.name, 12)}${lpad(b.rate, 8)}${lpad(fmt(b.achieved), 12)}${lpad(fmt(b.cpuUsPerCall, 1), 13)}${note}`,
-    );
-  }
+  printHeldSummary(results, o, {
+    server: ['proxy', 12],
+    cpu: ['CPU us/call', 13, (b) => fmt(b.cpuUsPerCall, 1)],
+    counted: 'completed',
+  });
   if (!comparison) {
     console.log('    sipwire / kamailio: not compared (one of them did not run)');
   } else {
@@ -548,19 +491,9 @@ export async function runCallBench(options = {}) {
   console.log(
     `Calls through a stateful record-routing proxy over loopback UDP (INVITE with SDP, 180, 200, ACK, ${o.holdMs} ms, BYE, 200), SIPp uac -> proxy -> SIPp uas`,
   );
-  if (!onPath('sipp')) {
-    console.log('  skipped: SIPp not installed (scripts/install-peers.sh)');
-    return { results: [], skipped: 'sipp not installed' };
-  }
-  const version = (await run('sipp', ['-v'])).stdout.match(/SIPp v?([\d.]+)/)?.[1] ?? '?';
-  const dir = mkdtempSync(join(o.dir, 'sipwire-call-bench-'));
-  const removeHandlers = installCleanupHandlers(() => {
-    if (!o.keep) rmSync(dir, { recursive: true, force: true });
-  });
-  const results = [];
-  let heap;
-  let comparison;
-  try {
+  return withSippWorkDir(o, 'sipwire-call-bench-', async (dir, version) => {
+    const results = [];
+    let heap;
     console.log(`  SIPp ${version}; work directory ${dir}`);
     for (const kind of o.servers) {
       console.log('');
@@ -591,19 +524,7 @@ export async function runCallBench(options = {}) {
       console.log(
         `  ${server.name} on udp:127.0.0.1:${server.port} (${server.cpu().processes} processes; ${server.describe}), SIPp uas on udp:127.0.0.1:${uas.port}`,
       );
-      try {
-        results.push(await benchProxy(server, uas, o, dir, kind));
-      } catch (err) {
-        console.log(`    failed: ${err.message}`);
-        results.push({
-          name: server.name,
-          kind,
-          skipped: `failed: ${err.message.split('\n')[0]}`,
-          steps: [],
-        });
-      } finally {
-        await server.stop();
-      }
+      results.push(await benchThenStop(server, kind, () => benchProxy(server, uas, o, dir, kind)));
       if (kind === 'sipwire' && o.heapCalls > 0) {
         try {
           heap = await measureHeapPerCall(o, dir, uas);
@@ -613,7 +534,7 @@ export async function runCallBench(options = {}) {
       }
       await uas.stop();
     }
-    comparison = compare(results);
+    const comparison = compare(results);
     printSummary(results, comparison, heap, o);
     if (o.json) {
       const summary = {
@@ -636,13 +557,8 @@ export async function runCallBench(options = {}) {
       writeFileSync(o.json, `${JSON.stringify(summary, null, 2)}\n`);
       console.log(`  figures written to ${o.json}`);
     }
-  } finally {
-    await stopAll();
-    removeHandlers();
-    if (o.keep) console.log(`  kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  }
-  return { results, comparison, heap };
+    return { results, comparison, heap };
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -37,31 +37,39 @@
 //   REG_BENCH_DIR       parent of the temporary directory (default: the OS's)
 //   REG_BENCH_KEEP=1    keep the temporary directory (configs, logs, SIPp files)
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { errorLines, kamailioModuleDir, startKamailio } from './registrations/kamailio.mjs';
-import { freeUdpPort, fsType, installCleanupHandlers, onPath, run, stopAll } from './registrations/procs.mjs';
+import { kamailioModuleDir } from './peers.mjs';
+import { errorLines, startKamailio } from './registrations/kamailio.mjs';
+import { freeUdpPort, fsType, onPath } from './registrations/procs.mjs';
 import { runSipp, writeSippUsers } from './registrations/sipp.mjs';
 import {
   measureSipwireHeapPerBinding,
   sipwireServeAvailable,
   startSipwire,
 } from './registrations/sipwire.mjs';
+import {
+  benchThenStop,
+  best,
+  cpuUsPerSuccess,
+  describeFailures,
+  fmt,
+  held,
+  list,
+  lpad,
+  measuredStep,
+  pad,
+  printHeldSummary,
+  sleep,
+  withSippWorkDir,
+} from './registrations/steps.mjs';
 
 const DOMAIN = 'bench.test';
 const PASSWORD = 'pw';
 const DEFAULT_SERVERS = ['kamailio-mem', 'kamailio-db1', 'kamailio-db1-single', 'sipwire'];
 const KNOWN_SERVERS = DEFAULT_SERVERS;
-
-const list = (v, fallback) =>
-  v === undefined || v === ''
-    ? fallback
-    : String(v)
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
 
 /** Options from the environment (see the top of this file). */
 export function optionsFromEnv(env = process.env) {
@@ -83,28 +91,13 @@ export function optionsFromEnv(env = process.env) {
   };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const pad = (s, n) => String(s).padEnd(n);
-const lpad = (s, n) => String(s).padStart(n);
-
-/** A step holds its rate when nothing failed and at least 95% of the offered rate completed. */
-const held = (s) => s.failed === 0 && s.successful > 0 && s.achieved >= 0.95 * s.rate;
-
-function describeFailures(step) {
-  if (step.failed === 0) return '';
-  const parts = Object.entries(step.causes).map(([k, v]) => `${k} ${v}`);
-  const codes = Object.entries(step.unexpected).map(([c, v]) => `${c} x${v}`);
-  if (codes.length > 0) parts.push(`answers: ${codes.join(', ')}`);
-  return parts.join('; ');
-}
-
 /** Starts one of the servers; resolves with it, or with { skipped: note }. */
 async function startServer(kind, o, dir, users) {
   const port = await freeUdpPort();
   if (kind.startsWith('kamailio-') && KNOWN_SERVERS.includes(kind)) {
     if (!onPath('kamailio')) return { skipped: 'kamailio not installed (scripts/install-peers.sh)' };
-    if (!kamailioModuleDir()) return { skipped: 'db_sqlite.so not found (scripts/install-peers.sh)' };
+    if (!kamailioModuleDir('db_sqlite'))
+      return { skipped: 'db_sqlite.so not found (scripts/install-peers.sh)' };
     return startKamailio({
       dir: join(dir, kind),
       port,
@@ -146,16 +139,12 @@ async function benchServer(server, o, dir, usersCsv, kind) {
   );
   for (const rate of o.rates) {
     const calls = Math.max(1, Math.round(rate * o.seconds));
-    const logErrorsBefore = kind.startsWith('kamailio') ? errorLines(server.logFile).length : 0;
-    const cpu0 = server.cpu();
-    const step = await runSipp({ ...sippArgs, rate, calls, tag: `r${rate}` });
-    // The server's CPU is read after the pause so that work it still had queued counts.
-    await sleep(o.pauseMs);
-    const cpu1 = server.cpu();
-    step.cpuSeconds = cpu1.seconds - cpu0.seconds;
-    step.processes = cpu1.processes;
-    step.cpuUsPerReg = step.successful > 0 ? (step.cpuSeconds / step.successful) * 1e6 : Number.NaN;
-    step.serverErrors = kind.startsWith('kamailio') ? errorLines(server.logFile).length - logErrorsBefore : 0;
+    const step = await measuredStep(
+      server,
+      { pauseMs: o.pauseMs, kamailio: kind.startsWith('kamailio') },
+      () => runSipp({ ...sippArgs, rate, calls, tag: `r${rate}` }),
+    );
+    step.cpuUsPerReg = cpuUsPerSuccess(step);
     result.steps.push(step);
     const notes = [describeFailures(step)];
     if (step.serverErrors > 0) notes.push(`${step.serverErrors} ERROR lines in the server log`);
@@ -183,40 +172,15 @@ async function benchServer(server, o, dir, usersCsv, kind) {
   return result;
 }
 
-/** The highest offered rate a server held (no failure, >= 95% achieved), with that step. */
-function best(result) {
-  const ok = result.steps.filter(held);
-  return ok.length === 0 ? undefined : ok.reduce((a, b) => (b.rate > a.rate ? b : a));
-}
-
 /** The step of `result` at `rate`, if it held. */
 const heldAt = (result, rate) => result.steps.find((s) => s.rate === rate && held(s));
 
 function printSummary(results, o) {
-  console.log('');
-  console.log(
-    `  Summary: highest rate held (0 failures, >= 95% of the offered rate achieved), of ${o.rates.join(', ')}/s, ${o.seconds} s each`,
-  );
-  console.log(
-    `    ${pad('server', 32)}${lpad('rate/s', 8)}${lpad('achieved/s', 12)}${lpad('CPU us/reg', 12)}`,
-  );
-  for (const r of results) {
-    if (r.skipped) {
-      console.log(`    ${pad(r.name, 32)}  skipped: ${r.skipped}`);
-      continue;
-    }
-    const b = best(r);
-    if (!b) {
-      console.log(`    ${pad(r.name, 32)}${lpad('none', 8)}  (no step held)`);
-      continue;
-    }
-    // A lower step that did not hold (a stall of the machine, or of the disk) is named.
-    const lower = r.steps.filter((st) => st.rate < b.rate && !held(st)).map((st) => `${st.rate}/s`);
-    const note = lower.length > 0 ? `  (lower step not held: ${lower.join(', ')})` : '';
-    console.log(
-      `    ${pad(r.name, 32)}${lpad(b.rate, 8)}${lpad(fmt(b.achieved), 12)}${lpad(fmt(b.cpuUsPerReg), 12)}${note}`,
-    );
-  }
+  printHeldSummary(results, o, {
+    server: ['server', 32],
+    cpu: ['CPU us/reg', 12, (b) => fmt(b.cpuUsPerReg)],
+    counted: 'achieved',
+  });
   const ours = results.find((r) => r.kind === 'sipwire' && !r.skipped);
   const peers = results.filter((r) => r.kind.startsWith('kamailio') && !r.skipped);
   if (!ours) {
@@ -278,18 +242,9 @@ export async function runRegistrationBench(options = {}) {
   console.log(
     `Registrations with digest authentication over loopback UDP (REGISTER, 401, REGISTER with credentials, 200; ${o.users} users), SIPp in another process`,
   );
-  if (!onPath('sipp')) {
-    console.log('  skipped: SIPp not installed (scripts/install-peers.sh)');
-    return { results: [], skipped: 'sipp not installed' };
-  }
-  const version = (await run('sipp', ['-v'])).stdout.match(/SIPp v?([\d.]+)/)?.[1] ?? '?';
-  const dir = mkdtempSync(join(o.dir, 'sipwire-reg-bench-'));
-  const removeHandlers = installCleanupHandlers(() => {
-    if (!o.keep) rmSync(dir, { recursive: true, force: true });
-  });
-  const results = [];
-  let heap;
-  try {
+  return withSippWorkDir(o, 'sipwire-reg-bench-', async (dir, version) => {
+    const results = [];
+    let heap;
     console.log(`  SIPp ${version}; work directory ${dir} (${fsType(dir)})`);
     const users = Array.from({ length: o.users }, (_, i) => `user${String(i).padStart(4, '0')}`);
     const usersCsv = writeSippUsers(join(dir, 'users.csv'), users, PASSWORD);
@@ -311,19 +266,7 @@ export async function runRegistrationBench(options = {}) {
       console.log(
         `  ${server.name} on udp:127.0.0.1:${server.port}, ${server.cpu().processes} processes${server.describe ? `; ${server.describe}` : ''}`,
       );
-      try {
-        results.push(await benchServer(server, o, dir, usersCsv, kind));
-      } catch (err) {
-        console.log(`    failed: ${err.message}`);
-        results.push({
-          name: server.name,
-          kind,
-          skipped: `failed: ${err.message.split('\n')[0]}`,
-          steps: [],
-        });
-      } finally {
-        await server.stop();
-      }
+      results.push(await benchThenStop(server, kind, () => benchServer(server, o, dir, usersCsv, kind)));
     }
     printSummary(results, o);
     if (o.servers.includes('sipwire')) {
@@ -334,13 +277,8 @@ export async function runRegistrationBench(options = {}) {
           : `  sipwire per stored binding (${heap.bindings} bindings): SQLite store ${fmt(heap.bytesPerBinding)} bytes of heap, ${fmt(heap.rssPerBinding)} bytes of RSS (page cache); in-memory store ${fmt(heap.memoryStoreBytesPerBinding)} bytes of heap`,
       );
     }
-  } finally {
-    await stopAll();
-    removeHandlers();
-    if (o.keep) console.log(`  kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  }
-  return { results, heap };
+    return { results, heap };
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -4,21 +4,14 @@
 // the Debian package ships, and start/stop of a foreground Kamailio.
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { groupCpu, spawnGroup, stopGroup, waitForSip } from './procs.mjs';
+import { kamailioArgs, kamailioModuleDir } from '../peers.mjs';
+import { startServerGroup } from './procs.mjs';
 
 /** Where Debian's kamailio-sqlite-modules puts the SQLite schema of each module. */
 const SCHEMA_DIRS = ['/usr/share/kamailio/db_sqlite', '/usr/local/share/kamailio/db_sqlite'];
-const MODULE_DIRS = [
-  `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/kamailio/modules`,
-  '/usr/lib/kamailio/modules',
-  '/usr/lib64/kamailio/modules',
-  '/usr/local/lib64/kamailio/modules',
-  '/usr/local/lib/kamailio/modules',
-];
-
 export const MODULES = [
   'tm',
   'sl',
@@ -35,11 +28,6 @@ export const MODULES = [
   'auth_db',
   'db_sqlite',
 ];
-
-/** The directory holding Kamailio's modules, or undefined when db_sqlite.so is nowhere. */
-export function kamailioModuleDir() {
-  return MODULE_DIRS.find((d) => existsSync(join(d, 'db_sqlite.so')));
-}
 
 function schemaFile(name) {
   for (const dir of SCHEMA_DIRS) {
@@ -88,6 +76,25 @@ export function createKamailioDb(file, { users, password, domain, journalMode })
   }
 }
 
+/**
+ * The global settings of a benchmark's Kamailio: UDP only on
+ * 127.0.0.1:port with `children` workers, logging to stderr (warnings and
+ * worse), no DNS.
+ */
+export function kamailioUdpGlobals({ port, children }) {
+  return [
+    'debug=0',
+    'log_stderror=yes',
+    `listen=udp:127.0.0.1:${port}`,
+    `children=${children}`,
+    'disable_tcp=yes',
+    'auto_aliases=no',
+    'dns=no',
+    'rev_dns=no',
+    'use_dns_cache=no',
+  ];
+}
+
 /** The text of kamailio.cfg for one run. */
 export function kamailioConfig({ port, children, dbFile, dbMode, domain, journalMode }) {
   // sqlite:// + "/" + an absolute path: the part after the third slash is the file name.
@@ -96,16 +103,8 @@ export function kamailioConfig({ port, children, dbFile, dbMode, domain, journal
     '#!KAMAILIO',
     `# Registration benchmark: REGISTER with digest authentication, usrloc db_mode ${dbMode}.`,
     '',
-    'debug=0',
-    'log_stderror=yes',
-    `listen=udp:127.0.0.1:${port}`,
-    `children=${children}`,
-    'disable_tcp=yes',
-    'auto_aliases=no',
+    ...kamailioUdpGlobals({ port, children }),
     `alias="${domain}"`,
-    'dns=no',
-    'rev_dns=no',
-    'use_dns_cache=no',
     '',
     ...MODULES.map((m) => `loadmodule "${m}.so"`),
     '',
@@ -158,8 +157,35 @@ export function kamailioConfig({ port, children, dbFile, dbMode, domain, journal
 }
 
 /**
- * Starts Kamailio in the foreground (its children in its process group) in
- * `dir`, on a database made for the run. Resolves once it answers OPTIONS.
+ * Starts Kamailio on `config` (the text of its kamailio.cfg) in the
+ * foreground, its children in its process group, in `dir`, with `shmMb` MB
+ * of shared memory. Resolves once it answers OPTIONS on `port`, with what
+ * startServerGroup() gives.
+ */
+export async function startKamailioProcess({ dir, port, config, shmMb, readyTimeoutMs }) {
+  mkdirSync(dir, { recursive: true });
+  const runDir = join(dir, 'run');
+  mkdirSync(runDir, { recursive: true });
+  const cfg = join(dir, 'kamailio.cfg');
+  writeFileSync(cfg, config);
+  // The modules' folder is the one with db_sqlite.so, which has the others too.
+  const args = [
+    ...kamailioArgs({ cfg, dir, runDir, moduleDir: kamailioModuleDir('db_sqlite') }),
+    '-m',
+    String(shmMb),
+  ];
+  return startServerGroup('kamailio', args, {
+    dir,
+    port,
+    logFile: join(dir, 'kamailio.log'),
+    name: 'kamailio',
+    readyTimeoutMs,
+  });
+}
+
+/**
+ * Starts Kamailio as the registrar in `dir`, on a database made for the run.
+ * Resolves once it answers OPTIONS.
  */
 export async function startKamailio({
   dir,
@@ -174,50 +200,18 @@ export async function startKamailio({
   readyTimeoutMs = 15000,
 }) {
   mkdirSync(dir, { recursive: true });
-  const runDir = join(dir, 'run');
-  mkdirSync(runDir, { recursive: true });
   const dbFile = join(dir, 'kamailio.sqlite');
   createKamailioDb(dbFile, { users, password, domain, journalMode });
-  const cfg = join(dir, 'kamailio.cfg');
-  writeFileSync(cfg, kamailioConfig({ port, children, dbFile, dbMode, domain, journalMode }));
-  const logFile = join(dir, 'kamailio.log');
-  const log = openSync(logFile, 'w');
-  const args = [
-    '-DD',
-    '-E',
-    '-f',
-    cfg,
-    '-P',
-    join(runDir, 'kamailio.pid'),
-    '-Y',
-    runDir,
-    '-w',
-    dir,
-    '-m',
-    String(shmMb),
-  ];
-  const moduleDir = kamailioModuleDir();
-  if (moduleDir) args.push('-L', moduleDir);
-  const child = spawnGroup('kamailio', args, { cwd: dir, stdio: ['ignore', log, log] });
-  closeSync(log);
-  try {
-    await waitForSip(port, child, readyTimeoutMs, 'kamailio');
-  } catch (err) {
-    await stopGroup(child);
-    throw new Error(`${err.message}\n--- ${logFile} (end) ---\n${tail(logFile)}`);
-  }
+  const config = kamailioConfig({ port, children, dbFile, dbMode, domain, journalMode });
+  const server = await startKamailioProcess({ dir, port, config, shmMb, readyTimeoutMs });
   return {
+    ...server,
     name:
       dbMode === 0
         ? 'kamailio (memory)'
         : `kamailio (db_mode ${dbMode}${children === 1 ? ', 1 worker' : ''})`,
-    child,
-    port,
     dbFile,
-    logFile,
     describe: `${children} UDP worker${children === 1 ? '' : 's'}${dbMode > 0 ? `, SQLite journal ${journalMode ?? 'default'}` : ''}`,
-    cpu: () => groupCpu(child.pid),
-    stop: () => stopGroup(child),
     /** Rows in the location table (bindings on disk); only with db_mode > 0. */
     storedBindings:
       dbMode === 0
@@ -231,17 +225,7 @@ export async function startKamailio({
               db.close();
             }
           },
-    logTail: (n) => tail(logFile, n),
   };
-}
-
-/** The last `n` lines of a file. */
-export function tail(file, n = 20) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
-  } catch {
-    return '';
-  }
 }
 
 /** The lines of Kamailio's log at level ERROR, CRITICAL or BUG. */

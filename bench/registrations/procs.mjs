@@ -1,12 +1,13 @@
-// Process helpers for the registration benchmark: spawning servers in their own
-// process group (so every child they fork can be found, measured and stopped),
-// CPU time of a process group from /proc, free loopback ports, a SIP OPTIONS
-// probe, and stopping everything on exit or Ctrl-C.
+// Process helpers for the registration and call benchmarks: spawning servers
+// in their own process group (so every child they fork can be found, measured
+// and stopped) and waiting until they answer OPTIONS, CPU time of a process
+// group from /proc, free loopback ports, and stopping everything on exit or
+// Ctrl-C.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { sipOptions } from '../peers.mjs';
 
 /** Every process group this benchmark started and has not stopped yet. */
 const live = new Set();
@@ -157,38 +158,6 @@ export function freeUdpPort() {
   });
 }
 
-/** Sends one OPTIONS to 127.0.0.1:port and resolves with the status code of the answer, or 0 on timeout. */
-export function sipOptions(port, timeoutMs = 500) {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const done = (code) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(code);
-    };
-    const timer = setTimeout(() => done(0), timeoutMs);
-    s.on('message', (buf) => {
-      const m = /^SIP\/2\.0 (\d{3})/.exec(buf.toString('latin1'));
-      if (m) done(Number(m[1]));
-    });
-    s.on('error', () => done(0));
-    s.bind(0, '127.0.0.1', () => {
-      const local = s.address().port;
-      const id = randomBytes(6).toString('hex');
-      const msg =
-        `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\n` +
-        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK${id};rport\r\n` +
-        'Max-Forwards: 70\r\n' +
-        `From: <sip:probe@127.0.0.1>;tag=${id}\r\n` +
-        `To: <sip:127.0.0.1:${port}>\r\n` +
-        `Call-ID: ${id}@127.0.0.1\r\n` +
-        'CSeq: 1 OPTIONS\r\n' +
-        'Content-Length: 0\r\n\r\n';
-      s.send(msg, port, '127.0.0.1');
-    });
-  });
-}
-
 /** Waits until the server on `port` answers an OPTIONS; rejects if `child` exits or `timeoutMs` passes. */
 export async function waitForSip(port, child, timeoutMs, name) {
   const until = Date.now() + timeoutMs;
@@ -202,6 +171,42 @@ export async function waitForSip(port, child, timeoutMs, name) {
     if (code > 0) return code;
   }
   throw new Error(`${name} did not answer OPTIONS on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/** The last `n` lines of a file. */
+export function tail(file, n = 20) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts a server (`cmd` with `args`) as a process group in `dir`, its
+ * output to `logFile`, and resolves once it answers OPTIONS on `port`; if it
+ * does not within `readyTimeoutMs`, it is stopped and the error ends with its
+ * log. Resolves with what the benchmarks use of every server: the process,
+ * its port and log, its CPU time, stop() and the end of its log.
+ */
+export async function startServerGroup(cmd, args, { dir, port, logFile, name, readyTimeoutMs }) {
+  const log = openSync(logFile, 'w');
+  const child = spawnGroup(cmd, args, { cwd: dir, stdio: ['ignore', log, log] });
+  closeSync(log);
+  try {
+    await waitForSip(port, child, readyTimeoutMs, name);
+  } catch (err) {
+    await stopGroup(child);
+    throw new Error(`${err.message}\n--- ${logFile} (end) ---\n${tail(logFile)}`);
+  }
+  return {
+    child,
+    port,
+    logFile,
+    cpu: () => groupCpu(child.pid),
+    stop: () => stopGroup(child),
+    logTail: (n) => tail(logFile, n),
+  };
 }
 
 /** Runs a command to completion; resolves with its exit code, stdout and stderr. */

@@ -1,15 +1,15 @@
 // sipwire as the registrar under test: `sipwire serve` on its SQLite store,
 // with the benchmark's users imported by `sipwire user import` first.
 
-import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tail } from './kamailio.mjs';
-import { groupCpu, run, spawnGroup, stopGroup, waitForSip } from './procs.mjs';
+import { fileURLToPath } from 'node:url';
+import { run, startServerGroup } from './procs.mjs';
 
 /** The repository root (bench/registrations/ is two levels below it). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+/** The built CLI. */
+export const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
 
 /**
  * Whether the built CLI has `serve`: resolves with { ok } or { ok: false, why }.
@@ -39,8 +39,6 @@ export async function startSipwire({ dir, port, users, password, domain, readyTi
       `sipwire user import exited ${imp.code}: ${(imp.stderr || imp.stdout).trim().slice(0, 2000)}`,
     );
   }
-  const logFile = join(dir, 'sipwire.log');
-  const log = openSync(logFile, 'w');
   const args = [
     BIN,
     'serve',
@@ -55,24 +53,14 @@ export async function startSipwire({ dir, port, users, password, domain, readyTi
     '--log-level',
     'warn',
   ];
-  const child = spawnGroup(process.execPath, args, { cwd: dir, stdio: ['ignore', log, log] });
-  closeSync(log);
-  try {
-    await waitForSip(port, child, readyTimeoutMs, 'sipwire serve');
-  } catch (err) {
-    await stopGroup(child);
-    throw new Error(`${err.message}\n--- ${logFile} (end) ---\n${tail(logFile)}`);
-  }
-  return {
-    name: 'sipwire (SQLite)',
-    child,
+  const server = await startServerGroup(process.execPath, args, {
+    dir,
     port,
-    dbFile,
-    logFile,
-    cpu: () => groupCpu(child.pid),
-    stop: () => stopGroup(child),
-    logTail: (n) => tail(logFile, n),
-  };
+    logFile: join(dir, 'sipwire.log'),
+    name: 'sipwire serve',
+    readyTimeoutMs,
+  });
+  return { ...server, name: 'sipwire (SQLite)', dbFile };
 }
 
 /**

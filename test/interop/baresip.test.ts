@@ -8,7 +8,7 @@ import {
   type TransportName,
   UserAgent,
 } from '../../src/index.js';
-import { Baresip } from '../support/baresip.js';
+import { Baresip, within } from '../support/baresip.js';
 
 // Interop with baresip (Debian package baresip-core), started by each test on loopback
 // and driven over its ctrl_tcp socket (test/support/baresip.ts). Each test calls in one
@@ -16,7 +16,6 @@ import { Baresip } from '../support/baresip.js';
 // and has one side or the other hang up. A failure prints sipwire's ladder and baresip's
 // own SIP trace.
 
-const WAIT_MS = 10_000;
 const TEST_TIMEOUT_MS = 60_000;
 
 /** A sipwire user agent on one transport, with every message it sends and receives written down. */
@@ -49,21 +48,6 @@ function diagnostics(s: Sipwire | undefined, b: Baresip | undefined): string {
     '--- baresip output ---',
     b === undefined ? '(not started)' : b.tail(),
   ].join('\n');
-}
-
-/** Resolves with what `p` gives; fails the test (with the diagnostics) if it rejects or takes longer than `ms`. */
-async function within<T>(p: Promise<T>, what: string, diag: () => string, ms = WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } catch (e) {
-    assert.fail(`${what}: ${e instanceof Error ? e.message : String(e)}\n${diag()}`);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Whether the ladder shows a message received that matches every pattern. */

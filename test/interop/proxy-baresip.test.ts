@@ -6,7 +6,8 @@ import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
 import type { Binding } from '../../src/server/store/types.js';
-import { Baresip, type BaresipEvent } from '../support/baresip.js';
+import { Baresip, type BaresipEvent, WAIT_MS, within } from '../support/baresip.js';
+import { field, fields } from '../support/headers.js';
 
 // sipwire serve as the record-routing proxy between two baresip 1.0.0
 // (Debian baresip-core), each started in its own folder on its own SIP port
@@ -27,7 +28,6 @@ import { Baresip, type BaresipEvent } from '../support/baresip.js';
 const DOMAIN = 'example.test';
 const PASSWORDS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
 type Name = keyof typeof PASSWORDS;
-const WAIT_MS = 10_000;
 const TEST_TIMEOUT_MS = 60_000;
 
 type Transport = 'udp' | 'tcp';
@@ -101,21 +101,6 @@ function diagnostics(proxy: Proxy | undefined, phones: Phones): string {
   return lines.join('\n');
 }
 
-/** Resolves with what `p` gives; fails the test (with the diagnostics) if it rejects or takes longer than `ms`. */
-async function within<T>(p: Promise<T>, what: string, diag: () => string, ms = WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } catch (e) {
-    assert.fail(`${what}: ${e instanceof Error ? e.message : String(e)}\n${diag()}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Resolves once sipwire's trace holds a message that matches; fails the test after `ms`. */
 async function traced(
   proxy: Proxy,
@@ -136,22 +121,6 @@ async function traced(
 /** The first line of a message: request line or status line. */
 function startLine(text: string): string {
   return text.slice(0, text.indexOf('\r\n'));
-}
-
-/** Every value of a header field (header section only, full names as baresip and sipwire write them). */
-function fields(text: string, name: string): string[] {
-  const head = text.split('\r\n\r\n')[0] ?? '';
-  const out: string[] = [];
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name.toLowerCase())
-      out.push(line.slice(colon + 1).trim());
-  }
-  return out;
-}
-
-function field(text: string, name: string): string | undefined {
-  return fields(text, name)[0];
 }
 
 /** The messages of sipwire's trace for one call (by Call-ID). */

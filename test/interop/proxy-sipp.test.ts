@@ -1,15 +1,11 @@
-import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { SipServer } from '../../src/server/server.js';
 import {
-  checkDialogsThroughProxies,
+  callThroughProxies,
   cleanUp,
-  describeTrace,
   freePorts,
   installed,
-  runUac,
   startSipwire,
-  startUas,
   tempDir,
 } from '../support/proxy-calls.js';
 
@@ -33,43 +29,18 @@ describe('sipwire serve proxies calls between SIPp uac and uas', {
       timeout: 60_000,
     }, async () => {
       const [proxyPort, uasPort, uacPort] = (await freePorts(3)) as [number, number, number];
-      const dir = tempDir(`proxy-sipp-${transport}-`);
       let server: SipServer | undefined;
       try {
         server = await startSipwire(proxyPort);
-        const uas = await startUas({ dir, port: uasPort, transport, calls: CALLS });
-        const uac = await runUac({
-          dir,
+        await callThroughProxies({
+          dir: tempDir(`proxy-sipp-${transport}-`),
           requestUriPort: uasPort,
           proxyPort,
-          transport,
-          calls: CALLS,
-          localPort: uacPort,
-        });
-        // A uas still waiting for calls that will not come is ended, not waited for.
-        if (uac.code !== 0) await uas.stop();
-        const callee = await uas.done;
-        assert.equal(
-          uac.code,
-          0,
-          `SIPp uac: not every call completed (exit ${uac.code}):\n${uac.errors}\n${describeTrace(uac)}\n--- uas\n${describeTrace(callee)}`,
-        );
-        assert.equal(
-          callee.code,
-          0,
-          `SIPp uas: not every call completed (exit ${callee.code}):\n${callee.errors}`,
-        );
-        const problems = checkDialogsThroughProxies(callee, {
           hops: [{ name: 'sipwire', port: proxyPort }],
-          uacPort,
-          calls: CALLS,
+          ports: { uas: uasPort, uac: uacPort },
           transport,
+          calls: CALLS,
         });
-        assert.equal(
-          problems.length,
-          0,
-          `what the uas received is not what a record-routing proxy sends:\n${problems.slice(0, 12).join('\n')}${problems.length > 12 ? `\n(${problems.length - 12} more)` : ''}\n${describeTrace(callee)}`,
-        );
       } finally {
         await server?.stop();
       }

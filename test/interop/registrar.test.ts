@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { openDatabase, SqliteLocationStore } from '../../src/server/store/sqlite.js';
 import type { Binding } from '../../src/server/store/types.js';
 import { Baresip } from '../support/baresip.js';
+import { field, fields } from '../support/headers.js';
 import { freePort, run } from '../support/net.js';
 
 // The registrar of `sipwire serve` (digest authentication, SQLite location
@@ -356,22 +357,6 @@ function traced(log: string): Traced[] {
     if (m) out.push({ direction: m[1] as 'sent' | 'received', text: m[2] as string });
   }
   return out;
-}
-
-/** Every value of a header field, in order (header section only). */
-function fields(message: string, name: string): string[] {
-  const head = message.split(/\r?\n\r?\n/)[0] ?? '';
-  const out: string[] = [];
-  for (const line of head.split(/\r?\n/)) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name.toLowerCase())
-      out.push(line.slice(colon + 1).trim());
-  }
-  return out;
-}
-
-function field(message: string, name: string): string | undefined {
-  return fields(message, name)[0];
 }
 
 /** The REGISTERs SIPp sent. */

@@ -12,6 +12,7 @@
 // registration() waits for its REGISTER_OK or REGISTER_FAIL, and quit() ends baresip the way a user
 // would, which unregisters its accounts first.
 // Everything baresip prints (with `-s`, every SIP message it sends and receives) is kept for failure messages.
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -42,6 +43,24 @@ export interface BaresipOptions {
   answerMode?: 'auto' | 'manual';
   /** Milliseconds to wait for baresip to be ready. */
   startTimeoutMs?: number;
+}
+
+/** How long a test waits for baresip (or sipwire) to do one thing, by default. */
+export const WAIT_MS = 10_000;
+
+/** Resolves with what `p` gives; fails the test (with the diagnostics) if it rejects or takes longer than `ms`. */
+export async function within<T>(p: Promise<T>, what: string, diag: () => string, ms = WAIT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } catch (e) {
+    assert.fail(`${what}: ${e instanceof Error ? e.message : String(e)}\n${diag()}`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const MODULE_PATH = '/usr/lib/baresip/modules';

@@ -1,12 +1,21 @@
 // Calls through proxies with SIPp on both ends, for the proxy interop tests:
 // SIPp's uac and uas with the call benchmark's scenarios (bench/calls/), a
 // parser for SIPp's message trace (-trace_msg), sipwire serve in-process,
-// and Kamailio started from a config the test writes.
+// Kamailio started from a config the test writes (with the request_route of
+// the call benchmark's Kamailio, bench/peers.mjs), and calls placed through a
+// path of proxies with what the callee received checked.
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  kamailioArgs,
+  kamailioModuleDir,
+  PROXY_MODULES,
+  proxyRequestRoute,
+  sipOptions,
+} from '../../bench/peers.mjs';
 import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { freePort } from './net.js';
@@ -336,52 +345,9 @@ export async function startSipwire(port: number): Promise<SipServer> {
 
 // ---- Kamailio -----------------------------------------------------------------
 
-const KAMAILIO_MODULE_DIRS = [
-  `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/kamailio/modules`,
-  '/usr/lib/kamailio/modules',
-  '/usr/lib64/kamailio/modules',
-  '/usr/local/lib64/kamailio/modules',
-  '/usr/local/lib/kamailio/modules',
-];
-
-/** Kamailio's module directory, or undefined when tm.so is nowhere to be found. */
-export function kamailioModuleDir(): string | undefined {
-  return KAMAILIO_MODULE_DIRS.find((d) => existsSync(join(d, 'tm.so')));
-}
-
-/** Sends OPTIONS to 127.0.0.1:port over UDP; resolves with the status of the answer, or 0. */
-export function optionsPing(port: number, timeoutMs = 300): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const timer = setTimeout(() => done(0), timeoutMs);
-    const done = (code: number) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(code);
-    };
-    s.on('message', (buf) => {
-      const m = /^SIP\/2\.0 (\d{3})/.exec(buf.toString('latin1'));
-      if (m) done(Number(m[1]));
-    });
-    s.on('error', () => done(0));
-    s.bind(0, '127.0.0.1', () => {
-      const local = s.address().port;
-      const id = Math.random().toString(36).slice(2);
-      const msg = [
-        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
-        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK${id};rport`,
-        'Max-Forwards: 70',
-        `From: <sip:probe@127.0.0.1>;tag=${id}`,
-        `To: <sip:127.0.0.1:${port}>`,
-        `Call-ID: ${id}@127.0.0.1`,
-        'CSeq: 1 OPTIONS',
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n');
-      s.send(msg, port, '127.0.0.1');
-    });
-  });
+/** Whether Kamailio and the modules of its proxy script are installed. */
+export function kamailioInstalled(): boolean {
+  return installed('kamailio') && kamailioModuleDir('tm') !== undefined;
 }
 
 export interface Kamailio {
@@ -416,53 +382,23 @@ export async function startKamailio(options: { port: number; routing: string[] }
       'dns=no',
       'rev_dns=no',
       '',
-      ...['tm', 'sl', 'rr', 'maxfwd', 'textops', 'siputils', 'pv', 'xlog'].map((m) => `loadmodule "${m}.so"`),
+      ...PROXY_MODULES.map((m) => `loadmodule "${m}.so"`),
       '',
-      'request_route {',
-      '  if (!mf_process_maxfwd_header("10")) {',
-      '    sl_send_reply("483", "Too Many Hops");',
-      '    exit;',
-      '  }',
-      '  if (is_method("OPTIONS") && uri == myself && $rU == $null) {',
-      '    sl_send_reply("200", "OK");',
-      '    exit;',
-      '  }',
-      '  if (has_totag()) {',
-      '    if (loose_route()) {',
-      '      if (!t_relay()) sl_reply_error();',
-      '      exit;',
-      '    }',
-      '    if (is_method("ACK")) {',
-      '      if (t_check_trans()) t_relay();',
-      '      exit;',
-      '    }',
-      '    xlog("L_WARN", "in-dialog $rm without our Route: $ru\\n");',
-      '    sl_send_reply("404", "Not here");',
-      '    exit;',
-      '  }',
-      '  if (is_method("CANCEL")) {',
-      '    if (t_check_trans()) t_relay();',
-      '    exit;',
-      '  }',
-      '  t_check_trans();',
-      '  if (is_method("INVITE")) record_route();',
-      ...routing.map((l) => `  ${l}`),
-      '  if (!t_relay()) sl_reply_error();',
-      '  exit;',
-      '}',
+      ...proxyRequestRoute(['if (is_method("INVITE")) record_route();', ...routing]),
       '',
     ].join('\n'),
   );
-  const args = ['-DD', '-E', '-f', cfg, '-P', join(runDir, 'kamailio.pid'), '-Y', runDir, '-w', dir];
-  const modules = kamailioModuleDir();
-  if (modules) args.push('-L', modules);
-  const child = start('kamailio', args, dir);
+  const child = start(
+    'kamailio',
+    kamailioArgs({ cfg, dir, runDir, moduleDir: kamailioModuleDir('tm') }),
+    dir,
+  );
   const until = Date.now() + 10_000;
   for (;;) {
     if (child.process.exitCode !== null || child.process.signalCode !== null) {
       throw new Error(`kamailio exited before it answered:\n${child.output().slice(-3000)}`);
     }
-    if ((await optionsPing(port)) === 200) break;
+    if ((await sipOptions(port, 300)) === 200) break;
     if (Date.now() > until) {
       await stopProcess(child.process, 1000);
       throw new Error(`kamailio did not answer OPTIONS on ${port}:\n${child.output().slice(-3000)}`);
@@ -562,4 +498,51 @@ export function checkDialogsThroughProxies(
     }
   }
   return problems;
+}
+
+/**
+ * `calls` calls from SIPp's uac (on ports.uac) to SIPp's uas (on
+ * ports.uas) through a path of proxies: the uac sends every message to
+ * `proxyPort`, with a Request-URI naming 127.0.0.1:requestUriPort. Fails the
+ * test unless every call completed at both ends and what the uas received
+ * crossed `hops` as RFC 3261 §16 has it (checkDialogsThroughProxies);
+ * Kamailio's output, when it is on the path, goes with a failure of the uac.
+ */
+export async function callThroughProxies(options: {
+  dir: string;
+  requestUriPort: number;
+  proxyPort: number;
+  hops: Hop[];
+  ports: { uas: number; uac: number };
+  transport: Transport;
+  calls: number;
+  kamailio?: Kamailio;
+}): Promise<void> {
+  const { dir, hops, transport, calls, kamailio } = options;
+  const { uas: uasPort, uac: uacPort } = options.ports;
+  const uas = await startUas({ dir, port: uasPort, transport, calls });
+  const uac = await runUac({
+    dir,
+    requestUriPort: options.requestUriPort,
+    proxyPort: options.proxyPort,
+    transport,
+    calls,
+    localPort: uacPort,
+  });
+  // A uas still waiting for calls that will not come is ended, not waited for.
+  if (uac.code !== 0) await uas.stop();
+  const callee = await uas.done;
+  const kamailioLog = kamailio === undefined ? '' : `\n--- kamailio\n${kamailio.log().slice(-2000)}`;
+  assert.equal(
+    uac.code,
+    0,
+    `SIPp uac: not every call completed (exit ${uac.code}):\n${uac.errors}\n${describeTrace(uac)}\n--- uas\n${describeTrace(callee)}${kamailioLog}`,
+  );
+  assert.equal(callee.code, 0, `SIPp uas: not every call completed (exit ${callee.code}):\n${callee.errors}`);
+  const problems = checkDialogsThroughProxies(callee, { hops, uacPort, calls, transport });
+  assert.equal(
+    problems.length,
+    0,
+    `what the uas received did not cross ${hops.map((h) => h.name).join(' and ')} as RFC 3261 §16 has it:\n${problems.slice(0, 12).join('\n')}${problems.length > 12 ? `\n(${problems.length - 12} more)` : ''}\n${describeTrace(callee)}`,
+  );
 }
