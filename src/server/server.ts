@@ -303,7 +303,10 @@ export class SipServer {
       );
     } else {
       this.stats.refused++;
-      this.log.warn({ method: ctx.method, realm, source: ctx.source.address }, 'bad credentials');
+      this.log.warn(
+        { method: ctx.method, realm, source: ctx.source.address },
+        `${ctx.method === 'REGISTER' ? 'registration' : ctx.method} refused: bad credentials`,
+      );
       ctx.reply(403, outcome.reason);
     }
     return false;
