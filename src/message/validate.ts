@@ -450,6 +450,31 @@ function registrarChecks(req: SipRequest): Verdict | null {
   return null;
 }
 
+/** What a registrar checks beyond a proxy's lenient checks (ENDPOINT_NEEDS less PROXY_NEEDS). */
+const REGISTRAR_EXTRA = new Set<number>([...ENDPOINT_NEEDS].filter((id) => !PROXY_NEEDS.has(id)));
+const NONE = new Set<number>();
+
+/**
+ * The checks a registrar adds to a REGISTER that already passed
+ * validateRequest() as a lenient proxy (role 'proxy', strict false): the
+ * headers only an endpoint reads (Contact, Expires, Require, Authorization,
+ * ...), Require (§8.2.2.3), content (§8.2.3) and §10.3's own. The same
+ * verdicts as validateRequest() with role 'registrar', without parsing the
+ * rest again.
+ */
+export function validateRegisterAfterProxy(req: SipRequest, options: ValidationOptions = {}): Verdict {
+  const problem = checkFields(req, REGISTRAR_EXTRA, NONE);
+  if (problem !== null) return badHeader(problem[0], problem[1]);
+  const supported = options.supported ?? [];
+  const unknown = req.require.filter((t) => !supported.includes(t));
+  if (unknown.length > 0) {
+    return reject(420, reasonPhrase(420), `Require lists unsupported ${unknown.join(', ')}`, -1, [
+      ['Unsupported', unknown.join(', ')],
+    ]);
+  }
+  return endpointContent(req, options) ?? registrarChecks(req) ?? ACCEPT;
+}
+
 /** Headers whose repetition is checked even in lenient mode. */
 const HOT_SINGLE = new Set<number>([H.FROM, H.TO, H.CALL_ID, H.CSEQ, H.MAX_FORWARDS, H.CONTENT_TYPE]);
 

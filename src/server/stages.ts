@@ -1,6 +1,6 @@
 import type { SipUri } from '../message/uri.js';
 import { parseUri } from '../message/uri.js';
-import { validateRequest } from '../message/validate.js';
+import { validateRegisterAfterProxy } from '../message/validate.js';
 import { loopTagger } from '../proxy/loop.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { NamedStage } from './pipeline.js';
@@ -128,12 +128,9 @@ async function registrarStage(
     ctx.reply(404, 'Not Found (domain not served here)');
     return;
   }
-  // The registrar's own checks of the request (§10.3 items 2, 5 and the Require of §8.2.2.3).
-  const verdict = validateRequest(ctx.request, {
-    role: 'registrar',
-    strict: false,
-    supported: server.supported,
-  });
+  // The registrar's own checks of the request (§10.3 items 2, 5 and the Require of §8.2.2.3),
+  // on top of the proxy's checks the stack made when it arrived.
+  const verdict = validateRegisterAfterProxy(ctx.request, { supported: server.supported });
   if (verdict.action === 'reject') {
     ctx.reply(verdict.status, verdict.reason, verdict.headers);
     return;
