@@ -16,6 +16,7 @@ Commands:
       --redirect         answer calls to our users with 302 and their contacts
       --stateless        relay without transactions (a front end)
       --follow-redirects recurse on 3xx from downstream
+      --upstream URI     send requests for other domains through this proxy
   user add USER@DOMAIN --password P | remove USER@DOMAIN | list | import FILE   [--db FILE]
   registrations     The current bindings as a table [--db FILE].
   check FILE...     Parse and validate raw SIP messages; print one verdict per file.

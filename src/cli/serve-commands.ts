@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type DigestAlgorithm, ha1, isSupportedAlgorithm } from '../auth/digest.js';
+import { parseSipUri } from '../message/uri.js';
 import { ConfigError, checkConfig, cloneDefaults, loadConfig, type ServeConfig } from '../server/config.js';
 import { createLogger, type LogLevel } from '../server/log.js';
 import { loadRoutes } from '../server/routes-loader.js';
@@ -36,6 +37,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       redirect: { type: 'boolean' },
       stateless: { type: 'boolean' },
       'follow-redirects': { type: 'boolean' },
+      upstream: { type: 'string' },
     },
   });
   let cfg: ServeConfig;
@@ -71,7 +73,11 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
     redirect: cfg.proxy.mode === 'redirect' ? true : cfg.proxy.redirectDomains,
     stateless: cfg.proxy.mode === 'stateless',
     followRedirects: cfg.proxy.followRedirects,
-    proxy: { timerCMs: cfg.proxy.timerC * 1000, maxBreadth: cfg.proxy.maxBreadth },
+    proxy: {
+      timerCMs: cfg.proxy.timerC * 1000,
+      maxBreadth: cfg.proxy.maxBreadth,
+      upstream: cfg.proxy.upstream,
+    },
     routes,
   });
   let bound: Awaited<ReturnType<SipServer['start']>>;
@@ -165,6 +171,14 @@ function applyFlags(cfg: ServeConfig, v: Record<string, string | boolean | strin
   if (v.redirect === true) cfg.proxy.mode = 'redirect';
   if (v.stateless === true) cfg.proxy.mode = 'stateless';
   if (v['follow-redirects'] === true) cfg.proxy.followRedirects = true;
+  if (v.upstream !== undefined) {
+    try {
+      parseSipUri(v.upstream as string);
+    } catch (e) {
+      throw new UsageError(`--upstream: ${(e as Error).message}`);
+    }
+    cfg.proxy.upstream = v.upstream as string;
+  }
   if (v['tls-cert'] !== undefined || v['tls-key'] !== undefined) {
     if (v['tls-cert'] === undefined || v['tls-key'] === undefined)
       throw new UsageError('--tls-cert and --tls-key go together');

@@ -10,6 +10,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { type DigestAlgorithm, isSupportedAlgorithm } from '../auth/digest.js';
+import { parseSipUri } from '../message/uri.js';
 import { parseTransportAddress } from '../transport/address.js';
 import type { LogLevel } from './log.js';
 
@@ -26,7 +27,8 @@ import type { LogLevel } from './log.js';
  *   registrar: { min_expires: 60, max_expires: 86400, default_expires: 3600, max_contacts: 32 }
  *   auth: { algorithms: [SHA-256, MD5], qop: [auth], nonce_ttl: 300 }
  *   tls: { cert: cert.pem, key: key.pem, ca: ca.pem, require_client_cert: false }
- *   proxy: { mode: proxy, redirect_domains: [], follow_redirects: false, timer_c: 181, max_breadth: 60 }
+ *   proxy: { mode: proxy, redirect_domains: [], follow_redirects: false, timer_c: 181, max_breadth: 60,
+ *            upstream: sip:proxy.example.net }
  *   routes: ./routes.ts
  */
 export interface ServeConfig {
@@ -48,6 +50,8 @@ export interface ServeConfig {
     /** Timer C, seconds. */
     timerC: number;
     maxBreadth: number;
+    /** Upstream proxy for requests to other domains (a SIP URI). */
+    upstream?: string;
   };
   /** The routes module (TypeScript or JavaScript). */
   routes?: string;
@@ -213,6 +217,15 @@ export function parseConfig(text: string, file = 'config', base: ServeConfig = c
         },
         max_breadth: (n) => {
           cfg.proxy.maxBreadth = int(n, 'proxy.max_breadth', where, 1, 1000);
+        },
+        upstream: (u) => {
+          const text = str(u, 'proxy.upstream', where);
+          try {
+            parseSipUri(text);
+          } catch (e) {
+            throw new ConfigError(`${where(u)}: proxy.upstream: ${(e as Error).message}`);
+          }
+          cfg.proxy.upstream = text;
         },
       }),
     routes: (v) => {

@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { AuthHeader } from '../message/auth-header.js';
 import type { SipRequest } from '../message/message.js';
-import type { SipUri } from '../message/uri.js';
+import { parseSipUri, type SipUri } from '../message/uri.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { SipResolver } from '../resolver/resolver.js';
@@ -62,8 +62,8 @@ export interface ServerOptions {
   followRedirects?: boolean;
   /** Relay every request without transactions (RFC 3261 §16.11), as a front end that only forwards. */
   stateless?: boolean;
-  /** Proxy options: Timer C, Max-Breadth. */
-  proxy?: { timerCMs?: number; maxBreadth?: number };
+  /** Proxy options: Timer C, Max-Breadth, and the upstream proxy for other domains (a SIP URI). */
+  proxy?: { timerCMs?: number; maxBreadth?: number; upstream?: string };
   /** Rearranges the request pipeline (the `--routes` module's default export). */
   routes?: Routes;
   /** RFC 3263 resolver for requests to other domains (default: the system's DNS servers). */
@@ -161,6 +161,19 @@ export class SipServer {
     this.stopSweeper = undefined;
     this.stats = { registered: 0, unregistered: 0, challenged: 0, refused: 0, routeErrors: 0 };
   }
+
+  /**
+   * The Route value (`<uri;lr>`) requests for other domains are sent
+   * through, when an upstream proxy is set.
+   */
+  get upstream(): string | undefined {
+    const u = this.options.proxy?.upstream;
+    if (u === undefined) return undefined;
+    this.upstreamRoute ??= `<${parseSipUri(u).withParam('lr').toString()}>`;
+    return this.upstreamRoute;
+  }
+
+  private upstreamRoute: string | undefined;
 
   /** True when the server takes every request without authentication. */
   get open(): boolean {

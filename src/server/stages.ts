@@ -194,6 +194,19 @@ async function forwardStage(ctx: RouteContext): Promise<void> {
     ctx.redirect();
     return;
   }
+  // Requests for other domains go through the upstream proxy when one is set (a pushed Route, §16.6 item 7).
+  const upstream = ctx.server.upstream;
+  const uri = ctx.sipUri;
+  if (
+    upstream !== undefined &&
+    ctx.targets.length === 0 &&
+    ctx.request.route.length === 0 &&
+    uri !== undefined &&
+    !ctx.server.isOurUri(uri)
+  ) {
+    ctx.forward([{ uri, route: [upstream] }]);
+    return;
+  }
   ctx.forward();
 }
 

@@ -41,6 +41,9 @@ describe('sipwire serve configuration (YAML)', () => {
       ['listen: [tls:0.0.0.0:5061]', /needs tls\.cert and tls\.key/],
       ['log:\n  levle: info', /line 2: 'levle' is not a setting \(did you mean 'level'\?\)/],
       ['db: [a\n', /serve\.yaml line \d/],
+      ['proxy:\n  mode: relay', /line 2: proxy\.mode must be proxy, redirect or stateless, not 'relay'/],
+      ['proxy:\n  timer_c: 30', /line 2: proxy\.timer_c must be a whole number from 181/],
+      ['proxy:\n  upstream: "http://x"', /line 2: proxy\.upstream: /],
     ];
     for (const [text, want] of cases) {
       assert.throws(

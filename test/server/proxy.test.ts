@@ -487,3 +487,33 @@ describe('following redirects', () => {
     }
   });
 });
+
+describe('upstream proxy', () => {
+  test('requests for other domains go through the configured upstream proxy (a pushed Route)', async () => {
+    const far = await phone(
+      'carol',
+      { transport: 'udp', host: '127.0.0.1', port: 9 } as TransportAddress,
+      'udp',
+      false,
+    );
+    const upstreamPort = far.stack.transports.addresses[0]?.port ?? 0;
+    const srv = await startServer({ proxy: { upstream: `sip:127.0.0.1:${upstreamPort}` } });
+    const alice = await phone('alice', srv.udp);
+    try {
+      far.ua.onCall((c) => void c.answer());
+      const call = alice.ua.call('sip:carol@elsewhere.test');
+      await call.answered;
+      const invite = far.invites.at(-1) ?? '';
+      assert.match(invite, /^INVITE sip:carol@elsewhere\.test SIP\/2\.0/, 'the Request-URI is kept');
+      assert.match(
+        invite,
+        new RegExp(`\\r\\nRoute: <sip:127\\.0\\.0\\.1:${upstreamPort};lr>\\r\\n`),
+        'routed via upstream',
+      );
+      await call.hangup();
+    } finally {
+      for (const p of [alice, far]) await p.stack.stop();
+      await srv.server.stop(0);
+    }
+  });
+});
