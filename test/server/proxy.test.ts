@@ -82,6 +82,23 @@ function statusOf(e: unknown): number {
   return (e as { status: number }).status;
 }
 
+/** Starts a server and registered UDP phones for the users named, runs `fn`, then stops them all. */
+async function scenario<U extends string>(
+  options: Partial<ServerOptions>,
+  users: readonly U[],
+  fn: (phones: Record<U, Phone>, srv: Awaited<ReturnType<typeof startServer>>) => Promise<void>,
+): Promise<void> {
+  const srv = await startServer(options);
+  const phones = {} as Record<U, Phone>;
+  try {
+    for (const u of users) phones[u] = await phone(u, srv.udp);
+    await fn(phones, srv);
+  } finally {
+    for (const p of Object.values<Phone>(phones)) await p.stack.stop();
+    await srv.server.stop(0);
+  }
+}
+
 describe('calls through sipwire serve (proxy)', () => {
   let srv: Awaited<ReturnType<typeof startServer>>;
   let alice: Phone;
@@ -260,11 +277,7 @@ describe('forking', () => {
         return next();
       });
     };
-    const srv = await startServer({ routes });
-    const alice = await phone('alice', srv.udp);
-    const bob = await phone('bob', srv.udp);
-    const carol = await phone('carol', srv.udp);
-    try {
+    await scenario({ routes }, ['alice', 'bob', 'carol'], async ({ alice, bob, carol }) => {
       bob.ua.onCall((c) => c.reject(486));
       carol.ua.onCall((c) => void c.answer());
       const call = alice.ua.call(`sip:bob@${DOMAIN}`);
@@ -272,10 +285,7 @@ describe('forking', () => {
       assert.equal(bob.seen.get('INVITE'), 1, 'bob was tried first');
       assert.equal(carol.seen.get('INVITE'), 1, 'then carol');
       await call.hangup();
-    } finally {
-      for (const p of [alice, bob, carol]) await p.stack.stop();
-      await srv.server.stop(0);
-    }
+    });
   });
 
   test('ring group then voicemail: unanswered desks are cancelled after the group timeout', async () => {
@@ -287,11 +297,7 @@ describe('forking', () => {
         ctx.forward(undefined, { groupTimeoutMs: 300 });
       });
     };
-    const srv = await startServer({ routes });
-    const alice = await phone('alice', srv.udp);
-    const bob = await phone('bob', srv.udp);
-    const voicemail = await phone('carol', srv.udp);
-    try {
+    await scenario({ routes }, ['alice', 'bob', 'carol'], async ({ alice, bob, carol: voicemail }) => {
       let bobCall: IncomingCall | undefined;
       bob.ua.onCall((c) => {
         c.ring();
@@ -303,19 +309,13 @@ describe('forking', () => {
       assert.equal(bobCall?.state, 'ended', 'the desk was cancelled');
       assert.equal(voicemail.seen.get('INVITE'), 1, 'voicemail answered');
       await call.hangup();
-    } finally {
-      for (const p of [alice, bob, voicemail]) await p.stack.stop();
-      await srv.server.stop(0);
-    }
+    });
   });
 });
 
 describe('redirect and routes', () => {
   test('redirect mode answers 302 with the registered contact', async () => {
-    const srv = await startServer({ redirect: true });
-    const alice = await phone('alice', srv.udp);
-    const bob = await phone('bob', srv.udp);
-    try {
+    await scenario({ redirect: true }, ['alice', 'bob'], async ({ alice, bob }) => {
       const call = alice.ua.call(`sip:bob@${DOMAIN}`);
       let response: SipResponse | undefined;
       await assert.rejects(call.answered, (e) => {
@@ -330,10 +330,7 @@ describe('redirect and routes', () => {
         "bob's contact",
       );
       assert.equal(bob.seen.get('INVITE') ?? 0, 0, 'bob was not called');
-    } finally {
-      for (const p of [alice, bob]) await p.stack.stop();
-      await srv.server.stop(0);
-    }
+    });
   });
 
   test('a routes module sends 9xxx to a gateway, blocks a user agent, and a failing stage answers 500', async () => {
