@@ -1,10 +1,11 @@
+import { isIP } from 'node:net';
 import { newTag } from '../message/ids.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { NameAddr } from '../message/name-addr.js';
 import { createResponse } from '../message/response.js';
 import { SipUri } from '../message/uri.js';
 import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-stack.js';
-import { isReliable, type TransportName, viaTransport } from '../transport/address.js';
+import { type TransportName, viaTransport } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
 import { chooseBest, finishBest } from './best-response.js';
 import { fnv1a, hasLooped, loopTagger } from './loop.js';
@@ -39,8 +40,55 @@ export interface ForwardOptions {
 /** Methods that make dialogs, whose path this proxy stays on when it record-routes. */
 const DIALOG_METHODS = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 
-/** The parameter a Record-Route of ours carries to name the connection its side arrived on (RFC 5626 §5.3). */
+/**
+ * The parameter a Record-Route of ours carries to name the flow of its side
+ * (RFC 5626 §5.3): a connection id, or `u<port>-<address>` for a UDP peer
+ * behind NAT (its Contact names an address its packets do not come from).
+ */
 const FLOW_PARAM = 'sw-flow';
+
+/** A UDP flow as written in FLOW_PARAM. */
+function udpFlow(address: string, port: number): string {
+  return `u${port}-${address}`;
+}
+
+function parseUdpFlow(v: string): { address: string; port: number } | undefined {
+  if (!v.startsWith('u')) return undefined;
+  const dash = v.indexOf('-');
+  const port = Number(v.slice(1, dash));
+  const address = v.slice(dash + 1);
+  if (dash < 0 || !Number.isInteger(port) || port <= 0 || port > 65535 || isIP(address) === 0)
+    return undefined;
+  return { address, port };
+}
+
+/**
+ * The UDP flow of a caller whose Contact does not name where its request
+ * came from (behind NAT). Only for a request straight from its UA (its own
+ * Via under ours): one that passed another proxy came from that proxy, not
+ * from the Contact. `req` is the copy going out, with this proxy's Via on top.
+ */
+function natFlow(req: SipRequest, source: Source): string | undefined {
+  if (source.transport !== 'udp' || req.via.length !== 2) return undefined;
+  const c = req.contact[0];
+  if (c === undefined || c.wildcard || c.uri.kind !== 'sip') return undefined;
+  const u = c.uri as SipUri;
+  const host = u.host.startsWith('[') ? u.host.slice(1, -1) : u.host;
+  if (host === source.address && (u.port ?? 5060) === source.port) return undefined;
+  return udpFlow(source.address, source.port);
+}
+
+/** The UDP flow of a callee reached on the address it registered from rather than its Contact. */
+function registeredUdpFlow(req: SipRequest, out: Target, target: ProxyTarget): string | undefined {
+  const d = target.destination;
+  if (d === undefined || d.transport !== 'udp' || out.transport !== 'udp') return undefined;
+  const u = req.uri;
+  if (u.kind === 'sip') {
+    const host = u.host.startsWith('[') ? u.host.slice(1, -1) : u.host;
+    if (host === out.address && (u.port ?? 5060) === out.port) return undefined;
+  }
+  return udpFlow(out.address, out.port);
+}
 
 /** One forwarded copy of a request (a client transaction) inside a response context. */
 export class Branch {
@@ -439,6 +487,13 @@ export class ProxyCore {
       const uri = (before[i] as NameAddr).uri as SipUri;
       const flow = uri.params.get(FLOW_PARAM);
       if (typeof flow !== 'string') continue;
+      const udp = parseUdpFlow(flow);
+      if (udp !== undefined) {
+        // The side behind NAT, unless this request came from there.
+        if (source.transport === 'udp' && source.address === udp.address && source.port === udp.port)
+          continue;
+        return { transport: 'udp', address: udp.address, port: udp.port };
+      }
       const id = Number(flow);
       if (source.connection?.id === id) continue;
       const c = this.stack.transports.connectionById(id);
@@ -537,7 +592,7 @@ export class ProxyCore {
       target: target.destination,
       loopTag: loop,
       byRequestUri: strictlyRouted.has(copy),
-      prepare: rr ? (r, t) => this.recordRoute(r, source, t) : undefined,
+      prepare: rr ? (r, t) => this.recordRoute(r, source, t, target) : undefined,
     });
   }
 
@@ -546,27 +601,27 @@ export class ProxyCore {
    * the request came in on and, when the way out differs (transport, or a
    * flow to keep), one for the side it goes out on.
    */
-  private recordRoute(req: SipRequest, source: Source, out: Target): void {
-    const inbound = this.ownUri(source.transport, source.connection?.id);
-    const outConn = out.connection?.id;
-    const outbound = this.ownUri(out.transport, outConn);
+  private recordRoute(req: SipRequest, source: Source, out: Target, target: ProxyTarget): void {
+    const inFlow = source.connection?.id ?? natFlow(req, source);
+    const outFlow = out.connection?.id ?? registeredUdpFlow(req, out, target);
+    const inbound = this.ownUri(source.transport, inFlow);
+    const outbound = this.ownUri(out.transport, outFlow);
     if (inbound === undefined || outbound === undefined) return;
-    const differ =
-      source.transport !== out.transport || source.connection !== undefined || outConn !== undefined;
+    const differ = source.transport !== out.transport || inFlow !== undefined || outFlow !== undefined;
     // Prepended: the one facing the next hop ends on top.
     req.prependHeader('Record-Route', new NameAddr(inbound));
     if (differ && outbound.toString() !== inbound.toString())
       req.prependHeader('Record-Route', new NameAddr(outbound));
   }
 
-  private ownUri(transport: TransportName, connectionId: number | undefined): SipUri | undefined {
+  private ownUri(transport: TransportName, flow: number | string | undefined): SipUri | undefined {
     const sentBy = this.stack.sentBy(transport);
     if (sentBy === undefined) return undefined;
     const colon = sentBy.lastIndexOf(':');
     const params: Record<string, string | null> = {};
     if (transport !== 'udp') params.transport = viaTransport(transport).toLowerCase();
     params.lr = null;
-    if (connectionId !== undefined && isReliable(transport)) params[FLOW_PARAM] = String(connectionId);
+    if (flow !== undefined) params[FLOW_PARAM] = String(flow);
     return new SipUri({ host: sentBy.slice(0, colon), port: Number(sentBy.slice(colon + 1)), params });
   }
 

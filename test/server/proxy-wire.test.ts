@@ -298,3 +298,93 @@ describe('reaching registered contacts', () => {
     }
   });
 });
+
+describe('in-dialog requests behind NAT', () => {
+  test('over UDP, requests in a call reach each side on the address its packets came from, not its private Contact', async () => {
+    const srv = await startServer();
+    const caller = new Peer();
+    const callee = new Peer();
+    await caller.bind();
+    await callee.bind();
+    try {
+      // The callee registers from `callee` with a Contact naming a private address.
+      callee.send(
+        [
+          'REGISTER sip:example.test SIP/2.0',
+          `Via: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bK-nat-reg;rport`,
+          'Max-Forwards: 70',
+          'To: <sip:erin@example.test>',
+          'From: <sip:erin@example.test>;tag=nr',
+          'Call-ID: nat-reg@10.0.0.7',
+          'CSeq: 1 REGISTER',
+          'Contact: <sip:erin@10.0.0.7:5060>',
+          'Expires: 300',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        srv.udp.port,
+      );
+      assert.match(await callee.next(/^SIP\/2\.0 200 /), /^SIP\/2\.0 200 /, 'registered');
+      // The caller is behind NAT too: its Contact names 10.0.0.9.
+      const invite = request('INVITE', 'sip:erin@example.test', caller.port, [
+        'Contact: <sip:frank@10.0.0.9:5060>',
+      ]).replace('To: <sip:bob@example.test>', 'To: <sip:erin@example.test>');
+      caller.send(invite, srv.udp.port);
+      const got = await callee.next(/^INVITE /);
+      const rr = got.match(/^Record-Route: .*$/gm) ?? [];
+      assert.equal(rr.length, 2, 'two Record-Route values: each side names its flow');
+      assert.match(rr.join('\n'), new RegExp(`sw-flow=u${callee.port}-127\\.0\\.0\\.1`), 'the callee side');
+      assert.match(rr.join('\n'), new RegExp(`sw-flow=u${caller.port}-127\\.0\\.0\\.1`), 'the caller side');
+      // The callee answers; its 200 carries the Record-Route back.
+      const vias = got.match(/^Via: .*$/gm) ?? [];
+      const header = (name: string) => new RegExp(`^${name}: .*$`, 'm').exec(got)?.[0] ?? '';
+      callee.send(
+        [
+          'SIP/2.0 200 OK',
+          ...vias,
+          ...rr,
+          header('From'),
+          `${header('To')};tag=erin1`,
+          header('Call-ID'),
+          header('CSeq'),
+          'Contact: <sip:erin@10.0.0.7:5060>',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        srv.udp.port,
+      );
+      const ok = await caller.next(/^SIP\/2\.0 200 /);
+      assert.match(ok, /^Record-Route: /m, 'the caller sees the route');
+      // The caller's BYE: Request-URI the callee's private Contact, Route the recorded route reversed.
+      const routes = (ok.match(/^Record-Route: (.*)$/gm) ?? [])
+        .map((l) => l.slice('Record-Route: '.length))
+        .reverse();
+      const bye = [
+        'BYE sip:erin@10.0.0.7:5060 SIP/2.0',
+        `Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK-nat-bye;rport`,
+        `Route: ${routes.join(', ')}`,
+        'Max-Forwards: 70',
+        header('From'),
+        `${header('To')};tag=erin1`,
+        header('Call-ID'),
+        'CSeq: 2 BYE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      caller.send(bye, srv.udp.port);
+      const byeAtCallee = await callee.next(/^BYE /);
+      assert.match(
+        byeAtCallee,
+        /^BYE sip:erin@10\.0\.0\.7:5060 SIP\/2\.0/,
+        'the BYE reached the callee behind NAT',
+      );
+    } finally {
+      caller.close();
+      callee.close();
+      await srv.server.stop(0);
+    }
+  });
+});
