@@ -68,6 +68,8 @@ export interface ServerOptions {
   routes?: Routes;
   /** RFC 3263 resolver for requests to other domains (default: the system's DNS servers). */
   resolver?: SipResolver;
+  /** Log a line of counters this often, ms (default 60 s; 0: never). */
+  statsIntervalMs?: number;
 }
 
 /**
@@ -194,7 +196,34 @@ export class SipServer {
     }
     if (this.options.advertise !== undefined) this.own.add(this.options.advertise.toLowerCase());
     this.stopSweeper = startSweeper(this.location, this.options.sweepIntervalMs ?? 30_000, Date.now);
+    const every = this.options.statsIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.statsTimer = setInterval(() => this.log.info(this.snapshot(), 'stats'), every);
+      this.statsTimer.unref();
+    }
     return bound;
+  }
+
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** The server's counters now: what it registered, proxied, refused and dropped, and what it holds. */
+  snapshot(): Record<string, number> {
+    const tx = this.stack.transactions.size;
+    const t = this.stack.transports.stats;
+    return {
+      ...this.stats,
+      proxied: this.proxy.stats.forwarded,
+      relayedStatelessly: this.proxy.stats.statelessForwarded,
+      loops: this.proxy.stats.loops,
+      lateResponses: this.proxy.stats.lateResponses,
+      ...Object.fromEntries(Object.entries(this.stack.stats).map(([k, v]) => [`messages.${k}`, v])),
+      'transport.droppedDatagrams': t.droppedDatagrams,
+      'transport.framingErrors': t.framingErrors,
+      'transport.refusedConnections': t.refusedConnections,
+      'transactions.clients': tx.clients,
+      'transactions.servers': tx.servers,
+      heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
+    };
   }
 
   /** Stops taking requests, lets transactions finish (up to `graceMs`), closes the stores. */
@@ -202,6 +231,7 @@ export class SipServer {
     if (this.closing) return;
     this.closing = true;
     this.stopSweeper?.();
+    if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
     const until = Date.now() + graceMs;
     while (Date.now() < until) {
       const { clients, servers } = this.stack.transactions.size;
