@@ -63,11 +63,13 @@ async function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promis
 async function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
   const proxy = ctx.server.proxy;
   ctx.destination = proxy.preprocess(ctx.request, ctx.source);
-  // §16.3 item 4 (RFC 5393), on the request without our own Route values.
-  ctx.loopTag = loopTagger(ctx.request);
-  if (ctx.method !== 'ACK' && proxy.checkLoop(ctx.request, ctx.loopTag)) {
-    ctx.reply(482, 'Loop Detected');
-    return;
+  // §16.3 item 4 (RFC 5393), on the request without our own Route values (an ACK is never answered).
+  if (ctx.method !== 'ACK') {
+    ctx.loopTag = loopTagger(ctx.request);
+    if (proxy.checkLoop(ctx.request, ctx.loopTag)) {
+      ctx.reply(482, 'Loop Detected');
+      return;
+    }
   }
   if (!ctx.inDialog) {
     if (ctx.method === 'ACK')

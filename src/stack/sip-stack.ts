@@ -738,13 +738,10 @@ export class SipStack {
   async forwardResponse(res: SipResponse): Promise<void> {
     const via = res.topVia;
     if (via === undefined) throw new TransportError('no Via left to send the response to');
-    const transport = via.transport.toLowerCase() as TransportName;
-    const host = via.received ?? (via.host.startsWith('[') ? via.host.slice(1, -1) : via.host);
-    const rport = via.rport;
-    const port = typeof rport === 'number' ? rport : (via.port ?? (transport === 'tls' ? 5061 : 5060));
+    const t = viaTarget(via, via.transport.toLowerCase() as TransportName);
     const connection =
-      transport === 'udp' ? undefined : this.transports.findConnection(transport, host, port);
-    await this.transports.send(res.toBuffer(), { transport, address: host, port, connection });
+      t.transport === 'udp' ? undefined : this.transports.findConnection(t.transport, t.address, t.port);
+    await this.transports.send(res.toBuffer(), { ...t, connection });
   }
 
   /** True when a raw Via value contains one of this stack's sent-by values (a quick test before parsing). */
@@ -835,10 +832,15 @@ function responseTarget(res: SipResponse, source: Source): Target {
     };
   }
   if (via === undefined) return { transport: source.transport, address: source.address, port: source.port };
-  const received = via.received ?? (via.host.startsWith('[') ? via.host.slice(1, -1) : via.host);
+  return viaTarget(via, source.transport);
+}
+
+/** Where a Via says to send a response over `transport`: received/rport when present, else sent-by (§18.2.2, RFC 3581). */
+function viaTarget(via: Via, transport: TransportName): Target {
+  const address = via.received ?? (via.host.startsWith('[') ? via.host.slice(1, -1) : via.host);
   const rport = via.rport;
-  const port = typeof rport === 'number' ? rport : (via.port ?? (source.transport === 'tls' ? 5061 : 5060));
-  return { transport: source.transport, address: received, port };
+  const port = typeof rport === 'number' ? rport : (via.port ?? (transport === 'tls' ? 5061 : 5060));
+  return { transport, address, port };
 }
 
 function isWildcard(host: string): boolean {
