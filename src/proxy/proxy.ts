@@ -240,7 +240,7 @@ export class ResponseContext {
     const branch = new Branch(target);
     this.branches.push(branch);
     if (this.request === undefined) return false;
-    const copy = this.proxy.prepareCopy(this.request, target, this.incoming.source, this.options, breadth);
+    const copy = this.proxy.prepareCopy(this.request, target, breadth);
     this.pending++;
     this.proxy
       .send(copy, target, this.incoming.source, this.options, this.forking ? this.loop() : undefined)
@@ -553,13 +553,7 @@ export class ProxyCore {
   }
 
   /** @internal §16.6 items 1-7 for one target. */
-  prepareCopy(
-    req: SipRequest,
-    target: ProxyTarget,
-    _source: Source,
-    _options: ForwardOptions,
-    breadth: number,
-  ): SipRequest {
+  prepareCopy(req: SipRequest, target: ProxyTarget, breadth: number): SipRequest {
     const copy = req.clone();
     // Item 2: the target's URI, without what a Request-URI may not carry.
     const uri = target.uri;

@@ -29,21 +29,21 @@ export class Pipeline {
 
   /** Appends a stage. */
   use(name: string, run: Stage): this {
-    this.check(name, false);
+    this.ensureNew(name);
     this.stages.push({ name, run });
     return this;
   }
 
   /** Inserts a stage before the stage `at`. */
   before(at: string, name: string, run: Stage): this {
-    this.check(name, false);
+    this.ensureNew(name);
     this.stages.splice(this.index(at), 0, { name, run });
     return this;
   }
 
   /** Inserts a stage after the stage `at`. */
   after(at: string, name: string, run: Stage): this {
-    this.check(name, false);
+    this.ensureNew(name);
     this.stages.splice(this.index(at) + 1, 0, { name, run });
     return this;
   }
@@ -90,8 +90,7 @@ export class Pipeline {
     return i;
   }
 
-  private check(name: string, mustExist: boolean): void {
-    const exists = this.stages.some((s) => s.name === name);
-    if (exists && !mustExist) throw new Error(`a stage named '${name}' already exists`);
+  private ensureNew(name: string): void {
+    if (this.stages.some((s) => s.name === name)) throw new Error(`a stage named '${name}' already exists`);
   }
 }
