@@ -125,6 +125,13 @@ export class RouteContext {
     const list: ProxyTarget[] =
       set.length > 0 ? set : [{ uri: this.request.uri, destination: this.destination }];
     this.done = true;
+    // Answered meanwhile (a CANCEL came while a stage was waiting): nothing is sent on (§16.10).
+    if (
+      this.incoming !== undefined &&
+      this.incoming.state !== 'trying' &&
+      this.incoming.state !== 'proceeding'
+    )
+      return;
     const opts = { ...this.forwardOptions, ...options };
     if (this.incoming === undefined) {
       const t = list[0] as ProxyTarget;

@@ -514,3 +514,27 @@ describe('upstream proxy', () => {
     }
   });
 });
+
+describe('CANCEL while a stage is still deciding', () => {
+  test('the INVITE is answered 487 and never forwarded once the stage resumes', async () => {
+    let resume: () => void = () => {};
+    const routes: Routes = (p) => {
+      p.before('location', 'slow', async (_ctx, next) => {
+        await new Promise<void>((r) => {
+          resume = r;
+        });
+        return next();
+      });
+    };
+    await scenario({ routes }, ['alice', 'bob'], async ({ alice, bob }) => {
+      bob.ua.onCall((c) => c.ring());
+      const call = alice.ua.call(`sip:bob@${DOMAIN}`);
+      await once(call, 'progress'); // the 100 Trying the server transaction sends
+      await call.cancel();
+      await assert.rejects(call.answered, (e) => statusOf(e) === 487, '487 for the cancelled INVITE');
+      resume();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(bob.seen.get('INVITE') ?? 0, 0, 'bob never got the INVITE');
+    });
+  });
+});
