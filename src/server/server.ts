@@ -70,6 +70,8 @@ export interface ServerOptions {
   resolver?: SipResolver;
   /** Log a line of counters this often, ms (default 60 s; 0: never). */
   statsIntervalMs?: number;
+  /** A request still in the pipeline after this long is answered 500 (default 30 s). */
+  routeTimeoutMs?: number;
 }
 
 /**
@@ -196,6 +198,12 @@ export class SipServer {
     }
     if (this.options.advertise !== undefined) this.own.add(this.options.advertise.toLowerCase());
     this.stopSweeper = startSweeper(this.location, this.options.sweepIntervalMs ?? 30_000, Date.now);
+    const limit = this.options.routeTimeoutMs ?? 30_000;
+    this.routeTimer = setInterval(
+      () => this.sweepStuckRoutes(limit),
+      Math.min(5000, Math.max(20, limit / 4)),
+    );
+    this.routeTimer.unref();
     const every = this.options.statsIntervalMs ?? 60_000;
     if (every > 0) {
       this.statsTimer = setInterval(() => this.log.info(this.snapshot(), 'stats'), every);
@@ -205,6 +213,26 @@ export class SipServer {
   }
 
   private statsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Requests still in the pipeline, with when they entered it. */
+  private readonly inflight = new Map<RouteContext, number>();
+  private routeTimer: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * A stage that never finishes (a routes module waiting on something that
+   * never comes) must not hold its request for ever: past the route timeout
+   * the request is answered 500 and the stage named in the log.
+   */
+  private sweepStuckRoutes(limitMs: number): void {
+    const now = Date.now();
+    for (const [ctx, since] of this.inflight) {
+      if (now - since < limitMs) continue;
+      this.inflight.delete(ctx);
+      if (ctx.answered) continue;
+      this.stats.routeErrors++;
+      this.log.error({ stage: ctx.stage, method: ctx.method, waitedMs: now - since }, 'route timed out');
+      ctx.reply(500, 'Server Internal Error (route timed out)');
+    }
+  }
 
   /** The server's counters now: what it registered, proxied, refused and dropped, and what it holds. */
   snapshot(): Record<string, number> {
@@ -232,6 +260,7 @@ export class SipServer {
     this.closing = true;
     this.stopSweeper?.();
     if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
+    if (this.routeTimer !== undefined) clearInterval(this.routeTimer);
     const until = Date.now() + graceMs;
     while (Date.now() < until) {
       const { clients, servers } = this.stack.transactions.size;
@@ -303,8 +332,10 @@ export class SipServer {
       return;
     }
     if (this.options.followRedirects) ctx.forwardOptions.followRedirects = true;
+    this.inflight.set(ctx, Date.now());
     this.pipeline.run(ctx).then(
       () => {
+        this.inflight.delete(ctx);
         if (!ctx.answered && request.method !== 'ACK') {
           this.log.warn(
             { method: request.method, uri: String(request.uri) },
@@ -314,6 +345,7 @@ export class SipServer {
         }
       },
       (e: unknown) => {
+        this.inflight.delete(ctx);
         // A failing stage answers 500 and is logged; the server goes on (a routes module's bug stays in its request).
         this.stats.routeErrors++;
         this.log.error({ err: e, stage: ctx.stage, method: request.method }, 'route failed');

@@ -538,3 +538,23 @@ describe('CANCEL while a stage is still deciding', () => {
     });
   });
 });
+
+describe('a stage that never finishes', () => {
+  test('is cut off by the route timeout: 500 to the caller, the error counted, the server still serving', async () => {
+    const routes: Routes = (p) => {
+      p.before('location', 'stuck', async (ctx, next) => {
+        if (ctx.sipUri?.user === 'stuck') await new Promise(() => {});
+        return next();
+      });
+    };
+    await scenario({ routes, routeTimeoutMs: 300 }, ['alice', 'bob'], async ({ alice, bob }, srv) => {
+      const call = alice.ua.call(`sip:stuck@${DOMAIN}`);
+      await assert.rejects(call.answered, (e) => statusOf(e) === 500, '500 after the route timeout');
+      assert.equal(srv.server.stats.routeErrors, 1, 'counted');
+      bob.ua.onCall((c) => void c.answer());
+      const ok = alice.ua.call(`sip:bob@${DOMAIN}`);
+      await ok.answered;
+      await ok.hangup();
+    });
+  });
+});
