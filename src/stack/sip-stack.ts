@@ -627,16 +627,31 @@ export class SipStack {
     if (first === undefined) {
       throw new TransportError(`no server found for ${String((req.route[0]?.uri ?? req.uri).toString())}`);
     }
-    // A pristine copy for failover attempts, taken before the Via goes on.
-    const base = targets.length > 1 ? req.clone() : undefined;
+    // A pristine copy for failover attempts, taken before the Via goes on; also
+    // when a large UDP request may move to TCP and need to come back (§18.1.1).
+    const mayMove = first.transport === 'udp' && first.connection === undefined && this.viaBase.has('tcp');
+    const base = targets.length > 1 || (mayMove && req.toBuffer().length > 1200) ? req.clone() : undefined;
     const loopTag = options.loopTag;
     const target = this.addViaFor(req, first, prepare, loopTag);
     const out = new OutgoingRequest(this, req, target);
     let next = 1;
+    // §18.1.1: a request moved from UDP to TCP whose connection fails "SHOULD" be retried over UDP.
+    let backToUdp: Target | undefined = target.transport !== first.transport ? first : undefined;
     const failover = (): boolean => {
-      if (base === undefined || out.cancelled || out.answered || next >= targets.length) return false;
+      if (base === undefined || out.cancelled || out.answered) return false;
+      let t: Target;
       const copy = base.clone();
-      const t = this.addViaFor(copy, targets[next++] as Target, prepare, loopTag);
+      if (backToUdp !== undefined) {
+        this.addVia(copy, backToUdp, loopTag === undefined ? newBranch() : `${newBranch()}.${loopTag}`);
+        prepare?.(copy, backToUdp);
+        t = backToUdp;
+        backToUdp = undefined;
+      } else {
+        if (next >= targets.length) return false;
+        const original = targets[next++] as Target;
+        t = this.addViaFor(copy, original, prepare, loopTag);
+        if (t.transport !== original.transport) backToUdp = original;
+      }
       out.request = copy;
       out.target = t;
       out.tried.push(t);

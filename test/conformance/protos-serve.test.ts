@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { makeUser } from '../../src/cli/serve-commands.js';
 import type { TransportAddress } from '../../src/index.js';
@@ -17,6 +18,7 @@ import { protosCases } from '../support/protos.js';
 describe('PROTOS c07-sip against a running sipwire serve', () => {
   let server: SipServer;
   let addr: TransportAddress;
+  let tcp: TransportAddress;
   const sock = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
   const statuses = new Map<string, number>();
   let received = 0;
@@ -30,12 +32,14 @@ describe('PROTOS c07-sip against a running sipwire serve', () => {
     await users.put(makeUser('bob@example.com', 'secret'));
     const location = new MemoryLocationStore();
     server = new SipServer({
-      listen: ['udp:127.0.0.1:0'],
+      listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
       domains: ['example.com'],
       stores: { location, users },
       logger: createLogger({ level: 'silent', pretty: false }),
     });
-    [addr] = (await server.start()) as [TransportAddress];
+    const bound = await server.start();
+    addr = bound.find((b) => b.transport === 'udp') as TransportAddress;
+    tcp = bound.find((b) => b.transport === 'tcp') as TransportAddress;
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
     // bob's phone is this socket: what the proxy forwards to bob comes here too.
     const now = Date.now();
@@ -120,5 +124,77 @@ describe('PROTOS c07-sip against a running sipwire serve', () => {
     assert.ok((statuses.get('200') ?? 0) > before200, 'the server answers after the whole run');
     assert.ok((statuses.get('400') ?? 0) > 1000, 'malformed cases got 400');
     assert.ok((statuses.get('INVITE') ?? 0) > 1000, 'the valid cases were proxied to bob');
+  });
+
+  test('all cases over TCP, eight connections at a time, each case on a connection of its own: no exception, still serving', {
+    timeout: 180_000,
+  }, async () => {
+    const { archive, names, pdus, fill } = protosCases({
+      '<From-Address>': '127.0.0.1',
+      '<From-IP>': '127.0.0.1',
+    });
+    let closedByServer = 0;
+    let answered = 0;
+    const one = (data: Buffer[]) =>
+      new Promise<void>((resolve) => {
+        const c = connect(tcp.port, '127.0.0.1');
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          c.destroy();
+          resolve();
+        };
+        c.on('data', (d) => {
+          if (d.toString('latin1').startsWith('SIP/2.0 ')) answered++;
+        });
+        c.on('end', () => {
+          closedByServer++;
+          finish();
+        });
+        c.on('error', finish);
+        c.on('connect', () => {
+          for (const d of data) c.write(d);
+          setTimeout(finish, 150);
+        });
+      });
+    for (let i = 0; i < names.length; i += 8) {
+      await Promise.all(
+        names.slice(i, i + 8).map((name) => {
+          const caseNo = Number((name as string).slice(-7));
+          return one(pdus(archive.get(name) as Buffer).map((p) => fill(p, caseNo)));
+        }),
+      );
+    }
+    const probe = await new Promise<string>((resolve) => {
+      const c = connect(tcp.port, '127.0.0.1');
+      c.on('data', (d) => {
+        resolve(d.toString('latin1'));
+        c.destroy();
+      });
+      c.on('connect', () =>
+        c.write(
+          [
+            `OPTIONS sip:127.0.0.1:${tcp.port};transport=tcp SIP/2.0`,
+            'Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-after-protos-tcp',
+            'Max-Forwards: 70',
+            `To: <sip:127.0.0.1:${tcp.port}>`,
+            'From: <sip:tester@example.net>;tag=t1',
+            'Call-ID: after-protos-tcp@127.0.0.1',
+            'CSeq: 1 OPTIONS',
+            'Content-Length: 0',
+            '',
+            '',
+          ].join('\r\n'),
+        ),
+      );
+      setTimeout(() => resolve('(nothing)'), 5000);
+    });
+    console.log(
+      `PROTOS via TCP to sipwire serve: ${names.length} connections, ${answered} answered, ${closedByServer} closed by the server; stack ${JSON.stringify(server.stack.stats)}; transport ${JSON.stringify(server.stack.transports.stats)}`,
+    );
+    assert.deepEqual(errors, [], 'no uncaught exception or unhandled rejection');
+    assert.match(probe, /^SIP\/2\.0 200 /, 'the server answers over TCP after the whole run');
+    assert.ok(answered > 1000, 'the cases were answered');
   });
 });

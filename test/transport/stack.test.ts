@@ -273,3 +273,44 @@ describe('SipStack over IPv6 loopback', () => {
     await server.stop();
   });
 });
+
+describe('requests over 1300 bytes (RFC 3261 §18.1.1)', () => {
+  const big = (target: string) => {
+    const r = options(target, 'MESSAGE', [['Content-Type', 'text/plain']]);
+    r.body = Buffer.alloc(1500, 'x');
+    return r;
+  };
+
+  test('go over TCP when the server listens on TCP too, and back to UDP when its TCP connection is refused', async () => {
+    const port = await freePort();
+    const both = new SipStack({ listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`] });
+    const udpOnly = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    const client = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+    const seen: string[] = [];
+    for (const s of [both, udpOnly])
+      s.onRequest((inc) => {
+        seen.push(inc.source.transport);
+        inc.respond(200);
+      });
+    await both.start();
+    const [u] = (await udpOnly.start()) as [TransportAddress];
+    await client.start();
+    try {
+      const a = await client.request(big(`127.0.0.1:${port}`), { target: `udp:127.0.0.1:${port}` });
+      assert.equal((await a.final).status, 200, 'answered');
+      assert.deepEqual(seen, ['tcp'], 'moved to TCP');
+      const b = await client.request(big(`127.0.0.1:${u.port}`), { target: `udp:127.0.0.1:${u.port}` });
+      assert.equal((await b.final).status, 200, 'answered');
+      assert.deepEqual(
+        b.tried.map((t) => t.transport),
+        ['tcp', 'udp'],
+        'TCP was tried, refused, and the request went again over UDP',
+      );
+      assert.deepEqual(seen, ['tcp', 'udp'], 'the UDP-only server got it over UDP');
+    } finally {
+      await client.stop();
+      await both.stop();
+      await udpOnly.stop();
+    }
+  });
+});
