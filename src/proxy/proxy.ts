@@ -70,11 +70,16 @@ function parseUdpFlow(v: string): { address: string; port: number } | undefined 
  */
 function natFlow(req: SipRequest, source: Source): string | undefined {
   if (source.transport !== 'udp' || req.via.length !== 2) return undefined;
-  const c = req.contact[0];
-  if (c === undefined || c.wildcard || c.uri.kind !== 'sip') return undefined;
-  const u = c.uri as SipUri;
-  const host = u.host.startsWith('[') ? u.host.slice(1, -1) : u.host;
-  if (host === source.address && (u.port ?? 5060) === source.port) return undefined;
+  try {
+    const c = req.contact[0];
+    if (c === undefined || c.wildcard || c.uri.kind !== 'sip') return undefined;
+    const u = c.uri as SipUri;
+    const host = u.host.startsWith('[') ? u.host.slice(1, -1) : u.host;
+    if (host === source.address && (u.port ?? 5060) === source.port) return undefined;
+  } catch {
+    // A Contact a proxy need not read, and cannot: the request goes on without a flow.
+    return undefined;
+  }
   return udpFlow(source.address, source.port);
 }
 
