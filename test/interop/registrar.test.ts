@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { describe, test } from 'node:test';
 import { openDatabase, SqliteLocationStore } from '../../src/server/store/sqlite.js';
 import type { Binding } from '../../src/server/store/types.js';
 import { Baresip } from '../support/baresip.js';
+import { bound, type Child, start, stopAll, until, within } from '../support/children.js';
 import { field, fields } from '../support/headers.js';
 import { freePort, run } from '../support/net.js';
 
@@ -41,54 +41,7 @@ const TEST_TIMEOUT = 60_000;
 
 // ---- child processes ----------------------------------------------------------
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Child {
-  readonly process: ChildProcess;
-  /** stdout and stderr so far, as they came. */
-  output(): string;
-  readonly exited: Promise<Exit>;
-  /** Ends the process if it still runs: `signal`, then SIGKILL after `graceMs`. */
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<Exit>;
-}
-
-const live = new Set<Child>();
 const scratch = new Set<string>();
-
-function start(program: string, args: string[], cwd: string): Child {
-  const p = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  const add = (d: Buffer) => {
-    text += d.toString('utf8');
-  };
-  p.stdout?.on('data', add);
-  p.stderr?.on('data', add);
-  const exited = new Promise<Exit>((resolve) => {
-    p.on('error', (e) => {
-      text += `\n[cannot run ${program}: ${e.message}]`;
-      resolve({ code: null, signal: null });
-    });
-    p.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const child: Child = {
-    process: p,
-    output: () => text,
-    exited,
-    async stop(signal = 'SIGTERM', graceMs = 5000) {
-      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
-      const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
-      const r = await exited;
-      clearTimeout(timer);
-      return r;
-    },
-  };
-  live.add(child);
-  void exited.then(() => live.delete(child));
-  return child;
-}
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -98,48 +51,9 @@ function tempDir(prefix: string): string {
 
 /** Ends whatever a test left running and removes its folders. */
 async function cleanUp(): Promise<void> {
-  await Promise.all([...live].map((c) => c.stop('SIGKILL', 1000)));
+  await stopAll();
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   scratch.clear();
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} (waited ${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Whether something listens on `port` of loopback, read from /proc/net (a
- * probe bind of our own could take the port from the server as it starts);
- * undefined where /proc/net is not there.
- */
-function bound(transport: Transport, port: number): boolean | undefined {
-  const file = `/proc/net/${transport}`;
-  if (!existsSync(file)) return undefined;
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .slice(1)
-    .some((line) => {
-      const [, local, , state] = line.trim().split(/\s+/);
-      if (local === undefined || !local.endsWith(hex)) return false;
-      return transport === 'udp' || state === '0A'; // 0A: TCP_LISTEN
-    });
 }
 
 // ---- sipwire serve and its database ---------------------------------------------------

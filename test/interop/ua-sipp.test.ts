@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { bound, type Child, start, stopAll, until, within } from '../support/children.js';
 import { freePort } from '../support/net.js';
 
 // The user agent and its commands (sipwire call, sipwire answer) against
@@ -23,98 +23,6 @@ const SIPP_LIMITS = ['-timeout', '20s', '-timeout_error'];
 const TEST_TIMEOUT = 60_000;
 
 // ---- child processes ----------------------------------------------------------
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Child {
-  readonly process: ChildProcess;
-  /** stdout and stderr so far, interleaved as they came. */
-  output(): string;
-  readonly exited: Promise<Exit>;
-  /** Ends the process if it still runs: the signal given, then SIGKILL after `graceMs`. */
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<Exit>;
-}
-
-const live = new Set<Child>();
-
-function start(program: string, args: string[], cwd: string): Child {
-  const p = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const add = (d: Buffer) => {
-    output += d.toString('utf8');
-  };
-  p.stdout?.on('data', add);
-  p.stderr?.on('data', add);
-  const exited = new Promise<Exit>((resolve) => {
-    p.on('error', (e) => {
-      output += `\n[spawn error: ${e.message}]`;
-      resolve({ code: null, signal: null });
-    });
-    p.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const child: Child = {
-    process: p,
-    output: () => output,
-    exited,
-    async stop(signal = 'SIGTERM', graceMs = 5000) {
-      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
-      const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
-      const r = await exited;
-      clearTimeout(timer);
-      return r;
-    },
-  };
-  live.add(child);
-  void exited.then(() => live.delete(child));
-  return child;
-}
-
-/** Kills whatever a test left running. */
-async function stopAll(): Promise<void> {
-  await Promise.all([...live].map((c) => c.stop('SIGKILL', 1000)));
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} (waited ${ms} ms)`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/**
- * Whether something is bound to `port` on loopback, read from /proc/net
- * (probing with a bind of our own could take the port from SIPp as it starts).
- * Undefined where /proc/net is not there.
- */
-function bound(transport: Transport, port: number): boolean | undefined {
-  const file = `/proc/net/${transport}`;
-  if (!existsSync(file)) return undefined;
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .slice(1)
-    .some((line) => {
-      const [, local, , state] = line.trim().split(/\s+/);
-      if (local === undefined || !local.endsWith(`:${hexPort}`)) return false;
-      return transport === 'udp' || state === '0A'; // 0A: TCP_LISTEN
-    });
-}
 
 async function listening(transport: Transport, port: number, what: string): Promise<void> {
   if (bound(transport, port) === undefined) {
