@@ -40,6 +40,6 @@ export function createResponse(
 }
 
 /** A byte-string header value passed through untouched (not re-encoded as text). */
-function rawValue(bytes: string): HeaderValue {
+export function rawValue(bytes: string): HeaderValue {
   return { toString: () => bytes };
 }

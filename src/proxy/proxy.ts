@@ -9,7 +9,7 @@ import { type TransportName, viaTransport } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
 import { chooseBest, finishBest } from './best-response.js';
 import { fnv1a, hasLooped, loopTagger } from './loop.js';
-import { type IsOurUri, preprocessRoute } from './route.js';
+import { type IsOurUri, preprocessRoute, pushRoutes } from './route.js';
 import { forkGroups, type ProxyTarget } from './target.js';
 
 export interface ProxyOptions {
@@ -568,12 +568,7 @@ export class ProxyCore {
     // RFC 5393 §5.3.3: every proxied request carries one Max-Breadth.
     if (copy.has('Max-Breadth') || breadth !== this.maxBreadth) copy.setHeader('Max-Breadth', breadth);
     // Item 7: pushed Route values (Path, an outbound proxy) go in front.
-    if (target.route !== undefined && target.route.length > 0) {
-      const own = copy.getAll('Route');
-      copy.removeHeader('Route');
-      for (const r of target.route) copy.appendHeader('Route', r);
-      for (const r of own) copy.appendHeader('Route', r);
-    }
+    if (target.route !== undefined) pushRoutes(copy, target.route);
     if (strictRoutePostprocess(copy)) strictlyRouted.add(copy);
     return copy;
   }

@@ -1,5 +1,6 @@
 import type { SipRequest } from '../message/message.js';
 import type { NameAddr } from '../message/name-addr.js';
+import { rawValue } from '../message/response.js';
 import type { SipUri } from '../message/uri.js';
 
 /** How route processing recognises this proxy. */
@@ -57,6 +58,18 @@ export function preprocessRoute(req: SipRequest, isOurs: IsOurUri): RoutePreproc
     out.popped++;
   }
   return out;
+}
+
+/**
+ * Puts Route values in front of the request's own (RFC 3261 §16.6 item 7:
+ * a Path, an upstream proxy); the request's values go on untouched.
+ */
+export function pushRoutes(req: SipRequest, routes: readonly string[]): void {
+  if (routes.length === 0) return;
+  const own = req.getAll('Route');
+  req.removeHeader('Route');
+  for (const r of routes) req.appendHeader('Route', r);
+  for (const r of own) req.appendHeader('Route', rawValue(r));
 }
 
 function removeLastRoute(req: SipRequest, routes: NameAddr[]): void {

@@ -4,6 +4,7 @@ import { NameAddr } from '../message/name-addr.js';
 import { createResponse } from '../message/response.js';
 import { parseUri, type SipUri, type Uri } from '../message/uri.js';
 import type { ForwardOptions, ResponseContext } from '../proxy/proxy.js';
+import { pushRoutes } from '../proxy/route.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { IncomingRequest } from '../stack/sip-stack.js';
 import type { Source, Target } from '../transport/transport-layer.js';
@@ -136,11 +137,7 @@ export class RouteContext {
     if (this.incoming === undefined) {
       const t = list[0] as ProxyTarget;
       if (t.uri !== this.request.uri) this.request.uri = t.uri;
-      if (t.route !== undefined && t.route.length > 0) {
-        const own = this.request.getAll('Route');
-        this.request.removeHeader('Route');
-        for (const r of [...t.route, ...own]) this.request.appendHeader('Route', r);
-      }
+      if (t.route !== undefined) pushRoutes(this.request, t.route);
       void this.server.proxy
         .forwardStateless(this.request, this.source, t.destination)
         .catch((e: unknown) => {

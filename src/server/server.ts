@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { AuthHeader } from '../message/auth-header.js';
 import type { SipRequest } from '../message/message.js';
+import { rawValue } from '../message/response.js';
 import { parseSipUri, type SipUri } from '../message/uri.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { ProxyTarget } from '../proxy/target.js';
@@ -443,11 +444,7 @@ export function consumeCredentials(req: SipRequest, ours: (realm: string) => boo
   }
   if (mine === 0) return;
   req.removeHeader('Proxy-Authorization');
-  for (const v of keep) req.appendHeader('Proxy-Authorization', rawText(v));
-}
-
-function rawText(bytes: string): { toString(): string } {
-  return { toString: () => bytes };
+  for (const v of keep) req.appendHeader('Proxy-Authorization', rawValue(v));
 }
 
 function pause(ms: number): Promise<void> {

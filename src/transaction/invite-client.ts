@@ -1,6 +1,7 @@
 import { TransactionStateError } from '../errors.js';
 import { H } from '../message/header-names.js';
 import { SipRequest, type SipResponse } from '../message/message.js';
+import { rawValue } from '../message/response.js';
 import { sixtyFourT1, timerD } from './timers.js';
 import {
   type ClientState,
@@ -140,15 +141,15 @@ export class InviteClientTransaction
 export function buildAck(invite: SipRequest, response: SipResponse): SipRequest {
   const ack = new SipRequest({ method: 'ACK', uri: invite.uri });
   const via = invite.fieldById(H.VIA);
-  if (via !== undefined) ack.appendHeader('Via', raw(firstValue(via.value)));
+  if (via !== undefined) ack.appendHeader('Via', rawValue(firstValue(via.value)));
   ack.appendHeader('Max-Forwards', 70);
-  for (const f of invite.headers) if (f.id === H.ROUTE) ack.appendHeader('Route', raw(f.value));
+  for (const f of invite.headers) if (f.id === H.ROUTE) ack.appendHeader('Route', rawValue(f.value));
   const from = invite.fieldById(H.FROM);
-  if (from !== undefined) ack.appendHeader('From', raw(from.value));
+  if (from !== undefined) ack.appendHeader('From', rawValue(from.value));
   const to = response.fieldById(H.TO);
-  if (to !== undefined) ack.appendHeader('To', raw(to.value));
+  if (to !== undefined) ack.appendHeader('To', rawValue(to.value));
   const callId = invite.fieldById(H.CALL_ID);
-  if (callId !== undefined) ack.appendHeader('Call-ID', raw(callId.value));
+  if (callId !== undefined) ack.appendHeader('Call-ID', rawValue(callId.value));
   ack.appendHeader('CSeq', `${invite.cseq?.seq ?? 0} ACK`);
   return ack;
 }
@@ -161,12 +162,12 @@ export function buildAck(invite: SipRequest, response: SipResponse): SipRequest 
 export function buildCancel(invite: SipRequest): SipRequest {
   const cancel = new SipRequest({ method: 'CANCEL', uri: invite.uri });
   const via = invite.fieldById(H.VIA);
-  if (via !== undefined) cancel.appendHeader('Via', raw(firstValue(via.value)));
+  if (via !== undefined) cancel.appendHeader('Via', rawValue(firstValue(via.value)));
   cancel.appendHeader('Max-Forwards', 70);
-  for (const f of invite.headers) if (f.id === H.ROUTE) cancel.appendHeader('Route', raw(f.value));
+  for (const f of invite.headers) if (f.id === H.ROUTE) cancel.appendHeader('Route', rawValue(f.value));
   for (const id of [H.FROM, H.TO, H.CALL_ID]) {
     const f = invite.fieldById(id);
-    if (f !== undefined) cancel.appendHeader(f.canonicalName, raw(f.value));
+    if (f !== undefined) cancel.appendHeader(f.canonicalName, rawValue(f.value));
   }
   cancel.appendHeader('CSeq', `${invite.cseq?.seq ?? 0} CANCEL`);
   return cancel;
@@ -181,8 +182,4 @@ function firstValue(viaValue: string): string {
     else if (c === 0x2c && !inQuote) return v.slice(0, i).trimEnd();
   }
   return v;
-}
-
-function raw(bytes: string): { toString(): string } {
-  return { toString: () => bytes };
 }

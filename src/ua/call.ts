@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SdpError, SdpNegotiationError } from '../errors.js';
 import { newTag } from '../message/ids.js';
 import type { HeaderValue, SipRequest, SipResponse } from '../message/message.js';
-import { createResponse } from '../message/response.js';
+import { createResponse, rawValue } from '../message/response.js';
 import type { Uri } from '../message/uri.js';
 import {
   createAnswer,
@@ -1080,5 +1080,5 @@ function quoteSafe(s: string): string {
  * Record-Route of the request, in order, so the caller's route set matches.
  */
 function recordRoutes(req: SipRequest): Array<[string, HeaderValue]> {
-  return req.getAll('Record-Route').map((v) => ['Record-Route', { toString: () => v }]);
+  return req.getAll('Record-Route').map((v) => ['Record-Route', rawValue(v)]);
 }
