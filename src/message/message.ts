@@ -608,6 +608,11 @@ export abstract class SipMessage {
     if (at === -1) return false;
     const f = this.headers[at] as HeaderField;
     const v = f.value;
+    // Without a comma there is one value: no need to split.
+    if (v.indexOf(',') === -1) {
+      this.deleteField(at);
+      return true;
+    }
     const r = splitListRanges(v);
     if (r.length <= 2) {
       this.deleteField(at);
@@ -651,7 +656,7 @@ export abstract class SipMessage {
   abstract clone(): SipMessage;
 
   protected copyInto<T extends SipMessage>(m: T): T {
-    for (const f of this.headers) m.headers.push(f);
+    (m as { headers: HeaderField[] }).headers = this.headers.slice();
     m.bodyBuf = this.bodyBuf;
     m.bodySrc = this.bodySrc;
     m.bodyStart = this.bodyStart;

@@ -49,17 +49,13 @@ export class NameAddr {
       this.text = w.text;
       return;
     }
-    if (typeof uri === 'string') {
-      this.uriRaw = textToBytes(uri);
-      this.parsedUri = undefined;
-    } else {
-      this.uriRaw = uri.toString();
-      this.parsedUri = uri;
-    }
+    // Fields are assigned in the same order on both paths, so every NameAddr has one shape.
     this.displayRaw = displayName === undefined ? undefined : textToBytes(quote(displayName));
+    this.uriRaw = typeof uri === 'string' ? textToBytes(uri) : uri.toString();
     this.paramList = params instanceof Params ? params : params ? Params.from(params) : Params.EMPTY;
     this.paramText = '';
     this.angle = true;
+    this.parsedUri = typeof uri === 'string' ? undefined : uri;
     this.uriOffset = 0;
     this.text = undefined;
   }

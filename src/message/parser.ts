@@ -1,9 +1,11 @@
 import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
-import { H, quickColon, quickHeaderId, quickNameEnd } from './header-names.js';
+import { H, lookupHeaderId } from './header-names.js';
 
-const HOT_TEMPLATE: number[] = new Array(H.RECORD_ROUTE + 1).fill(-1);
+/** Highest id of the headers whose first field is indexed while framing. */
+const HOT_MAX = H.RECORD_ROUTE;
+const HOT_TEMPLATE: number[] = new Array(HOT_MAX + 1).fill(-1);
 const H_VIA = H.VIA;
 const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
@@ -148,14 +150,19 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
   const c = src.charCodeAt(uriStart);
   if (c === SP || c === HT)
     fail(ParseErrorCode.START_LINE, 'more than one space after the method', base + uriStart);
-  for (let k = uriStart; k < lastSp; k++) {
-    const d = src.charCodeAt(k);
-    if (d === SP || d === HT) {
-      const where =
-        src.charCodeAt(lastSp - 1) === SP
-          ? 'more than one space before the SIP version'
-          : 'whitespace inside the Request-URI';
-      fail(ParseErrorCode.START_LINE, where, base + k);
+  // Whitespace inside the Request-URI: two searches of the start line, then
+  // (only for a bad line) a look at each character for the first one.
+  const sp = src.indexOf(' ', uriStart);
+  if ((sp !== -1 && sp < lastSp) || src.lastIndexOf('\t', lastSp - 1) >= uriStart) {
+    for (let k = uriStart; k < lastSp; k++) {
+      const d = src.charCodeAt(k);
+      if (d === SP || d === HT) {
+        const where =
+          src.charCodeAt(lastSp - 1) === SP
+            ? 'more than one space before the SIP version'
+            : 'whitespace inside the Request-URI';
+        fail(ParseErrorCode.START_LINE, where, base + k);
+      }
     }
   }
   const req = new SipRequest({ method, uri: '', version: src.slice(lastSp + 1, end) });
@@ -283,35 +290,46 @@ function parseHead(
     }
     if (headers.length >= maxHeaders)
       fail(ParseErrorCode.TOO_MANY_HEADERS, `more than ${maxHeaders} header fields`, start + pos, 513);
-    const id = quickHeaderId(src, pos, le);
+    // Every field is split and named now: the colon is one search away, and
+    // the name is looked up by its length and end characters.
+    const colon = src.indexOf(':', pos);
+    let id = -1;
+    let ne = colon;
+    if (colon !== -1 && colon < le) {
+      let p = src.charCodeAt(ne - 1);
+      while ((p === SP || p === HT) && ne > pos) p = src.charCodeAt(--ne - 1);
+      if (ne > pos) id = lookupHeaderId(src, pos, ne);
+    }
     const field = new HeaderField(src, start, pos, le, folded, id, null, null);
-    if (id > 0) {
-      field.splitAt(quickNameEnd, quickColon);
-      if ((hot[id] as number) < 0) hot[id] = headers.length;
-      if (id === H_VIA) {
-        if (++vias > limits.maxVias) {
-          fail(
-            ParseErrorCode.TOO_MANY_VIAS,
-            `more than ${limits.maxVias} Via header fields`,
-            start + pos,
-            400,
-            'Via',
-          );
+    if (id !== -1) {
+      field.splitAt(ne, colon);
+      if (id > 0 && id <= HOT_MAX) {
+        if ((hot[id] as number) < 0) hot[id] = headers.length;
+        if (id === H_VIA) {
+          if (++vias > limits.maxVias) {
+            fail(
+              ParseErrorCode.TOO_MANY_VIAS,
+              `more than ${limits.maxVias} Via header fields`,
+              start + pos,
+              400,
+              'Via',
+            );
+          }
+        } else if (id === H_CONTENT_LENGTH) {
+          // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
+          const v = contentLengthValue(src, field.vs, le, folded, start);
+          if (cl !== -1 && v !== cl) {
+            fail(
+              ParseErrorCode.CONTENT_LENGTH,
+              `conflicting Content-Length values ${cl} and ${v}`,
+              start + field.vs,
+              400,
+              'Content-Length',
+            );
+          }
+          cl = v;
+          clAt = start + field.vs;
         }
-      } else if (id === H_CONTENT_LENGTH) {
-        // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
-        const v = contentLengthValue(src, field.vs, le, folded, start);
-        if (cl !== -1 && v !== cl) {
-          fail(
-            ParseErrorCode.CONTENT_LENGTH,
-            `conflicting Content-Length values ${cl} and ${v}`,
-            start + field.vs,
-            400,
-            'Content-Length',
-          );
-        }
-        cl = v;
-        clAt = start + field.vs;
       }
     }
     headers.push(field);

@@ -5,10 +5,12 @@
  * and ordinary (UTF-16) JavaScript text at the edges of the API.
  */
 
+/** Any character from 0x80 up (one pass, no backtracking). */
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** True when every character is below 0x80. */
 export function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
+  return !NON_ASCII.test(s);
 }
 
 /** Byte string (latin1, one char per octet) to text, decoding UTF-8 when non-ASCII bytes are present. */
