@@ -137,7 +137,19 @@ for (const h of HEADERS) {
   if (h.compact) byLower.set(h.compact, h);
 }
 
-const upperById: string[] = HEADERS.map((h) => h.lower.toUpperCase());
+// Every name's lower-case characters in one array, found by id (lookupHeaderId).
+const nameLength = new Int16Array(HEADERS.length + 1);
+const nameStart = new Int16Array(HEADERS.length + 1);
+const nameCodes = new Uint8Array(HEADERS.reduce((n, h) => n + h.lower.length, 0));
+{
+  let at = 0;
+  for (const h of HEADERS) {
+    if (!/^[a-z-]+$/.test(h.lower)) throw new Error(`header name ${h.name} must be letters and '-'`);
+    nameLength[h.id] = h.lower.length;
+    nameStart[h.id] = at;
+    for (let i = 0; i < h.lower.length; i++) nameCodes[at++] = h.lower.charCodeAt(i);
+  }
+}
 
 // Open-addressing table keyed by (length, first letter, last letter), folded
 // to lower case: a name is compared with at most a few candidates.
@@ -170,16 +182,19 @@ export function lookupHeaderId(s: string, start: number, end: number): number {
   for (;;) {
     const id = table[k] as number;
     if (id === 0) return 0;
-    const lower = (HEADERS[id - 1] as HeaderInfo).lower;
-    if (lower.length === len) {
-      const upper = upperById[id - 1] as string;
-      let j = 0;
-      while (j < len) {
-        const c = s.charCodeAt(start + j);
-        if (c !== lower.charCodeAt(j) && c !== upper.charCodeAt(j)) break;
+    if ((nameLength[id] as number) === len) {
+      // Names hold only lower-case letters and '-': a character matches when it
+      // equals the letter in either case (c | 0x20), and CR, which folds to '-',
+      // never matches.
+      let at = nameStart[id] as number;
+      let j = start;
+      while (j < end) {
+        const c = s.charCodeAt(j);
+        if ((c | 0x20) !== (nameCodes[at] as number) || c === 0x0d) break;
         j++;
+        at++;
       }
-      if (j === len) return id;
+      if (j === end) return id;
     }
     k = (k + 1) & TABLE_MASK;
   }

@@ -69,6 +69,32 @@ describe('start line (RFC 3261 §7.1, §7.2)', () => {
 });
 
 describe('header fields (RFC 3261 §7.3)', () => {
+  test('names are matched in any letter case, and only whole names match', () => {
+    const m = parseMessage(
+      crlf(
+        'OPTIONS sip:bob@biloxi.com SIP/2.0',
+        'VIA: SIP/2.0/UDP a.example.com;branch=z9hG4bK1',
+        'mAX-fORWARDS: 7',
+        'from: <sip:alice@atlanta.com>;tag=1',
+        'TO: <sip:bob@biloxi.com>',
+        'call-id: abc@host',
+        'cseq: 1 OPTIONS',
+        'Max-Forwardz: 9',
+        'Max\rForwards: 3',
+        'Contentlength: 12',
+        'content-LENGTH: 0',
+        '',
+        '',
+      ),
+    );
+    assert.equal(m.topVia?.branch, 'z9hG4bK1', 'VIA in capitals is Via');
+    assert.equal(m.maxForwards, 7, 'mAX-fORWARDS is Max-Forwards, and the look-alikes below it are not');
+    assert.equal(m.callId, 'abc@host', 'call-id in lower case is Call-ID');
+    assert.equal(m.fields('Max-Forwards').length, 1, 'one Max-Forwards: misspelt names are other headers');
+    assert.equal(m.fields('Content-Length').length, 1, "a name without its '-' is another header");
+    assert.equal(m.headers.filter((f) => f.id === 0).length, 3, 'three unknown headers');
+  });
+
   test('compact forms name the same headers', () => {
     const m = parseMessage(
       crlf(
