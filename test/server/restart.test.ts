@@ -44,19 +44,22 @@ function serve(db: string, port: number): Promise<ChildProcess> {
   });
 }
 
+/** A database file with the user alice@example.test (password "secret"). */
+async function addAlice(db: string): Promise<void> {
+  const d = openDatabase(db);
+  const users = new SqliteUserStore(d);
+  await users.put(makeUser('alice@example.test', 'secret'));
+  await users.close();
+  d.close();
+}
+
 describe('nonces across restarts', () => {
   test('a nonce issued before a restart is still good after it (the key is kept in the database)', {
     timeout: 60_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sipwire-nonce-'));
     const db = join(dir, 'serve.db');
-    {
-      const d = openDatabase(db);
-      const users = new SqliteUserStore(d);
-      await users.put(makeUser('alice@example.test', 'secret'));
-      await users.close();
-      d.close();
-    }
+    await addAlice(db);
     const port = await freePort();
     const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
     await stack.start();
@@ -100,13 +103,7 @@ describe('durability of bindings', () => {
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sipwire-restart-'));
     const db = join(dir, 'serve.db');
-    {
-      const d = openDatabase(db);
-      const users = new SqliteUserStore(d);
-      await users.put(makeUser('alice@example.test', 'secret'));
-      await users.close();
-      d.close();
-    }
+    await addAlice(db);
     const port = await freePort();
     const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
     await stack.start();
