@@ -46,7 +46,16 @@ export { createResponse } from './response.js';
 export { quote, unquote } from './scanner.js';
 export { REASON_PHRASES, reasonPhrase } from './status-codes.js';
 export { parseTokenList, parseTokenWithParams, TokenWithParams } from './token-list.js';
-export { AbsoluteUri, parseSipUri, parseUri, SipUri, type SipUriInit, TelUri, type Uri } from './uri.js';
+export {
+  AbsoluteUri,
+  isSips,
+  parseSipUri,
+  parseUri,
+  SipUri,
+  type SipUriInit,
+  TelUri,
+  type Uri,
+} from './uri.js';
 export { uriEquals } from './uri-compare.js';
 export {
   DEFAULT_ACCEPT,

@@ -556,3 +556,8 @@ export function parseSipUri(text: string): SipUri {
     });
   return u;
 }
+
+/** True for a sips: URI (RFC 3261 §19.1: TLS on every hop). */
+export function isSips(uri: Uri): boolean {
+  return uri.kind === 'sip' && (uri as SipUri).scheme === 'sips';
+}

@@ -3,7 +3,7 @@ import { newTag } from '../message/ids.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { NameAddr } from '../message/name-addr.js';
 import { createResponse } from '../message/response.js';
-import { SipUri } from '../message/uri.js';
+import { isSips, SipUri, type Uri } from '../message/uri.js';
 import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-stack.js';
 import { type TransportName, viaTransport } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
@@ -316,7 +316,7 @@ export class ResponseContext {
     }
     if (b.status !== 0) return;
     if (s >= 300 && s < 400 && this.options.followRedirects && !this.cancelled) {
-      const more = this.redirectTargets(r);
+      const more = this.redirectTargets(r, b.target.uri);
       if (more.length > 0) {
         this.settleBranch(b, r, false);
         this.addTargets(more);
@@ -332,12 +332,14 @@ export class ResponseContext {
     this.settleBranch(b, r);
   }
 
-  private redirectTargets(r: SipResponse): ProxyTarget[] {
+  private redirectTargets(r: SipResponse, sent: Uri): ProxyTarget[] {
     const out: ProxyTarget[] = [];
+    // RFC 5630 §5.3: no recursing from a SIPS Request-URI to a SIP Contact, nor the other way.
+    const sips = isSips(sent);
     for (const c of r.contact) {
       if (c.wildcard || this.redirects >= this.proxy.maxRedirects) continue;
       const uri = c.uri;
-      if (uri.kind !== 'sip') continue;
+      if (uri.kind !== 'sip' || isSips(uri) !== sips) continue;
       this.redirects++;
       out.push({ uri: (uri as SipUri).withoutHeaders(), q: c.q });
     }

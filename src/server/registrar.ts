@@ -1,7 +1,7 @@
 import { unescapeUri } from '../message/escape.js';
 import type { SipRequest } from '../message/message.js';
-import type { ContactValue, NameAddr } from '../message/name-addr.js';
-import type { SipUri, Uri } from '../message/uri.js';
+import { type ContactValue, type NameAddr, parseNameAddr } from '../message/name-addr.js';
+import { isSips, type SipUri, type Uri } from '../message/uri.js';
 import type { Source } from '../transport/transport-layer.js';
 import type { Binding, BindingChange, LocationStore } from './store/types.js';
 
@@ -108,6 +108,9 @@ export class Registrar {
     const headerExpires = request.expires;
     const path = request.getAll('Path');
     const userAgent = request.get('User-Agent');
+    const sips = sipsMismatch(request, contacts, path);
+    if (sips !== undefined)
+      return { status: 400, reason: `Bad Request (${sips})`, headers: [], bindings: [] };
     const { bindings, result } = await this.store.update(aor, now, (existing) =>
       this.decide(existing, { aor, now, callId, cseq, contacts, headerExpires, path, userAgent, source }),
     );
@@ -245,4 +248,25 @@ function instanceOf(c: ContactValue): string | undefined {
   if (typeof v !== 'string') return undefined;
   const s = v.replace(/^"|"$/g, '').replace(/^<|>$/g, '');
   return s.length > 0 && s.length <= 256 ? s : undefined;
+}
+
+/**
+ * RFC 5630 §5.2: a SIPS Contact is bound only when the Request-URI, every
+ * Contact and every Path URI are SIPS too (a secure resource must not be
+ * bound to an insecure one). Returns what is wrong, or undefined.
+ */
+function sipsMismatch(request: SipRequest, contacts: ContactValue[], path: string[]): string | undefined {
+  if (!contacts.some((c) => !c.wildcard && isSips(c.uri))) return undefined;
+  if (!isSips(request.uri)) return 'a SIPS Contact needs a SIPS Request-URI';
+  if (contacts.some((c) => !c.wildcard && !isSips(c.uri))) return 'SIPS and SIP Contacts in one REGISTER';
+  for (const p of path) {
+    let uri: Uri;
+    try {
+      uri = parseNameAddr(p).uri;
+    } catch {
+      return 'a Path value that does not parse';
+    }
+    if (!isSips(uri)) return 'a SIPS Contact needs SIPS Path URIs';
+  }
+  return undefined;
 }

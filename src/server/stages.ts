@@ -1,5 +1,5 @@
-import type { SipUri } from '../message/uri.js';
-import { parseUri } from '../message/uri.js';
+import { isIP } from 'node:net';
+import { isSips, parseUri, type SipUri } from '../message/uri.js';
 import { validateRegisterAfterProxy } from '../message/validate.js';
 import { loopTagger } from '../proxy/loop.js';
 import type { ProxyTarget } from '../proxy/target.js';
@@ -186,8 +186,64 @@ async function locationStage(ctx: RouteContext, next: () => Promise<void>): Prom
     else ctx.reply(404, 'Not Found');
     return;
   }
-  ctx.targets = bindings.map((b) => server.targetOf(b));
+  const targets = sipsTargets(ctx, uri, bindings);
+  if (targets === undefined) return;
+  ctx.targets = targets;
   return next();
+}
+
+/**
+ * RFC 5630 §5.3: a SIPS Request-URI goes only to SIPS contacts; a SIP one
+ * reaches a SIPS contact as the same URI with the sip scheme. Either way a
+ * SIPS contact is reached over TLS (RFC 3261 §26.2.2): on the TLS flow it
+ * registered on, through its Path, or by a new TLS connection. A redirect
+ * server returns the contacts as registered (§5.4). Answers 480 (with the
+ * Warning the RFC names) and returns undefined when no binding may be used.
+ */
+function sipsTargets(ctx: RouteContext, uri: SipUri, bindings: Binding[]): ProxyTarget[] | undefined {
+  const server = ctx.server;
+  const sips = uri.scheme === 'sips';
+  const redirecting = ctx.redirectMode || server.redirects(ctx);
+  const out: ProxyTarget[] = [];
+  let notSecure = 0;
+  for (const b of bindings) {
+    const t = server.targetOf(b);
+    const contactSips = isSips(t.uri);
+    if (sips && !contactSips) {
+      notSecure++;
+      continue;
+    }
+    if (!contactSips || redirecting) {
+      out.push(t);
+      continue;
+    }
+    const destination = tlsDestination(t, sips);
+    if (destination === null) continue;
+    out.push({ ...t, uri: sips ? t.uri : (t.uri as SipUri).with({ scheme: 'sip' }), destination });
+  }
+  if (out.length > 0) return out;
+  const agent = uri.host;
+  if (notSecure > 0)
+    ctx.reply(480, 'Temporarily Unavailable', [['Warning', `380 ${agent} "SIPS Not Allowed"`]]);
+  else if (!sips) ctx.reply(480, 'Temporarily Unavailable', [['Warning', `381 ${agent} "SIPS Required"`]]);
+  else ctx.reply(480, 'Temporarily Unavailable (no TLS path to the contact)');
+  return undefined;
+}
+
+/**
+ * Where a SIPS contact is sent so that the hop is TLS: its registered flow
+ * when that is TLS (or WSS), its Path (SIPS URIs, RFC 5630 §5.2), the
+ * RFC 3263 resolution of the SIPS URI itself (`undefined`), or, when the
+ * URI goes out as SIP, a TLS connection to its address; null when none.
+ */
+function tlsDestination(t: ProxyTarget, keepsSips: boolean): ProxyTarget['destination'] | null {
+  const d = t.destination;
+  if (d !== undefined) return d.transport === 'tls' || d.transport === 'wss' ? d : null;
+  if (t.route !== undefined || keepsSips) return undefined;
+  const u = t.uri as SipUri;
+  const host = u.host.replace(/^\[|\]$/g, '');
+  if (isIP(host) === 0) return null;
+  return { transport: 'tls', address: host, port: u.port ?? 5061 };
 }
 
 async function forwardStage(ctx: RouteContext): Promise<void> {

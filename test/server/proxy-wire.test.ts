@@ -388,3 +388,70 @@ describe('in-dialog requests behind NAT', () => {
     }
   });
 });
+
+describe('SIPS (RFC 5630 §5.3)', () => {
+  test('a SIPS Request-URI never reaches a SIP contact (380), and a SIPS contact is never reached without TLS (381)', async () => {
+    const srv = await startServer();
+    const uac = new Peer();
+    const carol = new Peer();
+    const frank = new Peer();
+    await uac.bind();
+    await carol.bind();
+    await frank.bind();
+    try {
+      const register = (from: Peer, user: string, ruri: string, contact: string) =>
+        [
+          `REGISTER ${ruri} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${from.port};branch=z9hG4bK-reg-${user};rport`,
+          'Max-Forwards: 70',
+          `To: <sip:${user}@example.test>`,
+          `From: <sip:${user}@example.test>;tag=r-${user}`,
+          `Call-ID: reg-${user}@127.0.0.1`,
+          'CSeq: 1 REGISTER',
+          `Contact: <${contact}>`,
+          'Expires: 300',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
+      carol.send(
+        register(carol, 'carol', 'sip:example.test', `sip:carol@127.0.0.1:${carol.port}`),
+        srv.udp.port,
+      );
+      assert.match(await carol.next(/^SIP\/2\.0 /), /^SIP\/2\.0 200 /, 'carol registered a SIP contact');
+      frank.send(
+        register(frank, 'frank', 'sips:example.test', `sips:frank@127.0.0.1:${frank.port}`),
+        srv.udp.port,
+      );
+      assert.match(await frank.next(/^SIP\/2\.0 /), /^SIP\/2\.0 200 /, 'frank registered a SIPS contact');
+
+      uac.send(request('INVITE', 'sips:carol@example.test', uac.port), srv.udp.port);
+      const toCarol = await uac.next(/^SIP\/2\.0 4/);
+      assert.match(toCarol, /^SIP\/2\.0 480 /, 'a SIPS request for a SIP-only user: 480');
+      assert.match(toCarol, /\r\nWarning: 380 example\.test "SIPS Not Allowed"\r\n/, 'with warn-code 380');
+
+      uac.send(request('INVITE', 'sip:frank@example.test', uac.port), srv.udp.port);
+      const toFrank = await uac.next(/^SIP\/2\.0 480 [^\r]*\r\n(?:[^\r]*\r\n)*Warning: 381/);
+      assert.match(
+        toFrank,
+        /\r\nWarning: 381 example\.test "SIPS Required"\r\n/,
+        'frank is only reachable over UDP: 381',
+      );
+      assert.equal(
+        frank.inbox.filter((m) => m.startsWith('INVITE ')).length,
+        0,
+        'nothing was sent to the SIPS contact over UDP',
+      );
+
+      uac.send(request('INVITE', 'sip:carol@example.test', uac.port), srv.udp.port);
+      assert.match(
+        await carol.next(/^INVITE /),
+        /^INVITE sip:carol@127\.0\.0\.1:\d+ SIP\/2\.0/,
+        'SIP to SIP still works',
+      );
+    } finally {
+      for (const p of [uac, carol, frank]) p.close();
+      await srv.server.stop(0);
+    }
+  });
+});

@@ -144,3 +144,40 @@ describe('registrar (RFC 3261 §10.3)', () => {
     assert.equal(results.at(-1)?.bindings.length, 20, 'every contact bound');
   });
 });
+
+describe('SIPS contacts (RFC 5630 §5.2)', () => {
+  const sipsReq = (ruri: string, contacts: string[], extra: string[] = []) =>
+    parseMessage(
+      req('sips-1', 1, contacts, extra)
+        .toString()
+        .replace('REGISTER sip:example.test SIP/2.0', `REGISTER ${ruri} SIP/2.0`),
+    ) as SipRequest;
+
+  test('a SIPS Contact is bound only with a SIPS Request-URI, SIPS Contacts and SIPS Path', async () => {
+    const r = new Registrar(new MemoryLocationStore());
+    const cases: Array<[string, string[], string[], number, string]> = [
+      ['sip:example.test', ['<sips:alice@198.51.100.7>'], [], 400, 'SIP Request-URI'],
+      ['sips:example.test', ['<sips:alice@198.51.100.7>', '<sip:alice@198.51.100.7>'], [], 400, 'mixed'],
+      [
+        'sips:example.test',
+        ['<sips:alice@198.51.100.7>'],
+        ['Path: <sip:edge.example.test;lr>'],
+        400,
+        'SIP Path',
+      ],
+      [
+        'sips:example.test',
+        ['<sips:alice@198.51.100.7>'],
+        ['Path: <sips:edge.example.test;lr>'],
+        200,
+        'all SIPS',
+      ],
+      ['sip:example.test', ['<sip:alice@198.51.100.8>'], [], 200, 'all SIP'],
+    ];
+    for (const [ruri, contacts, extra, status, what] of cases) {
+      const res = await r.register(sipsReq(ruri, contacts, extra), AOR, source);
+      assert.equal(res.status, status, `${what}: ${res.status} ${res.reason}`);
+      if (status === 400) assert.match(res.reason, /SIPS/, `${what}: the reason names SIPS`);
+    }
+  });
+});
