@@ -14,6 +14,7 @@ import { SipResolver } from '../../src/resolver/resolver.js';
 import { createLogger } from '../../src/server/log.js';
 import { type Routes, type ServerOptions, SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+import { testCertificate } from '../support/certs.js';
 import { TestDnsServer } from '../support/dns-server.js';
 import { freePort } from '../support/net.js';
 
@@ -556,5 +557,53 @@ describe('a stage that never finishes', () => {
       await ok.answered;
       await ok.hangup();
     });
+  });
+});
+
+describe('SIPS contacts over TLS (RFC 5630 §5.3)', () => {
+  test('a SIP call reaches a SIPS contact registered over TLS as a SIP Request-URI, on the TLS connection', async () => {
+    const cert = testCertificate();
+    const srv = await startServer({
+      listen: ['udp:127.0.0.1:0', 'tls:127.0.0.1:0'],
+      tls: { ...cert, verifyServer: false },
+    });
+    const tls = srv.server.stack.transports.addresses.find((a) => a.transport === 'tls') as TransportAddress;
+    const alice = await phone('alice', srv.udp);
+    const stack = new SipStack({
+      listen: ['tls:127.0.0.1:0'],
+      role: 'endpoint',
+      tls: { ...cert, verifyServer: false },
+    });
+    await stack.start();
+    const invites: Array<{ text: string; transport: string }> = [];
+    stack.onTrace((dir, data, peer) => {
+      const text = data.toString('latin1');
+      if (dir === 'in' && text.startsWith('INVITE ')) invites.push({ text, transport: peer.transport });
+    });
+    const carol = new UserAgent(stack, {
+      uri: `sips:carol@${DOMAIN}`,
+      auth: { username: 'carol', password: PASSWORDS.carol as string },
+      outboundProxy: `sips:127.0.0.1:${tls.port}`,
+    });
+    try {
+      const reg = carol.register({ target: `tls:127.0.0.1:${tls.port}`, expires: 300 });
+      await reg.registered;
+      carol.onCall((c) => {
+        c.ring();
+        void c.answer();
+      });
+      const call = alice.ua.call(`sip:carol@${DOMAIN}`);
+      await call.answered;
+      const got = invites.at(-1);
+      assert.ok(got !== undefined, 'carol got the INVITE');
+      assert.match(got.text, /^INVITE sip:carol@127\.0\.0\.1:\d+ SIP\/2\.0/, 'the SIPS contact as a SIP URI');
+      assert.equal(got.transport, 'tls', 'over TLS');
+      await call.hangup();
+      await reg.stop();
+    } finally {
+      await stack.stop();
+      await alice.stack.stop();
+      await srv.server.stop(0);
+    }
   });
 });
