@@ -486,6 +486,61 @@ describe('following redirects', () => {
   });
 });
 
+describe('following redirects across schemes (RFC 5630 §5.3)', () => {
+  test('a 302 to a SIPS contact for a SIP request is not followed: it goes back to the caller', async () => {
+    const redirector = new SipServer({
+      listen: ['udp:127.0.0.1:0'],
+      domains: ['other.test'],
+      stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
+      logger: createLogger({ level: 'silent', pretty: false }),
+      open: true,
+      redirect: true,
+    });
+    const [rAddr] = (await redirector.start()) as [TransportAddress];
+    const carolStack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
+    await carolStack.start();
+    // carol registers a SIPS contact: the redirect server hands it out as it is (§5.4).
+    const carol = new UserAgent(carolStack, { uri: 'sips:carol@other.test' });
+    await carol.register({ target: `udp:127.0.0.1:${rAddr.port}`, expires: 300 }).registered;
+    const routes: Routes = (p) => {
+      p.before('location', 'other', (ctx, next) => {
+        const uri = ctx.sipUri;
+        if (uri?.host !== 'other.test') return next();
+        return ctx.forward([
+          { uri, destination: { transport: 'udp', address: '127.0.0.1', port: rAddr.port } },
+        ]);
+      });
+    };
+    const srv = await startServer({ routes, followRedirects: true, domains: [DOMAIN, 'other.test'] });
+    const alice = await phone('alice', srv.udp);
+    const invitesOut: string[] = [];
+    srv.server.stack.onTrace((dir, data, peer) => {
+      if (dir === 'out' && data.toString('latin1').startsWith('INVITE '))
+        invitesOut.push(`${peer.transport}:${peer.port}`);
+    });
+    try {
+      let rang = 0;
+      carol.onCall((c) => {
+        rang++;
+        void c.answer();
+      });
+      const call = alice.ua.call('sip:carol@other.test');
+      await assert.rejects(call.answered, (e) => statusOf(e) === 302, 'the 302 reaches alice');
+      assert.equal(rang, 0, 'carol was not reached');
+      assert.deepEqual(
+        invitesOut,
+        [`udp:${rAddr.port}`],
+        'the proxy sent the INVITE to the redirect server only, and did not recurse to the SIPS contact',
+      );
+    } finally {
+      await alice.stack.stop();
+      await carolStack.stop();
+      await srv.server.stop(0);
+      await redirector.stop(0);
+    }
+  });
+});
+
 describe('upstream proxy', () => {
   test('requests for other domains go through the configured upstream proxy (a pushed Route)', async () => {
     const far = await phone(
