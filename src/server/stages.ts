@@ -197,13 +197,14 @@ async function locationStage(ctx: RouteContext, next: () => Promise<void>): Prom
  * reaches a SIPS contact as the same URI with the sip scheme. Either way a
  * SIPS contact is reached over TLS (RFC 3261 §26.2.2): on the TLS flow it
  * registered on, through its Path, or by a new TLS connection. A redirect
- * server returns the contacts as registered (§5.4). Answers 480 (with the
+ * server returns every contact as registered (§5.4). Answers 480 (with the
  * Warning the RFC names) and returns undefined when no binding may be used.
  */
 function sipsTargets(ctx: RouteContext, uri: SipUri, bindings: Binding[]): ProxyTarget[] | undefined {
   const server = ctx.server;
+  // A redirect server may hand out SIP and SIPS contacts alike, as registered: the caller chooses (§5.4).
+  if (ctx.redirectMode || server.redirects(ctx)) return bindings.map((b) => server.targetOf(b));
   const sips = uri.scheme === 'sips';
-  const redirecting = ctx.redirectMode || server.redirects(ctx);
   const out: ProxyTarget[] = [];
   let notSecure = 0;
   for (const b of bindings) {
@@ -213,7 +214,7 @@ function sipsTargets(ctx: RouteContext, uri: SipUri, bindings: Binding[]): Proxy
       notSecure++;
       continue;
     }
-    if (!contactSips || redirecting) {
+    if (!contactSips) {
       out.push(t);
       continue;
     }
