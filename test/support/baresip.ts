@@ -150,8 +150,9 @@ export class Baresip {
     // A port found free may be taken before baresip binds it: try again with others.
     for (let attempt = 0; attempt < 3; attempt++) {
       const sipPort = await freePort();
+      // baresip also listens for SIP over TLS on the port after sipPort: keep the control port off both.
       let ctrlPort = await freePort();
-      while (ctrlPort === sipPort) ctrlPort = await freePort();
+      while (ctrlPort === sipPort || ctrlPort === sipPort + 1) ctrlPort = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'baresip-'));
       writeFileSync(join(dir, 'config'), configText(sipPort, ctrlPort));
       writeFileSync(join(dir, 'accounts'), `<${AOR}>;regint=0;answermode=${options.answerMode ?? 'auto'}\n`);
