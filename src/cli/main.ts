@@ -10,7 +10,7 @@ Commands:
   serve             Run the SIP server: registrar, proxy and redirect server with digest
                     authentication, on SQLite.
       --listen ADDR (udp and tcp on 0.0.0.0:5060) --domain D --db FILE (sipwire.db)
-      --config FILE.yaml --open --advertise HOST --log-level L
+      --config FILE.yaml --open --advertise HOST --log-level L --stats-interval S (60; 0: none)
       --digest-algorithms SHA-256,MD5 --min-expires S --max-expires S --tls-cert F --tls-key F
       --routes FILE.ts   routing written in TypeScript (or JavaScript)
       --redirect         answer calls to our users with 302 and their contacts

@@ -28,6 +28,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       open: { type: 'boolean' },
       advertise: { type: 'string' },
       'log-level': { type: 'string' },
+      'stats-interval': { type: 'string' },
       'digest-algorithms': { type: 'string' },
       'min-expires': { type: 'string' },
       'max-expires': { type: 'string' },
@@ -70,6 +71,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
             requireClientCert: cfg.tls.requireClientCert,
           },
     logger: log,
+    statsIntervalMs: cfg.statsInterval * 1000,
     redirect: cfg.proxy.mode === 'redirect' ? true : cfg.proxy.redirectDomains,
     stateless: cfg.proxy.mode === 'stateless',
     followRedirects: cfg.proxy.followRedirects,
@@ -143,6 +145,12 @@ function applyFlags(cfg: ServeConfig, v: Record<string, string | boolean | strin
         `--log-level must be fatal, error, warn, info, debug, trace or silent, not '${level}'`,
       );
     cfg.logLevel = level as LogLevel;
+  }
+  if (v['stats-interval'] !== undefined) {
+    const n = Number(v['stats-interval']);
+    if (!Number.isInteger(n) || n < 0 || n > 86400)
+      throw new UsageError('--stats-interval must be a whole number of seconds from 0 (none) to 86400');
+    cfg.statsInterval = n;
   }
   if (v['digest-algorithms'] !== undefined) {
     cfg.auth.algorithms = (v['digest-algorithms'] as string).split(',').map((a) => {

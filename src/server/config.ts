@@ -23,7 +23,7 @@ import type { LogLevel } from './log.js';
  *   db: /var/lib/sipwire/sipwire.db
  *   open: false
  *   advertise: 203.0.113.5
- *   log: { level: info }
+ *   log: { level: info, stats_interval: 60 }
  *   registrar: { min_expires: 60, max_expires: 86400, default_expires: 3600, max_contacts: 32 }
  *   auth: { algorithms: [SHA-256, MD5], qop: [auth], nonce_ttl: 300 }
  *   tls: { cert: cert.pem, key: key.pem, ca: ca.pem, require_client_cert: false }
@@ -38,6 +38,8 @@ export interface ServeConfig {
   open: boolean;
   advertise?: string;
   logLevel: LogLevel;
+  /** Seconds between two `stats` log lines (0: none). */
+  statsInterval: number;
   registrar: { minExpires: number; maxExpires: number; defaultExpires: number; maxContacts: number };
   auth: { algorithms: DigestAlgorithm[]; qop: Array<'auth' | 'auth-int'>; nonceTtl: number };
   tls?: { cert: string; key: string; ca?: string; requireClientCert: boolean };
@@ -63,6 +65,7 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   db: 'sipwire.db',
   open: false,
   logLevel: 'info',
+  statsInterval: 60,
   registrar: { minExpires: 60, maxExpires: 86400, defaultExpires: 3600, maxContacts: 32 },
   auth: {
     algorithms: ['SHA-256', 'MD5'] as DigestAlgorithm[],
@@ -155,6 +158,9 @@ export function parseConfig(text: string, file = 'config', base: ServeConfig = c
               `${where(l)}: log.level must be one of ${LEVELS.join(', ')}, not '${level}'`,
             );
           cfg.logLevel = level as LogLevel;
+        },
+        stats_interval: (n) => {
+          cfg.statsInterval = int(n, 'log.stats_interval', where, 0, 86400);
         },
       }),
     registrar: (v) =>

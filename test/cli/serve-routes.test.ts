@@ -17,6 +17,8 @@ function serve(args: string[]): {
   done: Promise<{ code: number | null; out: string }>;
   up: Promise<void>;
   stop: () => void;
+  /** What the server printed so far. */
+  output: () => string;
 } {
   const child = spawn(process.execPath, ['--import', 'tsx', bin, 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +37,7 @@ function serve(args: string[]): {
   const done = new Promise<{ code: number | null; out: string }>((r) =>
     child.on('exit', (code) => r({ code, out })),
   );
-  return { done, up, stop: () => child.kill('SIGTERM') };
+  return { done, up, stop: () => child.kill('SIGTERM'), output: () => out };
 }
 
 async function options(port: number, uri: string): Promise<string> {
@@ -116,5 +118,43 @@ describe('sipwire serve --routes', () => {
     const { code, out } = await s.done;
     assert.equal(code, 2, 'a usage error');
     assert.match(out, /routes: .*broken\.ts did not load/, 'names the file');
+  });
+});
+
+describe('sipwire serve --stats-interval', () => {
+  test('the stats line comes every S seconds, with the counters of what was served', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sipwire-stats-'));
+    const port = await freePort();
+    const s = serve([
+      '--open',
+      '--db',
+      join(dir, 'serve.db'),
+      '--listen',
+      `udp:127.0.0.1:${port}`,
+      '--stats-interval',
+      '1',
+      '--log-level',
+      'info',
+    ]);
+    try {
+      await s.up;
+      assert.match(await options(port, `sip:127.0.0.1:${port}`), /^SIP\/2\.0 200 /, 'OPTIONS answered');
+      // Two stats lines, where the default interval would give none for a minute.
+      const lines = () =>
+        s
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"msg":"stats"'));
+      const until = Date.now() + 20_000;
+      while (lines().length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      const stats = lines();
+      assert.ok(stats.length >= 2, `two stats lines, got ${stats.length}:\n${s.output()}`);
+      assert.match(stats.at(-1) as string, /"heapMiB":\d+/, 'with the counters');
+    } finally {
+      s.stop();
+    }
+    await s.done;
   });
 });

@@ -14,7 +14,7 @@ describe('sipwire serve configuration (YAML)', () => {
         '  min_expires: 30',
         'auth:',
         '  algorithms: [MD5]',
-        'log: { level: debug }',
+        'log: { level: debug, stats_interval: 15 }',
       ].join('\n'),
       'serve.yaml',
     );
@@ -24,6 +24,8 @@ describe('sipwire serve configuration (YAML)', () => {
     assert.equal(cfg.registrar.maxExpires, 86400, 'default max_expires');
     assert.deepEqual(cfg.auth.algorithms, ['MD5'], 'algorithms');
     assert.equal(cfg.logLevel, 'debug', 'log level');
+    assert.equal(cfg.statsInterval, 15, 'stats interval');
+    assert.equal(parseConfig('open: false').statsInterval, 60, 'a stats line a minute by default');
     assert.equal(cfg.open, false, 'closed by default');
   });
 
@@ -40,6 +42,7 @@ describe('sipwire serve configuration (YAML)', () => {
       ['registrar: {min_expires: 500, max_expires: 100}', /min_expires \(500\) is above max_expires \(100\)/],
       ['listen: [tls:0.0.0.0:5061]', /needs tls\.cert and tls\.key/],
       ['log:\n  levle: info', /line 2: 'levle' is not a setting \(did you mean 'level'\?\)/],
+      ['log:\n  stats_interval: -1', /line 2: log\.stats_interval must be a whole number from 0 to 86400/],
       ['db: [a\n', /serve\.yaml line \d/],
       ['proxy:\n  mode: relay', /line 2: proxy\.mode must be proxy, redirect or stateless, not 'relay'/],
       ['proxy:\n  timer_c: 30', /line 2: proxy\.timer_c must be a whole number from 181/],
