@@ -233,6 +233,31 @@ describe('stateless mode (RFC 3261 §16.11)', () => {
   });
 });
 
+/** A REGISTER from `from` binding `contact` to user@example.test for 300 s. */
+function register(
+  from: Peer,
+  user: string,
+  contact: string,
+  extra: string[] = [],
+  ruri = 'sip:example.test',
+): string {
+  return [
+    `REGISTER ${ruri} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${from.port};branch=z9hG4bK-reg-${user};rport`,
+    'Max-Forwards: 70',
+    `To: <sip:${user}@example.test>`,
+    `From: <sip:${user}@example.test>;tag=r-${user}`,
+    `Call-ID: reg-${user}@127.0.0.1`,
+    'CSeq: 1 REGISTER',
+    `Contact: <${contact}>`,
+    'Expires: 300',
+    ...extra,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 describe('reaching registered contacts', () => {
   test('Path is honoured (RFC 3327), and a UA behind NAT is reached on the address it registered from', async () => {
     const srv = await startServer();
@@ -243,22 +268,6 @@ describe('reaching registered contacts', () => {
     await edge.bind();
     await natted.bind();
     try {
-      const register = (from: Peer, user: string, contact: string, extra: string[]) =>
-        [
-          'REGISTER sip:example.test SIP/2.0',
-          `Via: SIP/2.0/UDP 127.0.0.1:${from.port};branch=z9hG4bK-reg-${user};rport`,
-          'Max-Forwards: 70',
-          `To: <sip:${user}@example.test>`,
-          `From: <sip:${user}@example.test>;tag=r-${user}`,
-          `Call-ID: reg-${user}@127.0.0.1`,
-          'CSeq: 1 REGISTER',
-          `Contact: <${contact}>`,
-          'Expires: 300',
-          ...extra,
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n');
       // bob registers through an edge proxy that put itself in Path.
       edge.send(
         register(edge, 'bob', 'sip:bob@192.0.2.50:5060', [
@@ -399,28 +408,10 @@ describe('SIPS (RFC 5630 §5.3)', () => {
     await carol.bind();
     await frank.bind();
     try {
-      const register = (from: Peer, user: string, ruri: string, contact: string) =>
-        [
-          `REGISTER ${ruri} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${from.port};branch=z9hG4bK-reg-${user};rport`,
-          'Max-Forwards: 70',
-          `To: <sip:${user}@example.test>`,
-          `From: <sip:${user}@example.test>;tag=r-${user}`,
-          `Call-ID: reg-${user}@127.0.0.1`,
-          'CSeq: 1 REGISTER',
-          `Contact: <${contact}>`,
-          'Expires: 300',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n');
-      carol.send(
-        register(carol, 'carol', 'sip:example.test', `sip:carol@127.0.0.1:${carol.port}`),
-        srv.udp.port,
-      );
+      carol.send(register(carol, 'carol', `sip:carol@127.0.0.1:${carol.port}`), srv.udp.port);
       assert.match(await carol.next(/^SIP\/2\.0 /), /^SIP\/2\.0 200 /, 'carol registered a SIP contact');
       frank.send(
-        register(frank, 'frank', 'sips:example.test', `sips:frank@127.0.0.1:${frank.port}`),
+        register(frank, 'frank', `sips:frank@127.0.0.1:${frank.port}`, [], 'sips:example.test'),
         srv.udp.port,
       );
       assert.match(await frank.next(/^SIP\/2\.0 /), /^SIP\/2\.0 200 /, 'frank registered a SIPS contact');

@@ -438,105 +438,84 @@ describe('other domains (RFC 3263)', () => {
   });
 });
 
+/**
+ * A redirect server for other.test where carol (`aor`) is registered over
+ * UDP and answers every call, and our proxy (following redirects) sending
+ * calls for other.test to it; alice is a registered phone of ours.
+ */
+async function redirectedCarol(aor: string) {
+  const redirector = new SipServer({
+    listen: ['udp:127.0.0.1:0'],
+    domains: ['other.test'],
+    stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
+    logger: createLogger({ level: 'silent', pretty: false }),
+    open: true,
+    redirect: true,
+  });
+  const [rAddr] = (await redirector.start()) as [TransportAddress];
+  const carolStack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
+  await carolStack.start();
+  const carol = new UserAgent(carolStack, { uri: aor });
+  await carol.register({ target: `udp:127.0.0.1:${rAddr.port}`, expires: 300 }).registered;
+  const routes: Routes = (p) => {
+    p.before('location', 'other', (ctx, next) => {
+      const uri = ctx.sipUri;
+      if (uri?.host !== 'other.test') return next();
+      return ctx.forward([
+        { uri, destination: { transport: 'udp', address: '127.0.0.1', port: rAddr.port } },
+      ]);
+    });
+  };
+  const srv = await startServer({ routes, followRedirects: true, domains: [DOMAIN, 'other.test'] });
+  const alice = await phone('alice', srv.udp);
+  let rang = 0;
+  carol.onCall((c) => {
+    rang++;
+    void c.answer();
+  });
+  const stop = async () => {
+    await alice.stack.stop();
+    await carolStack.stop();
+    await srv.server.stop(0);
+    await redirector.stop(0);
+  };
+  return { rAddr, srv, alice, rang: () => rang, stop };
+}
+
 describe('following redirects', () => {
   test('with followRedirects the proxy recurses on a 302 from a redirect server and the call reaches the new target', async () => {
-    // A redirect server for other.test, where carol is registered.
-    const users = new MemoryUserStore();
-    const redirector = new SipServer({
-      listen: ['udp:127.0.0.1:0'],
-      domains: ['other.test'],
-      stores: { location: new MemoryLocationStore(), users },
-      logger: createLogger({ level: 'silent', pretty: false }),
-      open: true,
-      redirect: true,
-    });
-    const [rAddr] = (await redirector.start()) as [TransportAddress];
-    const carolStack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
-    await carolStack.start();
-    const carol = new UserAgent(carolStack, { uri: 'sip:carol@other.test' });
-    await carol.register({ target: `udp:127.0.0.1:${rAddr.port}`, expires: 300 }).registered;
-    // Our proxy sends calls for other.test to the redirect server, and follows what it answers.
-    const routes: Routes = (p) => {
-      p.before('location', 'other', (ctx, next) => {
-        const uri = ctx.sipUri;
-        if (uri?.host !== 'other.test') return next();
-        return ctx.forward([
-          { uri, destination: { transport: 'udp', address: '127.0.0.1', port: rAddr.port } },
-        ]);
-      });
-    };
-    const srv = await startServer({ routes, followRedirects: true, domains: [DOMAIN, 'other.test'] });
-    const alice = await phone('alice', srv.udp);
+    const { alice, rang, stop } = await redirectedCarol('sip:carol@other.test');
     try {
-      let rang = 0;
-      carol.onCall((c) => {
-        rang++;
-        void c.answer();
-      });
       const call = alice.ua.call('sip:carol@other.test');
       await call.answered;
-      assert.equal(rang, 1, 'carol was reached through the 302');
+      assert.equal(rang(), 1, 'carol was reached through the 302');
       await call.hangup();
     } finally {
-      await alice.stack.stop();
-      await carolStack.stop();
-      await srv.server.stop(0);
-      await redirector.stop(0);
+      await stop();
     }
   });
 });
 
 describe('following redirects across schemes (RFC 5630 §5.3)', () => {
   test('a 302 to a SIPS contact for a SIP request is not followed: it goes back to the caller', async () => {
-    const redirector = new SipServer({
-      listen: ['udp:127.0.0.1:0'],
-      domains: ['other.test'],
-      stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
-      logger: createLogger({ level: 'silent', pretty: false }),
-      open: true,
-      redirect: true,
-    });
-    const [rAddr] = (await redirector.start()) as [TransportAddress];
-    const carolStack = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint' });
-    await carolStack.start();
     // carol registers a SIPS contact: the redirect server hands it out as it is (§5.4).
-    const carol = new UserAgent(carolStack, { uri: 'sips:carol@other.test' });
-    await carol.register({ target: `udp:127.0.0.1:${rAddr.port}`, expires: 300 }).registered;
-    const routes: Routes = (p) => {
-      p.before('location', 'other', (ctx, next) => {
-        const uri = ctx.sipUri;
-        if (uri?.host !== 'other.test') return next();
-        return ctx.forward([
-          { uri, destination: { transport: 'udp', address: '127.0.0.1', port: rAddr.port } },
-        ]);
-      });
-    };
-    const srv = await startServer({ routes, followRedirects: true, domains: [DOMAIN, 'other.test'] });
-    const alice = await phone('alice', srv.udp);
+    const { rAddr, srv, alice, rang, stop } = await redirectedCarol('sips:carol@other.test');
     const invitesOut: string[] = [];
     srv.server.stack.onTrace((dir, data, peer) => {
       if (dir === 'out' && data.toString('latin1').startsWith('INVITE '))
         invitesOut.push(`${peer.transport}:${peer.port}`);
     });
     try {
-      let rang = 0;
-      carol.onCall((c) => {
-        rang++;
-        void c.answer();
-      });
       const call = alice.ua.call('sip:carol@other.test');
       await assert.rejects(call.answered, (e) => statusOf(e) === 302, 'the 302 reaches alice');
-      assert.equal(rang, 0, 'carol was not reached');
+      assert.equal(rang(), 0, 'carol was not reached');
       assert.deepEqual(
         invitesOut,
         [`udp:${rAddr.port}`],
         'the proxy sent the INVITE to the redirect server only, and did not recurse to the SIPS contact',
       );
     } finally {
-      await alice.stack.stop();
-      await carolStack.stop();
-      await srv.server.stop(0);
-      await redirector.stop(0);
+      await stop();
     }
   });
 });
