@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
+import { bareHost } from '../message/host.js';
 import type { SipResponse } from '../message/message.js';
 import { parseUri, type SipUri } from '../message/uri.js';
 import { SipStack } from '../stack/sip-stack.js';
@@ -58,7 +59,7 @@ function externalAddress(): string {
 }
 
 function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
+  const h = bareHost(host);
   return h === 'localhost' || h === '::1' || h.startsWith('127.');
 }
 
@@ -185,10 +186,10 @@ function targetFor(flag: string | undefined, uri: SipUri, transport: TransportNa
     return flag;
   }
   // A numeric host with an explicit transport flag: send there directly.
-  if (isIP(uri.host.replace(/^\[|\]$/g, '')) !== 0 && uri.transport === undefined && transport !== 'udp') {
+  if (isIP(bareHost(uri.host)) !== 0 && uri.transport === undefined && transport !== 'udp') {
     return formatTransportAddress({
       transport,
-      host: uri.host.replace(/^\[|\]$/g, ''),
+      host: bareHost(uri.host),
       port: uri.port ?? (transport === 'tls' ? 5061 : 5060),
     });
   }

@@ -8,9 +8,9 @@ import { bytesToText } from './text.js';
  * points into the message's source text and is written back byte for byte
  * unless it is replaced; a field made by code holds its name and value.
  *
- * Fields from the wire are split into name and value, and identified, only
- * when first examined: a message whose headers are never read costs little
- * more than finding its line ends.
+ * The parser splits and names each field from the wire; its value is parsed
+ * only when first read. A line without a colon stays unsplit, and reading
+ * its name or value throws SipParseError.
  */
 export class HeaderField {
   /** @internal Source text the offsets point into; null for fields made by code. */

@@ -90,6 +90,13 @@ export function checkIpv6(s: string, start: number, end: number): string | null 
   return null;
 }
 
+/** A host as an address: an IPv6 reference without its brackets, anything else as it is. */
+export function bareHost(host: string): string {
+  const a = host.charCodeAt(0) === 0x5b ? 1 : 0;
+  const b = host.charCodeAt(host.length - 1) === 0x5d ? host.length - 1 : host.length;
+  return a === 0 && b === host.length ? host : host.slice(a, b);
+}
+
 export function hostType(host: string): HostType {
   if (host.charCodeAt(0) === 0x5b) return 'ipv6';
   for (let i = 0; i < host.length; i++) {

@@ -21,8 +21,8 @@ import { bytesToText, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
 import { parseFirstVia, parseViaList, Via } from './via.js';
 
-/** Highest id of the headers identified while framing (see quickHeaderId). */
-const HOT_MAX = H.RECORD_ROUTE;
+/** Highest id of the hot headers: the parser indexes the first field of each. */
+export const HOT_MAX = H.RECORD_ROUTE;
 
 function viaListValue(v: string, b: number, l: Readonly<ParseLimits>): Via[] {
   return parseViaList(v, b, l.maxVias);

@@ -3,14 +3,12 @@ import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
 import { H, lookupHeaderId } from './header-names.js';
 
-/** Highest id of the headers whose first field is indexed while framing. */
-const HOT_MAX = H.RECORD_ROUTE;
 const HOT_TEMPLATE: number[] = new Array(HOT_MAX + 1).fill(-1);
 const H_VIA = H.VIA;
 const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
-import { type SipMessage, SipRequest, SipResponse } from './message.js';
+import { HOT_MAX, type SipMessage, SipRequest, SipResponse } from './message.js';
 
 export interface ParseOptions {
   /** Limits to apply; missing ones take their defaults. */
@@ -242,9 +240,9 @@ function parseHead(
 
   // Header fields: each line is found with one search; folded continuation
   // lines (RFC 3261 §7.3.1) are taken in at once by looking at the next line's
-  // first character. Only the headers every element reads are identified
-  // now; the others are split and named when first read. The empty line
-  // ends the header section.
+  // first character. Each field is split and named here (its value is
+  // parsed only when read); the first field of each hot header is indexed.
+  // The empty line ends the header section.
   let pos = eol + 1;
   let cl = -1;
   let clAt = -1;

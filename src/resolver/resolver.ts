@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { bareHost } from '../message/host.js';
 import type { SipUri } from '../message/uri.js';
 import { type Clock, systemClock } from '../transaction/clock.js';
 import type { TransportName } from '../transport/address.js';
@@ -88,7 +89,7 @@ export class SipResolver {
   ): Promise<ResolvedTarget[]> {
     const supported = options.transports ?? this.transports;
     const secure = uri.scheme === 'sips';
-    const host = (uri.maddr ?? uri.host).replace(/^\[|\]$/g, '');
+    const host = bareHost(uri.maddr ?? uri.host);
     const explicit = uri.transport as TransportName | undefined;
     const numeric = isIP(host) !== 0;
     // RFC 6761 §6.3: "localhost" names are loopback and never go to DNS.
@@ -150,7 +151,7 @@ export class SipResolver {
     port: number | undefined,
     transport: TransportName,
   ): Promise<ResolvedTarget[]> {
-    const bare = host.replace(/^\[|\]$/g, '');
+    const bare = bareHost(host);
     if (isIP(bare) !== 0) return [{ transport, address: bare, port: port ?? defaultPort(transport) }];
     if (port !== undefined) return this.addresses(bare, transport, port);
     return this.viaSrv(bare, transport);

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { AuthHeader } from '../message/auth-header.js';
+import { bareHost } from '../message/host.js';
 import type { SipRequest } from '../message/message.js';
 import { rawValue } from '../message/response.js';
 import { parseSipUri, type SipUri } from '../message/uri.js';
@@ -189,7 +190,7 @@ export class SipServer {
     await this.options.routes?.(this.pipeline, this);
     const bound = await this.stack.start();
     for (const b of bound) {
-      const h = b.host.toLowerCase().replace(/^\[|\]$/g, '');
+      const h = bareHost(b.host.toLowerCase());
       this.ports.add(b.port);
       if (h === '0.0.0.0' || h === '::' || h === '') {
         // A wildcard listener answers on every address of the machine.
@@ -279,7 +280,7 @@ export class SipServer {
    * of its addresses at a port it listens on (RFC 3261 §16.4, §16.5).
    */
   isOurUri(uri: SipUri): boolean {
-    const h = uri.host.toLowerCase().replace(/^\[|\]$/g, '');
+    const h = bareHost(uri.host.toLowerCase());
     if (isIP(h) === 0 && h !== 'localhost')
       return this.domains.size === 0 || this.domains.has(h) || this.own.has(h);
     const port = uri.port ?? (uri.scheme === 'sips' || uri.transport === 'tls' ? 5061 : 5060);
@@ -289,7 +290,7 @@ export class SipServer {
 
   /** True when this server keeps the users and bindings of a domain (a host of a To or From). */
   isServedDomain(host: string): boolean {
-    const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+    const h = bareHost(host.toLowerCase());
     if (this.domains.size === 0 || this.domains.has(h)) return true;
     return isIP(h) !== 0 && this.own.has(h);
   }

@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
+import { bareHost } from '../message/host.js';
 import { isSips, parseUri, type SipUri } from '../message/uri.js';
 import { validateRegisterAfterProxy } from '../message/validate.js';
 import { loopTagger } from '../proxy/loop.js';
 import type { ProxyTarget } from '../proxy/target.js';
+import { DEFAULT_PORTS } from '../transport/address.js';
 import type { NamedStage } from './pipeline.js';
 import type { RouteContext } from './route-context.js';
 import { consumeCredentials, type SipServer } from './server.js';
@@ -203,7 +205,7 @@ async function locationStage(ctx: RouteContext, next: () => Promise<void>): Prom
 function sipsTargets(ctx: RouteContext, uri: SipUri, bindings: Binding[]): ProxyTarget[] | undefined {
   const server = ctx.server;
   // A redirect server may hand out SIP and SIPS contacts alike, as registered: the caller chooses (§5.4).
-  if (ctx.redirectMode || server.redirects(ctx)) return bindings.map((b) => server.targetOf(b));
+  if (redirecting(ctx)) return bindings.map((b) => server.targetOf(b));
   const sips = uri.scheme === 'sips';
   const out: ProxyTarget[] = [];
   let notSecure = 0;
@@ -242,13 +244,18 @@ function tlsDestination(t: ProxyTarget, keepsSips: boolean): ProxyTarget['destin
   if (d !== undefined) return d.transport === 'tls' || d.transport === 'wss' ? d : null;
   if (t.route !== undefined || keepsSips) return undefined;
   const u = t.uri as SipUri;
-  const host = u.host.replace(/^\[|\]$/g, '');
+  const host = bareHost(u.host);
   if (isIP(host) === 0) return null;
-  return { transport: 'tls', address: host, port: u.port ?? 5061 };
+  return { transport: 'tls', address: host, port: u.port ?? DEFAULT_PORTS.tls };
+}
+
+/** True when this request is answered with a redirect (a stage asked for it, or the `redirect` option). */
+function redirecting(ctx: RouteContext): boolean {
+  return ctx.redirectMode || ctx.server.redirects(ctx);
 }
 
 async function forwardStage(ctx: RouteContext): Promise<void> {
-  if (ctx.redirectMode || ctx.server.redirects(ctx)) {
+  if (redirecting(ctx)) {
     if (ctx.targets.length === 0) ctx.targets = [{ uri: ctx.request.uri }];
     ctx.redirect();
     return;
