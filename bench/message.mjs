@@ -5,26 +5,24 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseMessage } from '../dist/index.js';
-import { heapPerObject, measure } from './harness.mjs';
-import { INVITE, MIX } from './mix.mjs';
+import { heapPerObject } from './harness.mjs';
+import { MIX } from './mix.mjs';
 
 const fmt = (ns) => (ns / 1000).toFixed(2);
 
 /**
- * Each parser runs alone in a child process, in turn, several times; the best
- * time of each is kept. Running them apart keeps one parser's garbage and JIT
+ * Each case runs alone in a child process, in turn, several times; the best
+ * time of each is kept. Running them apart keeps one case's garbage and JIT
  * state from slowing another, and alternating the processes spreads the
- * machine's slow moments over all of them.
+ * machine's slow moments (its speed swings up to 2x from one process to the
+ * next) over all of them.
  */
-function parseTimes(processes) {
-  const names = ['sipwire', 'sip', 'jssip', 'sip.js'];
+function bestOfProcesses(script, names, processes, roundsFor) {
   const best = new Map(names.map((n) => [n, Number.POSITIVE_INFINITY]));
-  const script = fileURLToPath(new URL('./parse-one.mjs', import.meta.url));
+  const path = fileURLToPath(new URL(script, import.meta.url));
   for (let p = 0; p < processes; p++) {
     for (const name of names) {
-      // The slow parsers need fewer rounds to reach a stable best.
-      const rounds = name === 'sip.js' || name === 'jssip' ? 4 : 12;
-      const out = execFileSync(process.execPath, [script, name, String(rounds)], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [path, name, String(roundsFor(name))], { encoding: 'utf8' });
       const { ns } = JSON.parse(out);
       if (ns < best.get(name)) best.set(name, ns);
     }
@@ -34,7 +32,10 @@ function parseTimes(processes) {
 
 export function runMessageBench({ rounds = 20, processes = 3 } = {}) {
   const bufs = MIX.map((s) => Buffer.from(s, 'latin1'));
-  const parse = parseTimes(processes);
+  // The slow parsers need fewer rounds to reach a stable best.
+  const parse = bestOfProcesses('./parse-one.mjs', ['sipwire', 'sip', 'jssip', 'sip.js'], processes, (n) =>
+    n === 'sip.js' || n === 'jssip' ? 4 : 12,
+  );
   const ours = parse.get('sipwire');
   const peers = [...parse].filter(([n]) => n !== 'sipwire');
   const fastest = Math.min(...peers.map(([, v]) => v));
@@ -51,29 +52,15 @@ export function runMessageBench({ rounds = 20, processes = 3 } = {}) {
   }
   console.log(`  ratio to the fastest peer: ${(fastest / ours).toFixed(2)}x`);
 
-  // Forwarding with proxy edits (RFC 3261 §16.6): top Via added, Max-Forwards
-  // decremented, top Route removed, Record-Route added, written to bytes.
-  const invite = Buffer.from(
-    INVITE.replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nRoute: <sip:192.0.2.10;lr>'),
-    'latin1',
+  // Forwarding with proxy edits (RFC 3261 §16.6), each case in its own process.
+  const fwd = bestOfProcesses(
+    './forward-one.mjs',
+    ['edit+serialize', 'parse+edit+serialize', 'serialize unchanged'],
+    processes,
+    () => Math.max(4, Math.round(rounds / 2)),
   );
-  const parsedOnce = parseMessage(invite);
-  const edit = (m) => {
-    m.prependHeader('Via', 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK.a1b2c3d4e5;rport');
-    m.decrementMaxForwards();
-    m.removeFirstValue('Route');
-    m.prependHeader('Record-Route', '<sip:192.0.2.10;lr>');
-    return m.toBuffer().length;
-  };
-  const fwd = measure(
-    [
-      { name: 'edit+serialize', fn: () => edit(parsedOnce.clone()), inputs: [0] },
-      { name: 'parse+edit+serialize', fn: (b) => edit(parseMessage(b)), inputs: [invite] },
-      { name: 'serialize unchanged', fn: (b) => parseMessage(b).toBuffer().length, inputs: [invite] },
-    ],
-    { rounds },
-  );
-  console.log('\nForwarding an INVITE with proxy edits (Via, Max-Forwards, Route, Record-Route):');
+  console.log('\nForwarding an INVITE with proxy edits (Via, Max-Forwards, Route, Record-Route),');
+  console.log(`each case alone in its own process, best of ${processes} processes:`);
   for (const [name, ns] of fwd) console.log(`  ${name.padEnd(22)} ${fmt(ns).padStart(8)} us`);
 
   const heap = heapPerObject((b) => {
