@@ -39,6 +39,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       stateless: { type: 'boolean' },
       'follow-redirects': { type: 'boolean' },
       upstream: { type: 'string' },
+      'max-transactions': { type: 'string' },
     },
   });
   let cfg: ServeConfig;
@@ -81,6 +82,8 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       upstream: cfg.proxy.upstream,
     },
     routes,
+    maxServerTransactions: cfg.limits.maxTransactions,
+    maxConnections: cfg.limits.maxConnections,
   });
   let bound: Awaited<ReturnType<SipServer['start']>>;
   try {
@@ -151,6 +154,12 @@ function applyFlags(cfg: ServeConfig, v: Record<string, string | boolean | strin
     if (!Number.isInteger(n) || n < 0 || n > 86400)
       throw new UsageError('--stats-interval must be a whole number of seconds from 0 (none) to 86400');
     cfg.statsInterval = n;
+  }
+  if (v['max-transactions'] !== undefined) {
+    const n = Number(v['max-transactions']);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000_000)
+      throw new UsageError('--max-transactions must be a whole number from 1 to 10000000');
+    cfg.limits.maxTransactions = n;
   }
   if (v['digest-algorithms'] !== undefined) {
     cfg.auth.algorithms = (v['digest-algorithms'] as string).split(',').map((a) => {

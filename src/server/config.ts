@@ -30,6 +30,7 @@ import type { LogLevel } from './log.js';
  *   proxy: { mode: proxy, redirect_domains: [], follow_redirects: false, timer_c: 181, max_breadth: 60,
  *            upstream: sip:proxy.example.net }
  *   routes: ./routes.ts
+ *   limits: { max_transactions: 200000, max_connections: 10000 }
  */
 export interface ServeConfig {
   listen: string[];
@@ -57,6 +58,12 @@ export interface ServeConfig {
   };
   /** The routes module (TypeScript or JavaScript). */
   routes?: string;
+  limits: {
+    /** Most server transactions alive at once; new requests beyond are answered 503. */
+    maxTransactions: number;
+    /** Most TCP, TLS and WebSocket connections open at once; more are refused. */
+    maxConnections: number;
+  };
 }
 
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
@@ -79,6 +86,7 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
     timerC: 181,
     maxBreadth: 60,
   },
+  limits: { maxTransactions: 200_000, maxConnections: 10_000 },
 });
 
 /** A mistake in the configuration, with the file and line it is on. */
@@ -237,6 +245,15 @@ export function parseConfig(text: string, file = 'config', base: ServeConfig = c
     routes: (v) => {
       cfg.routes = str(v, 'routes', where);
     },
+    limits: (v) =>
+      forEachKey(mapping(v, 'limits', where), where, {
+        max_transactions: (n) => {
+          cfg.limits.maxTransactions = int(n, 'limits.max_transactions', where, 1, 10_000_000);
+        },
+        max_connections: (n) => {
+          cfg.limits.maxConnections = int(n, 'limits.max_connections', where, 1, 1_000_000);
+        },
+      }),
     tls: (v) => {
       const tls = { cert: '', key: '', ca: undefined as string | undefined, requireClientCert: false };
       const m = mapping(v, 'tls', where);

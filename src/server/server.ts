@@ -74,6 +74,10 @@ export interface ServerOptions {
   statsIntervalMs?: number;
   /** A request still in the pipeline after this long is answered 500 (default 30 s). */
   routeTimeoutMs?: number;
+  /** Most server transactions alive at once (default 200,000); new requests beyond are answered 503. */
+  maxServerTransactions?: number;
+  /** Most TCP, TLS and WebSocket connections open at once (default 10,000). */
+  maxConnections?: number;
 }
 
 /**
@@ -137,6 +141,8 @@ export class SipServer {
       supported: SERVER_SUPPORTED,
       timers: options.timers,
       resolver: options.resolver,
+      maxServerTransactions: options.maxServerTransactions,
+      maxConnections: options.maxConnections,
     });
     this.proxy = new ProxyCore(this.stack, {
       isOurUri: (u) => this.isOurUri(u),

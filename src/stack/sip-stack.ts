@@ -50,6 +50,11 @@ export interface SipStackOptions {
   keepAliveMs?: number;
   maxConnections?: number;
   /**
+   * Most server transactions alive at once (default 200,000); a new request
+   * beyond it is answered 503 with Retry-After, without a transaction.
+   */
+  maxServerTransactions?: number;
+  /**
    * Locates the server for requests sent without an explicit target
    * (RFC 3263). Default: a SipResolver on the system's DNS servers.
    */
@@ -333,7 +338,14 @@ export class SipStack {
   private trace: ((direction: 'in' | 'out', data: Buffer, peer: Source | Target) => void) | undefined;
   private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
-  readonly stats: { rejected: number; dropped: number; strayResponses: number; internalErrors: number };
+  readonly stats: {
+    rejected: number;
+    dropped: number;
+    strayResponses: number;
+    internalErrors: number;
+    /** New requests refused with 503 because the transaction table was full. */
+    overloaded: number;
+  };
   /** How incoming requests are validated: as a proxy (default) or as the endpoint or registrar they reach. */
   role: ValidationRole;
 
@@ -349,7 +361,11 @@ export class SipStack {
         maxConnections: options.maxConnections,
       },
     );
-    this.transactions = new TransactionLayer({ clock: options.clock, timers: options.timers });
+    this.transactions = new TransactionLayer({
+      clock: options.clock,
+      timers: options.timers,
+      maxServerTransactions: options.maxServerTransactions,
+    });
     this.requestHandler = (incoming) => {
       // Without a handler every request is refused (RFC 3261 §21.5.4).
       if (incoming.request.method !== 'ACK') incoming.respond(503, 'No Handler');
@@ -362,7 +378,7 @@ export class SipStack {
     this.role = options.role ?? 'proxy';
     this.trace = undefined;
     this.numericTargets = new Map();
-    this.stats = { rejected: 0, dropped: 0, strayResponses: 0, internalErrors: 0 };
+    this.stats = { rejected: 0, dropped: 0, strayResponses: 0, internalErrors: 0, overloaded: 0 };
   }
 
   /** Binds every listening address. */
@@ -508,6 +524,11 @@ export class SipStack {
       }
       case 'ack':
         this.ackHandler(req, source);
+        return;
+      case 'overloaded':
+        // RFC 3261 §21.5.4: 503, with when to try again.
+        this.stats.overloaded++;
+        this.rejectStatelessly(NO_BYTES, req, 503, 'Service Unavailable', OVERLOAD_HEADERS, source);
         return;
       default:
         return;
@@ -819,6 +840,9 @@ export class SipStack {
 }
 
 /** §18.2.1 and RFC 3581: note where a request really came from in its top Via. */
+const NO_BYTES = Buffer.alloc(0);
+const OVERLOAD_HEADERS: ReadonlyArray<readonly [string, string]> = [['Retry-After', '5']];
+
 function markReceived(req: SipRequest, source: Source): void {
   const via = req.topVia;
   if (via === undefined) return;

@@ -19,7 +19,16 @@ export interface TransactionLayerOptions {
   clock?: Clock;
   /** T1, T2, T4 for this layer (RFC 3261 defaults 500, 4000, 5000 ms). */
   timers?: Partial<TimerSettings>;
+  /**
+   * Most server transactions alive at once (default 200,000). A new request
+   * beyond it makes no transaction: receiveRequest() says 'overloaded' and
+   * the caller refuses it. Retransmissions, ACKs and CANCELs still match.
+   */
+  maxServerTransactions?: number;
 }
+
+/** Default for TransactionLayerOptions.maxServerTransactions. */
+export const DEFAULT_MAX_SERVER_TRANSACTIONS = 200_000;
 
 /** How a message reaches the network for one transaction. */
 export interface Channel {
@@ -36,7 +45,9 @@ export type RequestRouting =
   /** An ACK matching no transaction: the ACK for a 2xx, end to end (§17.2.3, §13.2.2.4). */
   | { readonly kind: 'ack' }
   /** The request has no top Via branch or CSeq to match on; the caller answers or drops it. */
-  | { readonly kind: 'unmatchable' };
+  | { readonly kind: 'unmatchable' }
+  /** A new request while the layer holds its most server transactions: none was made (RFC 3261 §21.5.4: 503). */
+  | { readonly kind: 'overloaded' };
 
 /**
  * The transaction layer of RFC 3261 §17: owns the client and server
@@ -48,10 +59,14 @@ export class TransactionLayer {
   readonly timers: TimerSettings;
   private readonly clients: Map<string, ClientTransaction>;
   private readonly servers: Map<string, ServerTransaction>;
+  private readonly maxServers: number;
 
   constructor(options: TransactionLayerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.timers = resolveTimers(options.timers);
+    const max = options.maxServerTransactions ?? DEFAULT_MAX_SERVER_TRANSACTIONS;
+    if (!(max >= 1)) throw new TypeError('maxServerTransactions must be at least 1');
+    this.maxServers = max;
     this.clients = new Map();
     this.servers = new Map();
   }
@@ -122,6 +137,9 @@ export class TransactionLayer {
     }
     if (request.method === 'ACK') return { kind: 'ack' };
     const servers = this.servers;
+    // Every answered transaction lingers (Timer J, L: 32 s over UDP), so a flood
+    // would grow the table without bound. A CANCEL is let in: it ends work.
+    if (servers.size >= this.maxServers && request.method !== 'CANCEL') return { kind: 'overloaded' };
     const user = new ServerEntry(tu, servers, key);
     const ctx = this.context(channel);
     const tx =

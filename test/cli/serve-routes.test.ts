@@ -158,3 +158,37 @@ describe('sipwire serve --stats-interval', () => {
     await s.done;
   });
 });
+
+describe('sipwire serve --max-transactions', () => {
+  test('past the limit a new request is answered 503; a bad value is a usage error', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sipwire-limit-'));
+    const port = await freePort();
+    const s = serve([
+      '--open',
+      '--db',
+      join(dir, 'serve.db'),
+      '--listen',
+      `udp:127.0.0.1:${port}`,
+      '--max-transactions',
+      '1',
+      '--log-level',
+      'info',
+    ]);
+    try {
+      await s.up;
+      assert.match(await options(port, `sip:127.0.0.1:${port}`), /^SIP\/2\.0 200 /, 'the first is answered');
+      // The first OPTIONS transaction lingers (Timer J), so a second request finds the table full.
+      const second = await options(port, `sip:127.0.0.1:${port}`);
+      assert.match(second, /^SIP\/2\.0 503 Service Unavailable\r\n/, second);
+      assert.match(second, /\r\nRetry-After: 5\r\n/, second);
+    } finally {
+      s.stop();
+    }
+    await s.done;
+    const bad = await serve(['--max-transactions', '0']).done;
+    assert.equal(bad.code, 2, bad.out);
+    assert.match(bad.out, /--max-transactions must be a whole number from 1/);
+  });
+});

@@ -15,6 +15,7 @@ describe('sipwire serve configuration (YAML)', () => {
         'auth:',
         '  algorithms: [MD5]',
         'log: { level: debug, stats_interval: 15 }',
+        'limits: { max_transactions: 5000 }',
       ].join('\n'),
       'serve.yaml',
     );
@@ -27,6 +28,9 @@ describe('sipwire serve configuration (YAML)', () => {
     assert.equal(cfg.statsInterval, 15, 'stats interval');
     assert.equal(parseConfig('open: false').statsInterval, 60, 'a stats line a minute by default');
     assert.equal(cfg.open, false, 'closed by default');
+    assert.equal(cfg.limits.maxTransactions, 5000, 'max_transactions');
+    assert.equal(cfg.limits.maxConnections, 10_000, 'default max_connections');
+    assert.equal(parseConfig('open: false').limits.maxTransactions, 200_000, 'default max_transactions');
   });
 
   test('mistakes are reported by setting name and line', () => {
@@ -47,6 +51,8 @@ describe('sipwire serve configuration (YAML)', () => {
       ['proxy:\n  mode: relay', /line 2: proxy\.mode must be proxy, redirect or stateless, not 'relay'/],
       ['proxy:\n  timer_c: 30', /line 2: proxy\.timer_c must be a whole number from 181/],
       ['proxy:\n  upstream: "http://x"', /line 2: proxy\.upstream: /],
+      ['limits:\n  max_transactions: 0', /line 2: limits\.max_transactions must be a whole number from 1/],
+      ['limits:\n  max_conections: 5', /line 2: 'max_conections' is not a setting/],
     ];
     for (const [text, want] of cases) {
       assert.throws(

@@ -7,7 +7,9 @@ import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
 
-async function server(options: { open?: boolean; minExpires?: number; guard?: object } = {}) {
+async function server(
+  options: { open?: boolean; minExpires?: number; guard?: object; maxServerTransactions?: number } = {},
+) {
   const users = new MemoryUserStore();
   await users.put(makeUser('alice@example.test', 'secret'));
   await users.put(makeUser('bob@example.test', 'hunter2'));
@@ -20,6 +22,7 @@ async function server(options: { open?: boolean; minExpires?: number; guard?: ob
     registrar: { minExpires: options.minExpires ?? 60, maxExpires: 7200 },
     auth: { guard: options.guard },
     logger: createLogger({ level: 'silent', pretty: false }),
+    maxServerTransactions: options.maxServerTransactions,
   });
   const bound = await s.start();
   const udp = bound.find((b) => b.transport === 'udp') as TransportAddress;
@@ -215,6 +218,43 @@ describe('guessing protection', () => {
     } finally {
       await bad.stack.stop();
       await good.stack.stop();
+      await srv.s.stop(0);
+    }
+  });
+});
+
+describe('overload', () => {
+  test('past the transaction limit a new request is answered 503 with Retry-After; a retransmission still gets its answer', async () => {
+    const srv = await server({ maxServerTransactions: 2 });
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const local = sock.address().port;
+    const replies: string[] = [];
+    sock.on('message', (m) => replies.push(m.toString('latin1')));
+    /** Sends a request from the one socket and waits for the next reply. */
+    const ask = async (text: string): Promise<string> => {
+      const n = replies.length;
+      sock.send(Buffer.from(text, 'latin1'), srv.udp.port, '127.0.0.1');
+      for (let i = 0; i < 300 && replies.length === n; i++) await new Promise((r) => setTimeout(r, 10));
+      return replies[n] ?? '(nothing)';
+    };
+    try {
+      const first = register(local, []);
+      assert.match(await ask(first), /^SIP\/2\.0 401 /);
+      assert.match(await ask(register(local, [])), /^SIP\/2\.0 401 /);
+      // Both transactions linger (Timer J), so the table is full.
+      const refused = await ask(register(local, []));
+      assert.match(refused, /^SIP\/2\.0 503 Service Unavailable\r\n/, refused);
+      assert.match(refused, /\r\nRetry-After: 5\r\n/, refused);
+      assert.match(refused, /\r\nCSeq: 1 REGISTER\r\n/, 'the 503 answers that request');
+      assert.equal(srv.s.snapshot()['messages.overloaded'], 1);
+      assert.equal(srv.s.snapshot()['transactions.servers'], 2, 'the refused request made no transaction');
+      // The first REGISTER sent again is a retransmission: its transaction answers 401 again.
+      const again = await ask(first);
+      assert.match(again, /^SIP\/2\.0 401 /, again);
+      assert.equal(srv.s.snapshot()['messages.overloaded'], 1);
+    } finally {
+      sock.close();
       await srv.s.stop(0);
     }
   });

@@ -268,4 +268,43 @@ describe('matching requests to server transactions (RFC 3261 §17.2.3)', () => {
     assert.deepEqual(channel.lines, []);
     assert.deepEqual(layer.size, { clients: 0, servers: 0 });
   });
+
+  test('past maxServerTransactions a new request makes none; retransmissions, ACK and CANCEL still match', () => {
+    const clock = new FakeClock();
+    const layer = new TransactionLayer({ clock, maxServerTransactions: 2 });
+    const ch = new RecordingChannel();
+    const invite = request('INVITE');
+    const first = layer.receiveRequest(invite, ch);
+    assert.equal(first.kind, 'new');
+    assert.equal(layer.receiveRequest(request('OPTIONS'), ch).kind, 'new');
+    assert.equal(layer.receiveRequest(request('OPTIONS'), ch).kind, 'overloaded', 'a third is refused');
+    assert.equal(layer.receiveRequest(request('INVITE'), ch).kind, 'overloaded');
+    assert.deepEqual(layer.size, { clients: 0, servers: 2 }, 'the refused ones made no transaction');
+    assert.equal(layer.receiveRequest(invite, ch).kind, 'absorbed', 'a retransmission still matches');
+    assert.equal(layer.receiveRequest(request('ACK'), ch).kind, 'ack', 'an ACK for a 2xx still passes');
+    const cancel = parseMessage(
+      invite
+        .toString()
+        .replace(/^INVITE/, 'CANCEL')
+        .replace('1 INVITE', '1 CANCEL'),
+    ) as SipRequest;
+    const c = layer.receiveRequest(cancel, ch);
+    assert.equal(c.kind, 'new', 'a CANCEL is let in');
+    // Once transactions end there is room again: the INVITE (486, Timer H) and the CANCEL (200, Timer J) end.
+    const tx = (first as { tx: import('../../src/index.js').ServerTransaction }).tx;
+    tx.respond(response(invite, 486, 'srv'));
+    (c as { tx: import('../../src/index.js').ServerTransaction }).tx.respond(response(cancel, 200));
+    assert.equal(
+      layer.receiveRequest(request('OPTIONS'), ch).kind,
+      'overloaded',
+      'still full while they linger',
+    );
+    clock.tick(64 * 500);
+    assert.deepEqual(layer.size, { clients: 0, servers: 1 });
+    assert.equal(layer.receiveRequest(request('OPTIONS'), ch).kind, 'new', 'room again once some ended');
+  });
+
+  test('maxServerTransactions must be at least 1', () => {
+    assert.throws(() => new TransactionLayer({ maxServerTransactions: 0 }), /at least 1/);
+  });
 });
