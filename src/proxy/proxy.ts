@@ -150,9 +150,11 @@ export class ResponseContext {
   private groupTimer: ReturnType<typeof setTimeout> | undefined;
   private breadth: number;
   private redirects: number;
-  private settleDone!: () => void;
-  /** Resolves when the context has sent its final response upstream. */
-  readonly done: Promise<void>;
+  /** Set once the final response is upstream and every branch has its own. */
+  private finished: boolean;
+  /** Made on first use of `done`. */
+  private donePromise: Promise<void> | undefined;
+  private settleDone: (() => void) | undefined;
 
   /** @internal */
   constructor(
@@ -179,9 +181,21 @@ export class ResponseContext {
     this.forking = false;
     this.breadth = proxy.incomingBreadth(request);
     this.redirects = 0;
-    this.done = new Promise((r) => {
-      this.settleDone = r;
-    });
+    this.finished = false;
+    this.donePromise = undefined;
+    this.settleDone = undefined;
+  }
+
+  /** Resolves when the context has sent its final response upstream. */
+  get done(): Promise<void> {
+    if (this.donePromise === undefined) {
+      this.donePromise = this.finished
+        ? Promise.resolve()
+        : new Promise((r) => {
+            this.settleDone = r;
+          });
+    }
+    return this.donePromise;
   }
 
   /** @internal Starts forking to the target set. */
@@ -253,7 +267,7 @@ export class ResponseContext {
         branch.out = out;
         if (branch.cancelPending && branch.provisional) this.cancelBranch(branch);
         out.onResponse((r) => this.response(branch, r));
-        out.final.catch((e: unknown) => this.failed(branch, e));
+        out.onError((e) => this.failed(branch, e));
         if (this.invite) this.startTimerC(branch);
       })
       .catch((e: unknown) => this.failed(branch, e));
@@ -398,7 +412,10 @@ export class ResponseContext {
         b.out?.request.slim();
       }
     }
-    this.settleDone();
+    if (this.finished) return;
+    this.finished = true;
+    this.proxy.contextEnded(this);
+    this.settleDone?.();
   }
 
   /** §16.7 item 6: all branches final, no targets left: the best response goes upstream. */
@@ -523,10 +540,7 @@ export class ProxyCore {
     tag: () => string = loopTagger(incoming.request),
   ): ResponseContext {
     const ctx = new ResponseContext(this, incoming, incoming.request, options, tag);
-    if (incoming.request.method === 'INVITE') {
-      this.contexts.set(incoming, ctx);
-      void ctx.done.then(() => this.contexts.delete(incoming));
-    }
+    if (incoming.request.method === 'INVITE') this.contexts.set(incoming, ctx);
     this.stats.forwarded++;
     ctx.start(targets);
     return ctx;
@@ -535,6 +549,11 @@ export class ProxyCore {
   /** The response context of an INVITE still being proxied. */
   contextOf(invite: IncomingRequest): ResponseContext | undefined {
     return this.contexts.get(invite);
+  }
+
+  /** @internal A context sent its final response: a CANCEL no longer finds it. */
+  contextEnded(ctx: ResponseContext): void {
+    if (this.contexts.get(ctx.incoming) === ctx) this.contexts.delete(ctx.incoming);
   }
 
   /**

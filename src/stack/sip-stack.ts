@@ -231,14 +231,17 @@ export class OutgoingRequest {
   target: Target;
   /** Every target tried so far, in order (RFC 3263 §4.3 failover). */
   readonly tried: Target[];
-  /** Resolves with the final response; rejects with TransactionTimeoutError or TransportError. */
-  readonly final: Promise<SipResponse>;
   /** @internal */
   tx: ClientTransaction | undefined;
   private readonly provisionalHandlers: Array<(r: SipResponse) => void>;
   private readonly responseHandlers: Array<(r: SipResponse) => void>;
-  private settle!: (r: SipResponse) => void;
-  private fail!: (e: Error) => void;
+  private errorHandlers: Array<(e: Error) => void> | undefined;
+  /** The final response or the error, once settled. */
+  private outcome: SipResponse | Error | undefined;
+  /** Made on first use of `final`: a request nobody awaits costs no promise. */
+  private finalPromise: Promise<SipResponse> | undefined;
+  private settle: ((r: SipResponse) => void) | undefined;
+  private fail: ((e: Error) => void) | undefined;
   private done: boolean;
 
   /** @internal */
@@ -252,14 +255,31 @@ export class OutgoingRequest {
     this.tried = [target];
     this.provisionalHandlers = [];
     this.responseHandlers = [];
+    this.errorHandlers = undefined;
+    this.outcome = undefined;
+    this.finalPromise = undefined;
+    this.settle = undefined;
+    this.fail = undefined;
     this.done = false;
     this.tx = undefined;
-    this.final = new Promise<SipResponse>((resolve, reject) => {
-      this.settle = resolve;
-      this.fail = reject;
-    });
-    // The caller may only listen to events: an unobserved rejection is not an error.
-    this.final.catch(() => {});
+  }
+
+  /** Resolves with the final response; rejects with TransactionTimeoutError or TransportError. */
+  get final(): Promise<SipResponse> {
+    if (this.finalPromise === undefined) {
+      const o = this.outcome;
+      if (o === undefined) {
+        this.finalPromise = new Promise<SipResponse>((resolve, reject) => {
+          this.settle = resolve;
+          this.fail = reject;
+        });
+      } else {
+        this.finalPromise = o instanceof Error ? Promise.reject(o) : Promise.resolve(o);
+      }
+      // The caller may only listen to events: an unobserved rejection is not an error.
+      this.finalPromise.catch(() => {});
+    }
+    return this.finalPromise;
   }
 
   /**
@@ -295,6 +315,14 @@ export class OutgoingRequest {
     return this;
   }
 
+  /** Calls `fn` if the request fails without a final response (TransactionTimeoutError, TransportError). */
+  onError(fn: (e: Error) => void): this {
+    const o = this.outcome;
+    if (o instanceof Error) fn(o);
+    else if (o === undefined) (this.errorHandlers ??= []).push(fn);
+    return this;
+  }
+
   /** @internal */
   deliver(r: SipResponse): void {
     this.answered = true;
@@ -305,7 +333,9 @@ export class OutgoingRequest {
     }
     if (!this.done) {
       this.done = true;
-      this.settle(r);
+      this.outcome = r;
+      this.errorHandlers = undefined;
+      this.settle?.(r);
     }
   }
 
@@ -313,7 +343,11 @@ export class OutgoingRequest {
   reject(e: Error): void {
     if (!this.done) {
       this.done = true;
-      this.fail(e);
+      this.outcome = e;
+      this.fail?.(e);
+      const hs = this.errorHandlers;
+      this.errorHandlers = undefined;
+      if (hs !== undefined) for (const h of hs) h(e);
     }
   }
 }

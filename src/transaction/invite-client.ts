@@ -34,10 +34,10 @@ export class InviteClientTransaction
     super(request, key, ctx, tu, 'calling');
     this.intervalA = ctx.timers.t1;
     this.ack = undefined;
-    this.timerA = new TxTimer(ctx.clock, () => this.onTimerA());
-    this.timerB = new TxTimer(ctx.clock, () => this.onTimerB());
-    this.timerD = new TxTimer(ctx.clock, () => this.terminate());
-    this.timerM = new TxTimer(ctx.clock, () => this.terminate());
+    this.timerA = new TxTimer(ctx.clock, this);
+    this.timerB = new TxTimer(ctx.clock, this);
+    this.timerD = new TxTimer(ctx.clock, this);
+    this.timerM = new TxTimer(ctx.clock, this);
   }
 
   /** Sends the INVITE and starts Timers A (unreliable transports) and B (§17.1.1.2). */
@@ -123,6 +123,13 @@ export class InviteClientTransaction
     // fires, the client transaction SHOULD inform the TU that a timeout has occurred."
     this.tu.timeout(this);
     this.terminate();
+  }
+
+  /** @internal Timers D and M end the transaction. */
+  timerFired(timer: TxTimer): void {
+    if (timer === this.timerA) this.onTimerA();
+    else if (timer === this.timerB) this.onTimerB();
+    else this.terminate();
   }
 
   protected stopTimers(): void {

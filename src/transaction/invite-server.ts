@@ -35,11 +35,11 @@ export class InviteServerTransaction
     super(request, key, ctx, tu, 'proceeding');
     this.last = undefined;
     this.intervalG = ctx.timers.t1;
-    this.timerTrying = new TxTimer(ctx.clock, () => this.onTrying());
-    this.timerG = new TxTimer(ctx.clock, () => this.onTimerG());
-    this.timerH = new TxTimer(ctx.clock, () => this.onTimerH());
-    this.timerI = new TxTimer(ctx.clock, () => this.terminate());
-    this.timerL = new TxTimer(ctx.clock, () => this.terminate());
+    this.timerTrying = new TxTimer(ctx.clock, this);
+    this.timerG = new TxTimer(ctx.clock, this);
+    this.timerH = new TxTimer(ctx.clock, this);
+    this.timerI = new TxTimer(ctx.clock, this);
+    this.timerL = new TxTimer(ctx.clock, this);
     // "the server transaction MUST generate a 100 (Trying) response unless it
     // knows that the TU will generate a provisional or final response within 200 ms".
     this.timerTrying.start(INVITE_TRYING_MS);
@@ -148,6 +148,14 @@ export class InviteServerTransaction
     // Terminated state, and MUST indicate to the TU that a transaction failure has occurred."
     this.tu.timeout?.(this);
     this.terminate();
+  }
+
+  /** @internal Timers I and L end the transaction. */
+  timerFired(timer: TxTimer): void {
+    if (timer === this.timerTrying) this.onTrying();
+    else if (timer === this.timerG) this.onTimerG();
+    else if (timer === this.timerH) this.onTimerH();
+    else this.terminate();
   }
 
   protected stopTimers(): void {

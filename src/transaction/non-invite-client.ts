@@ -29,9 +29,9 @@ export class NonInviteClientTransaction
     super(request, key, ctx, tu, 'trying');
     this.intervalE = ctx.timers.t1;
     this.started = false;
-    this.timerE = new TxTimer(ctx.clock, () => this.onTimerE());
-    this.timerF = new TxTimer(ctx.clock, () => this.onTimerF());
-    this.timerK = new TxTimer(ctx.clock, () => this.terminate());
+    this.timerE = new TxTimer(ctx.clock, this);
+    this.timerF = new TxTimer(ctx.clock, this);
+    this.timerK = new TxTimer(ctx.clock, this);
   }
 
   /** Sends the request and starts Timers E (unreliable transports) and F (§17.1.2.2). */
@@ -104,6 +104,13 @@ export class NonInviteClientTransaction
     // [or Proceeding] state, the client transaction SHOULD inform the TU about the timeout."
     this.tu.timeout(this);
     this.terminate();
+  }
+
+  /** @internal Timer K ends the transaction. */
+  timerFired(timer: TxTimer): void {
+    if (timer === this.timerE) this.onTimerE();
+    else if (timer === this.timerF) this.onTimerF();
+    else this.terminate();
   }
 
   protected stopTimers(): void {

@@ -34,8 +34,8 @@ export class NonInviteServerTransaction
     super(request, key, ctx, tu, 'trying');
     this.last = undefined;
     this.bornAt = ctx.clock.now();
-    this.timerTrying = new TxTimer(ctx.clock, () => this.onTrying());
-    this.timerJ = new TxTimer(ctx.clock, () => this.terminate());
+    this.timerTrying = new TxTimer(ctx.clock, this);
+    this.timerJ = new TxTimer(ctx.clock, this);
     // RFC 4320 §4.1: "an SIP element MUST respond to a non-INVITE request with a
     // Status-Code of 100 if it has not otherwise responded after the amount of
     // time it takes a client transaction's Timer E to be reset to T2."
@@ -111,6 +111,12 @@ export class NonInviteServerTransaction
     this.last = createResponse(this.request, 100);
     this.ctx.send(this.last);
   }
+  /** @internal Timer J ends the transaction. */
+  timerFired(timer: TxTimer): void {
+    if (timer === this.timerTrying) this.onTrying();
+    else this.terminate();
+  }
+
   protected stopTimers(): void {
     this.timerTrying.stop();
     this.timerJ.stop();

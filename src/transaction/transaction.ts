@@ -66,15 +66,25 @@ export interface ServerTransaction {
   abort(): void;
 }
 
-/** A named one-shot timer bound to a clock. */
+/** What a TxTimer tells when it fires: the transaction that owns it. */
+export interface TimerOwner {
+  /** @internal Called with the timer that fired. */
+  timerFired(timer: TxTimer): void;
+}
+
+/**
+ * A one-shot timer of a transaction, bound to a clock. It holds no callback
+ * of its own: when it fires it hands itself to its owner, so a transaction's
+ * timers cost no closure each.
+ */
 export class TxTimer {
   private handle: unknown;
   private readonly clock: Clock;
-  private readonly fire: () => void;
+  private readonly owner: TimerOwner;
 
-  constructor(clock: Clock, fire: () => void) {
+  constructor(clock: Clock, owner: TimerOwner) {
     this.clock = clock;
-    this.fire = fire;
+    this.owner = owner;
     this.handle = undefined;
   }
 
@@ -98,7 +108,7 @@ export class TxTimer {
   /** @internal */
   expired(): void {
     this.handle = undefined;
-    this.fire();
+    this.owner.timerFired(this);
   }
 }
 
@@ -116,7 +126,9 @@ interface EndListener {
  * context and user, and how they end. Each machine names its own timers in
  * stopTimers().
  */
-export abstract class TransactionCore<S extends ClientState | ServerState, U extends EndListener> {
+export abstract class TransactionCore<S extends ClientState | ServerState, U extends EndListener>
+  implements TimerOwner
+{
   readonly request: SipRequest;
   readonly key: string;
   protected stateValue: S;
@@ -137,6 +149,9 @@ export abstract class TransactionCore<S extends ClientState | ServerState, U ext
 
   /** Stops every timer of the machine. */
   protected abstract stopTimers(): void;
+
+  /** @internal One of the machine's timers fired. */
+  abstract timerFired(timer: TxTimer): void;
 
   /** Ends the transaction at once without telling its user (shutdown). */
   abort(): void {

@@ -44,18 +44,17 @@ function invite(): SipRequest {
 class FakeBranch {
   readonly request: SipRequest;
   readonly handlers: Array<(r: SipResponse) => void> = [];
+  readonly errorHandlers: Array<(e: Error) => void> = [];
   cancels = 0;
-  private fail!: (e: Error) => void;
-  readonly final: Promise<SipResponse>;
   constructor(request: SipRequest) {
     this.request = request;
-    this.final = new Promise((_, reject) => {
-      this.fail = reject;
-    });
-    this.final.catch(() => {});
   }
   onResponse(fn: (r: SipResponse) => void): this {
     this.handlers.push(fn);
+    return this;
+  }
+  onError(fn: (e: Error) => void): this {
+    this.errorHandlers.push(fn);
     return this;
   }
   cancel(): Promise<unknown> {
@@ -70,7 +69,7 @@ class FakeBranch {
     for (const h of this.handlers) h(r);
   }
   timeout(): void {
-    this.fail(new TransactionTimeoutError('no final response'));
+    for (const h of this.errorHandlers) h(new TransactionTimeoutError('no final response'));
   }
 }
 

@@ -117,6 +117,19 @@ describe('SipStack over loopback UDP and TCP', () => {
     await assert.rejects(out.final, TransportError);
   });
 
+  test('onError tells of a failure before and after it happened; final made afterwards rejects too', async () => {
+    const out = await client.request(options('127.0.0.1:1'), { target: 'tcp:127.0.0.1:1' });
+    const early = await new Promise<Error>((resolve) => out.onError(resolve));
+    assert.ok(early instanceof TransportError, `early: ${early}`);
+    let late: Error | undefined;
+    out.onError((e) => {
+      late = e;
+    });
+    assert.equal(late, early, 'a handler added after the failure is called at once with it');
+    assert.equal(out.settled, true);
+    await assert.rejects(out.final, TransportError, 'final, first read after the failure, rejects');
+  });
+
   test('a datagram that does not parse gets 400 when its Via can be read; junk is dropped', async () => {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
