@@ -19,7 +19,9 @@
 // before the step and after a short tail). For sipwire, the heap per active
 // call is measured after the steps: sipwire is started again through
 // bench/calls/serve-with-heap.mjs, which reports its heap after a full
-// collection on SIGUSR2; (heap with N calls held - heap idle) / N. The
+// collection on SIGUSR2; (heap with N calls held - heap idle) / N, and again
+// once they have all hung up, while their transactions still linger for
+// retransmissions (RFC 3261 Timer J, RFC 6026 Timer L: 32 s over UDP). The
 // summary gives each proxy's highest rate held with no failure, the CPU per
 // call at each rate both ran, and sipwire's ratios to Kamailio.
 //
@@ -376,6 +378,9 @@ async function measureHeapPerCall(o, dir, uas) {
     const loaded = await heapSample(server.child, heapFile, 2);
     const sampledAt = Date.now() - started;
     const step = await running;
+    // Every call has hung up; the first ones' Timer L runs out 32 s after they were answered.
+    const ended = await heapSample(server.child, heapFile, 3);
+    const endedAt = Date.now() - started;
     const result = {
       calls,
       rate: o.heapRate,
@@ -385,6 +390,8 @@ async function measureHeapPerCall(o, dir, uas) {
       failed: step.failed,
       heapIdle: idle.heapUsed,
       heapLoaded: loaded.heapUsed,
+      heapEnded: ended.heapUsed,
+      endedSampledAtMs: endedAt,
       rssIdle: idle.rss,
       rssLoaded: loaded.rss,
     };
@@ -393,6 +400,7 @@ async function measureHeapPerCall(o, dir, uas) {
     // a second before it, none hung up until a hold after it began).
     result.bytesPerCall = (loaded.heapUsed - idle.heapUsed) / step.successful;
     result.rssPerCall = (loaded.rss - idle.rss) / step.successful;
+    result.bytesPerEndedCall = (ended.heapUsed - idle.heapUsed) / step.successful;
     if (sampledAt >= holdMs) result.note = 'sampled after the first calls hung up: figure too low';
     if (step.failed > 0) result.note = `${step.failed} calls failed: figure approximate`;
     return result;
@@ -494,6 +502,9 @@ function printSummary(results, comparison, heap, o) {
     } else {
       console.log(
         `  sipwire heap per active call: ${fmt(heap.bytesPerCall)} bytes (${heap.completed} calls held ${heap.holdMs} ms, placed at ${heap.rate}/s, sampled at ${fmt(heap.sampledAtMs / 1000, 1)} s: heap ${fmt(heap.heapIdle / 1048576, 1)} -> ${fmt(heap.heapLoaded / 1048576, 1)} MiB; RSS ${fmt(heap.rssPerCall)} bytes per call)${heap.note ? `; ${heap.note}` : ''}`,
+      );
+      console.log(
+        `  sipwire heap per ended call, its transactions lingering: ${fmt(heap.bytesPerEndedCall)} bytes (sampled at ${fmt(heap.endedSampledAtMs / 1000, 1)} s, after every call hung up: heap ${fmt(heap.heapEnded / 1048576, 1)} MiB)`,
       );
     }
   }
