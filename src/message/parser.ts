@@ -2,6 +2,8 @@ import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
 import { H, lookupHeaderId } from './header-names.js';
+import { METHODS } from './methods.js';
+import { reasonPhrase } from './status-codes.js';
 
 const HOT_TEMPLATE: number[] = new Array(HOT_MAX + 1).fill(-1);
 const H_VIA = H.VIA;
@@ -39,6 +41,24 @@ function fail(code: ParseErrorCode, message: string, offset: number, status = 40
 
 function describe(c: number): string {
   return c > 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
+}
+
+/*
+ * The common words of start lines are shared strings rather than a slice of
+ * each message: a message kept while its transaction lingers then holds no
+ * string of its own for them.
+ */
+const SIP_2_0 = 'SIP/2.0';
+
+/** The text of src[start, end): a shared string when it is `word`, else a slice. */
+function shared(src: string, start: number, end: number, word: string): string {
+  return end - start === word.length && src.startsWith(word, start) ? word : src.slice(start, end);
+}
+
+/** The method at src[0, end): the shared name of a method sipwire knows, else a slice. */
+function methodAt(src: string, end: number): string {
+  for (const m of METHODS) if (m.length === end && src.startsWith(m)) return m;
+  return src.slice(0, end);
 }
 
 function toBuffer(data: Buffer | Uint8Array | string): Buffer {
@@ -104,9 +124,9 @@ function parseStatusLine(src: string, end: number, base: number): SipResponse {
         `expected a space after the status code, found ${describe(src.charCodeAt(i))}`,
         base + i,
       );
-    reason = src.slice(i + 1, end);
+    reason = shared(src, i + 1, end, reasonPhrase(status));
   }
-  const res = new SipResponse({ status, reason: '', version: src.slice(0, vlen) });
+  const res = new SipResponse({ status, reason: '', version: shared(src, 0, vlen, SIP_2_0) });
   res.setReasonBytes(reason);
   return res;
 }
@@ -124,7 +144,7 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
     fail(ParseErrorCode.START_LINE, "request line must be 'Method SP Request-URI SP SIP-Version'", base + i);
   if (src.charCodeAt(i) !== SP)
     fail(ParseErrorCode.START_LINE, `invalid character ${describe(src.charCodeAt(i))} in method`, base + i);
-  const method = src.slice(0, i);
+  const method = methodAt(src, i);
   const uriStart = i + 1;
   if (src.charCodeAt(end - 1) === SP || src.charCodeAt(end - 1) === HT) {
     fail(ParseErrorCode.START_LINE, 'whitespace at the end of the request line', base + end - 1);
@@ -163,7 +183,7 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
       }
     }
   }
-  const req = new SipRequest({ method, uri: '', version: src.slice(lastSp + 1, end) });
+  const req = new SipRequest({ method, uri: '', version: shared(src, lastSp + 1, end, SIP_2_0) });
   req.uriRaw = src.slice(uriStart, lastSp);
   req.uriOffset = uriStart;
   return req;

@@ -402,6 +402,7 @@ export class ResponseContext {
     if (this.pending > 0) return;
     if (this.request !== undefined) {
       this.request = undefined;
+      this.seen.clear();
       // What lingers with the transactions (32 s for an INVITE) is cut to what matching needs.
       this.incoming.request.slim();
       // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream);

@@ -76,10 +76,6 @@ export class TransactionLayer {
     return { clients: this.clients.size, servers: this.servers.size };
   }
 
-  private context(channel: Channel): TransactionContext {
-    return new ChannelContext(this.clock, this.timers, channel);
-  }
-
   /**
    * Makes a client transaction for `request` (which must carry its top Via
    * with a unique RFC 3261 branch) and sends it.
@@ -94,12 +90,11 @@ export class TransactionLayer {
     if (this.clients.has(key))
       throw new TransactionStateError(`a client transaction with branch ${branch} already exists`);
     const clients = this.clients;
-    const user = new ClientEntry(tu, clients, key);
-    const ctx = this.context(channel);
+    const link = new ClientLink(this.clock, this.timers, channel, tu, clients, key);
     const tx =
       request.method === 'INVITE'
-        ? new InviteClientTransaction(request, key, ctx, user)
-        : new NonInviteClientTransaction(request, key, ctx, user);
+        ? new InviteClientTransaction(request, key, link, link)
+        : new NonInviteClientTransaction(request, key, link, link);
     clients.set(key, tx);
     tx.start();
     return tx;
@@ -140,12 +135,11 @@ export class TransactionLayer {
     // Every answered transaction lingers (Timer J, L: 32 s over UDP), so a flood
     // would grow the table without bound. A CANCEL is let in: it ends work.
     if (servers.size >= this.maxServers && request.method !== 'CANCEL') return { kind: 'overloaded' };
-    const user = new ServerEntry(tu, servers, key);
-    const ctx = this.context(channel);
+    const link = new ServerLink(this.clock, this.timers, channel, tu, servers, key);
     const tx =
       request.method === 'INVITE'
-        ? new InviteServerTransaction(request, key, ctx, user)
-        : new NonInviteServerTransaction(request, key, ctx, user);
+        ? new InviteServerTransaction(request, key, link, link)
+        : new NonInviteServerTransaction(request, key, link, link);
     servers.set(key, tx);
     return { kind: 'new', tx };
   }
@@ -171,35 +165,52 @@ export class TransactionLayer {
   }
 }
 
-/** A transaction's way to the network: the layer's clock and timers and the channel. */
-class ChannelContext implements TransactionContext {
+/**
+ * What ties one transaction to the layer: its way to the network (the
+ * layer's clock and timers, and the channel) and its user, whose events it
+ * passes on; when the transaction ends it leaves the table. One object per
+ * transaction serves as both its context and its user.
+ */
+abstract class Link<T> implements TransactionContext {
   readonly clock: Clock;
   readonly timers: TimerSettings;
   readonly reliable: boolean;
   private readonly channel: Channel;
+  private readonly table: Map<string, T>;
+  private readonly key: string;
 
-  constructor(clock: Clock, timers: TimerSettings, channel: Channel) {
+  constructor(clock: Clock, timers: TimerSettings, channel: Channel, table: Map<string, T>, key: string) {
     this.clock = clock;
     this.timers = timers;
     this.reliable = channel.reliable;
     this.channel = channel;
+    this.table = table;
+    this.key = key;
   }
 
   send(message: SipRequest | SipResponse): void {
     this.channel.send(message);
   }
+
+  protected leave(): void {
+    this.table.delete(this.key);
+  }
 }
 
-/** Passes a client transaction's events to its user and takes it out of the table when it ends. */
-class ClientEntry implements ClientTransactionUser {
+/** The link of a client transaction. */
+class ClientLink extends Link<ClientTransaction> implements ClientTransactionUser {
   private readonly tu: ClientTransactionUser;
-  private readonly table: Map<string, ClientTransaction>;
-  private readonly key: string;
 
-  constructor(tu: ClientTransactionUser, table: Map<string, ClientTransaction>, key: string) {
+  constructor(
+    clock: Clock,
+    timers: TimerSettings,
+    channel: Channel,
+    tu: ClientTransactionUser,
+    table: Map<string, ClientTransaction>,
+    key: string,
+  ) {
+    super(clock, timers, channel, table, key);
     this.tu = tu;
-    this.table = table;
-    this.key = key;
   }
 
   response(r: SipResponse, tx: ClientTransaction): void {
@@ -215,21 +226,25 @@ class ClientEntry implements ClientTransactionUser {
   }
 
   terminated(tx: ClientTransaction): void {
-    this.table.delete(this.key);
+    this.leave();
     this.tu.terminated?.(tx);
   }
 }
 
-/** Passes a server transaction's events to its user and takes it out of the table when it ends. */
-class ServerEntry implements ServerTransactionUser {
+/** The link of a server transaction. */
+class ServerLink extends Link<ServerTransaction> implements ServerTransactionUser {
   private readonly tu: ServerTransactionUser;
-  private readonly table: Map<string, ServerTransaction>;
-  private readonly key: string;
 
-  constructor(tu: ServerTransactionUser, table: Map<string, ServerTransaction>, key: string) {
+  constructor(
+    clock: Clock,
+    timers: TimerSettings,
+    channel: Channel,
+    tu: ServerTransactionUser,
+    table: Map<string, ServerTransaction>,
+    key: string,
+  ) {
+    super(clock, timers, channel, table, key);
     this.tu = tu;
-    this.table = table;
-    this.key = key;
   }
 
   ack(a: SipRequest, tx: ServerTransaction): void {
@@ -245,7 +260,7 @@ class ServerEntry implements ServerTransactionUser {
   }
 
   terminated(tx: ServerTransaction): void {
-    this.table.delete(this.key);
+    this.leave();
     this.tu.terminated?.(tx);
   }
 }

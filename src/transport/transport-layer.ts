@@ -111,6 +111,8 @@ export class TransportLayer {
   /** Counters for what was refused or dropped. */
   readonly stats: { droppedDatagrams: number; framingErrors: number; refusedConnections: number };
   private keepAlive: ReturnType<typeof setInterval> | undefined;
+  /** Peer addresses seen lately, so the sources of their datagrams share one string each. */
+  private readonly peerAddresses: Map<string, string>;
 
   constructor(handlers: TransportHandlers, options: TransportLayerOptions = {}) {
     this.handlers = handlers;
@@ -131,6 +133,7 @@ export class TransportLayer {
     this.connections = new Map();
     this.stats = { droppedDatagrams: 0, framingErrors: 0, refusedConnections: 0 };
     this.keepAlive = undefined;
+    this.peerAddresses = new Map();
     if (this.options.keepAliveMs > 0) {
       this.keepAlive = setInterval(() => {
         for (const c of this.pool.values()) c.send(Buffer.from('\r\n\r\n'));
@@ -199,6 +202,19 @@ export class TransportLayer {
   }
 
   /** Starts listening on an address (`port: 0` picks a free port). */
+  /**
+   * A datagram's source address as a string shared with earlier datagrams
+   * from the same peer: what a transaction keeps of its source then costs no
+   * string per message. At most 4096 are remembered.
+   */
+  private sharedAddress(address: string): string {
+    const known = this.peerAddresses.get(address);
+    if (known !== undefined) return known;
+    if (this.peerAddresses.size >= 4096) this.peerAddresses.clear();
+    this.peerAddresses.set(address, address);
+    return address;
+  }
+
   async listen(address: TransportAddress): Promise<TransportAddress> {
     switch (address.transport) {
       case 'udp':
@@ -239,7 +255,7 @@ export class TransportLayer {
       }
       this.handlers.message(data, {
         transport: 'udp',
-        address: stripV4Mapped(rinfo.address),
+        address: this.sharedAddress(stripV4Mapped(rinfo.address)),
         port: rinfo.port,
         localAddress: address.host,
         localPort: bound.port,
