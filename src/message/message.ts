@@ -778,6 +778,11 @@ export class SipRequest extends SipMessage {
     this.parsedUri = undefined;
   }
 
+  override slim(): void {
+    super.slim();
+    this.parsedUri = undefined;
+  }
+
   clone(): SipRequest {
     const r = new SipRequest({
       method: this.methodText,

@@ -408,6 +408,8 @@ export class ResponseContext {
       // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream);
       // any other final response may be, by the server transaction: it stays whole.
       if (this.invite && this.answered !== undefined && this.answered.status < 300) this.answered.slim();
+      // One the server transaction may send again keeps its fields but not their parsed values.
+      else this.answered?.compact();
       for (const b of this.branches) {
         b.final = undefined;
         b.out?.request.slim();

@@ -23,7 +23,8 @@ export class InviteClientTransaction
   readonly kind = 'invite-client' as const;
   private readonly timerA: TxTimer;
   private readonly timerB: TxTimer;
-  private readonly timerD: TxTimer;
+  /** D serves only a final response other than 2xx: made when first needed. */
+  private timerD: TxTimer | undefined;
   private readonly timerM: TxTimer;
   private intervalA: number;
   private ack: SipRequest | undefined;
@@ -36,7 +37,7 @@ export class InviteClientTransaction
     this.ack = undefined;
     this.timerA = new TxTimer(ctx.clock, this);
     this.timerB = new TxTimer(ctx.clock, this);
-    this.timerD = new TxTimer(ctx.clock, this);
+    this.timerD = undefined;
     this.timerM = new TxTimer(ctx.clock, this);
   }
 
@@ -77,7 +78,7 @@ export class InviteClientTransaction
           this.ack = buildAck(this.request, response);
           this.ctx.send(this.ack);
           this.tu.response(response, this);
-          this.timerD.start(timerD(this.ctx.timers, this.ctx.reliable));
+          this.timerD = this.arm(this.timerD, timerD(this.ctx.timers, this.ctx.reliable));
         }
         return;
       case 'completed':
@@ -135,7 +136,7 @@ export class InviteClientTransaction
   protected stopTimers(): void {
     this.timerA.stop();
     this.timerB.stop();
-    this.timerD.stop();
+    this.timerD?.stop();
     this.timerM.stop();
   }
 }

@@ -23,9 +23,10 @@ export class InviteServerTransaction
   readonly kind = 'invite-server' as const;
   private last: SipResponse | undefined;
   private readonly timerTrying: TxTimer;
-  private readonly timerG: TxTimer;
-  private readonly timerH: TxTimer;
-  private readonly timerI: TxTimer;
+  /** G, H and I serve only a final response other than 2xx: made when first needed. */
+  private timerG: TxTimer | undefined;
+  private timerH: TxTimer | undefined;
+  private timerI: TxTimer | undefined;
   private readonly timerL: TxTimer;
   private intervalG: number;
 
@@ -36,9 +37,9 @@ export class InviteServerTransaction
     this.last = undefined;
     this.intervalG = ctx.timers.t1;
     this.timerTrying = new TxTimer(ctx.clock, this);
-    this.timerG = new TxTimer(ctx.clock, this);
-    this.timerH = new TxTimer(ctx.clock, this);
-    this.timerI = new TxTimer(ctx.clock, this);
+    this.timerG = undefined;
+    this.timerH = undefined;
+    this.timerI = undefined;
     this.timerL = new TxTimer(ctx.clock, this);
     // "the server transaction MUST generate a 100 (Trying) response unless it
     // knows that the TU will generate a provisional or final response within 200 ms".
@@ -70,8 +71,8 @@ export class InviteServerTransaction
         }
         // §17.2.1: 300-699 -> Completed; Timer G for unreliable transports, Timer H always.
         this.stateValue = 'completed';
-        if (!this.ctx.reliable) this.timerG.start(this.intervalG);
-        this.timerH.start(sixtyFourT1(this.ctx.timers));
+        if (!this.ctx.reliable) this.timerG = this.arm(this.timerG, this.intervalG);
+        this.timerH = this.arm(this.timerH, sixtyFourT1(this.ctx.timers));
         return;
       case 'accepted':
         // RFC 6026 §8.7: "While in the Accepted state, if the TU passes a 2xx
@@ -101,9 +102,9 @@ export class InviteServerTransaction
           // "If an ACK is received while the server transaction is in the Completed
           // state, the server transaction MUST transition to the Confirmed state."
           this.stateValue = 'confirmed';
-          this.timerG.stop();
-          this.timerH.stop();
-          this.timerI.start(timerIK(this.ctx.timers, this.ctx.reliable));
+          this.timerG?.stop();
+          this.timerH?.stop();
+          this.timerI = this.arm(this.timerI, timerIK(this.ctx.timers, this.ctx.reliable));
         } else if (this.last !== undefined) {
           // A retransmitted INVITE gets the final response again.
           this.ctx.send(this.last);
@@ -138,7 +139,7 @@ export class InviteServerTransaction
     // for retransmission, and timer G is set to fire in MIN(2*T1, T2) seconds."
     this.ctx.send(this.last);
     this.intervalG = Math.min(2 * this.intervalG, this.ctx.timers.t2);
-    this.timerG.start(this.intervalG);
+    this.timerG = this.arm(this.timerG, this.intervalG);
   }
 
   private onTimerH(): void {
@@ -160,9 +161,9 @@ export class InviteServerTransaction
 
   protected stopTimers(): void {
     this.timerTrying.stop();
-    this.timerG.stop();
-    this.timerH.stop();
-    this.timerI.stop();
+    this.timerG?.stop();
+    this.timerH?.stop();
+    this.timerI?.stop();
     this.timerL.stop();
   }
 }

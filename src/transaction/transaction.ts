@@ -153,6 +153,13 @@ export abstract class TransactionCore<S extends ClientState | ServerState, U ext
   /** @internal One of the machine's timers fired. */
   abstract timerFired(timer: TxTimer): void;
 
+  /** Starts `timer` for `ms`, making it first if the machine had not needed it yet; returns it. */
+  protected arm(timer: TxTimer | undefined, ms: number): TxTimer {
+    const t = timer ?? new TxTimer(this.ctx.clock, this);
+    t.start(ms);
+    return t;
+  }
+
   /** Ends the transaction at once without telling its user (shutdown). */
   abort(): void {
     this.stopTimers();
