@@ -240,7 +240,11 @@ export abstract class SipMessage {
   }
 
   has(name: string): boolean {
-    return this.fields(name).length > 0;
+    const info = headerInfo(name);
+    if (info !== undefined) return this.fieldById(info.id) !== undefined;
+    const lower = name.toLowerCase();
+    for (const f of this.headers) if (f.id === 0 && f.name.toLowerCase() === lower) return true;
+    return false;
   }
 
   /**

@@ -53,6 +53,21 @@ interface CacheEntry<T> {
 }
 
 /**
+ * The target of a URI whose host (or maddr) is an IP address, which needs
+ * no DNS (RFC 3263 §4.1, §4.2): the transport parameter, else UDP (TLS for
+ * SIPS), and the URI's port or the transport's default. Undefined for a name.
+ */
+export function numericTarget(uri: SipUri): ResolvedTarget | undefined {
+  const host = bareHost(uri.maddr ?? uri.host);
+  if (isIP(host) === 0) return undefined;
+  const secure = uri.scheme === 'sips';
+  const explicit = uri.transport as TransportName | undefined;
+  const transport: TransportName =
+    explicit !== undefined ? normalize(explicit, secure) : secure ? 'tls' : 'udp';
+  return { transport, address: host, port: uri.port ?? defaultPort(transport) };
+}
+
+/**
  * Locates SIP servers as RFC 3263 §4 describes: transport from the URI or
  * from NAPTR records, then SRV (priority order, weighted choice within a
  * priority, RFC 2782), then A and AAAA. Returns every target in order, for
@@ -87,19 +102,20 @@ export class SipResolver {
     uri: SipUri,
     options: { transports?: readonly TransportName[] } = {},
   ): Promise<ResolvedTarget[]> {
+    // §4.1, §4.2: an IP address needs no DNS.
+    const direct = numericTarget(uri);
+    if (direct !== undefined) return [direct];
     const supported = options.transports ?? this.transports;
     const secure = uri.scheme === 'sips';
     const host = bareHost(uri.maddr ?? uri.host);
     const explicit = uri.transport as TransportName | undefined;
-    const numeric = isIP(host) !== 0;
     // RFC 6761 §6.3: "localhost" names are loopback and never go to DNS.
     const local = host === 'localhost' || host.endsWith('.localhost');
 
-    // §4.1: the transport param wins; a numeric host or an explicit port means UDP (TCP/TLS for SIPS).
-    if (explicit !== undefined || numeric || local || uri.port !== undefined) {
+    // §4.1: the transport param wins; an explicit port means UDP (TCP/TLS for SIPS).
+    if (explicit !== undefined || local || uri.port !== undefined) {
       const transport: TransportName =
         explicit !== undefined ? normalize(explicit, secure) : secure ? 'tls' : 'udp';
-      if (numeric) return [{ transport, address: host, port: uri.port ?? defaultPort(transport) }];
       // §4.2: with an explicit port, A/AAAA only; without one, SRV for the chosen transport.
       if (uri.port !== undefined || local)
         return this.addresses(host, transport, uri.port ?? defaultPort(transport));

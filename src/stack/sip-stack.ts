@@ -10,7 +10,7 @@ import { reasonPhrase } from '../message/status-codes.js';
 import type { SipUri } from '../message/uri.js';
 import { inspect, type ValidationRole } from '../message/validate.js';
 import { Via } from '../message/via.js';
-import { type ResolvedTarget, SipResolver } from '../resolver/resolver.js';
+import { numericTarget, type ResolvedTarget, SipResolver } from '../resolver/resolver.js';
 import type { Clock } from '../transaction/clock.js';
 import { buildCancel } from '../transaction/invite-client.js';
 import { type Channel, TransactionLayer } from '../transaction/layer.js';
@@ -860,6 +860,10 @@ export class SipStack {
     const uri = (route?.uri ?? req.uri) as SipUri;
     if (uri.kind !== 'sip')
       throw new TransportError(`cannot send to a ${String((uri as { scheme: string }).scheme)}: URI`);
+    // An IP address needs no resolver (RFC 3263 §4.2): no DNS, no await.
+    const direct = numericTarget(uri);
+    if (direct !== undefined)
+      return [{ transport: direct.transport, address: direct.address, port: direct.port }];
     this.resolver ??= new SipResolver();
     const found: ResolvedTarget[] = await this.resolver.resolve(uri, {
       transports: [...this.viaBase.keys()],

@@ -1,4 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -92,6 +93,21 @@ export interface TransportHandlers {
 interface Listener {
   readonly address: TransportAddress;
   close(): Promise<void>;
+}
+
+/**
+ * Address lookup for the UDP sockets: every datagram goes to an IP address
+ * (names are resolved before, by RFC 3263), which is answered at once rather
+ * than through dns.lookup() and a tick of the event loop per send.
+ */
+function literalLookup(
+  address: string,
+  options: number | LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else dnsLookup(address, options as LookupOneOptions, callback);
 }
 
 /**
@@ -233,6 +249,7 @@ export class TransportLayer {
       reuseAddr: false,
       recvBufferSize: this.options.udpBufferBytes,
       sendBufferSize: this.options.udpBufferBytes,
+      lookup: literalLookup,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);

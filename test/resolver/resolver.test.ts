@@ -14,6 +14,7 @@ import {
   TransportError,
 } from '../../src/index.js';
 import { DnsClient, DnsError } from '../../src/resolver/dns-client.js';
+import { numericTarget } from '../../src/resolver/resolver.js';
 import { FakeClock } from '../../src/transaction/clock.js';
 import { type DnsRecord, TestDnsServer } from '../support/dns-server.js';
 import { freePort } from '../support/net.js';
@@ -194,6 +195,30 @@ describe('SipResolver (RFC 3263) against a loopback DNS server', () => {
       JSON.stringify(local),
     );
     assert.deepEqual(dns.queries.slice(before), [], 'no DNS queries');
+  });
+
+  test('numericTarget: the target of an IP address without DNS; a name has none', () => {
+    assert.deepEqual(numericTarget(parseSipUri('sip:bob@10.0.0.1')), {
+      transport: 'udp',
+      address: '10.0.0.1',
+      port: 5060,
+    });
+    assert.deepEqual(numericTarget(parseSipUri('sips:[2001:db8::9]')), {
+      transport: 'tls',
+      address: '2001:db8::9',
+      port: 5061,
+    });
+    assert.deepEqual(numericTarget(parseSipUri('sip:10.0.0.1:5070;transport=TCP')), {
+      transport: 'tcp',
+      address: '10.0.0.1',
+      port: 5070,
+    });
+    assert.deepEqual(numericTarget(parseSipUri('sip:bob@example.test;maddr=192.0.2.77')), {
+      transport: 'udp',
+      address: '192.0.2.77',
+      port: 5060,
+    });
+    assert.equal(numericTarget(parseSipUri('sip:bob@example.test:5060')), undefined);
   });
 
   test('maddr overrides the host', async () => {
