@@ -564,6 +564,19 @@ describe('SQLite specifics', () => {
         'none of the failing write stuck',
       );
       assert.deepEqual(keys(await stores.locations.lookup(ALICE, T0)).sort(), ['a', 'c'], 'the others did');
+      // Alone in its batch, a failing write is rolled back just the same.
+      const alone = await stores.locations
+        .apply(
+          BOB,
+          { upsert: [binding(BOB, 'fresh'), binding(BOB, 'poison')], remove: [], removeAll: true },
+          T0,
+        )
+        .then(
+          () => 'resolved',
+          (e: unknown) => String(e),
+        );
+      assert.match(alone, /poisoned binding/, 'a failing write alone in its batch rejects');
+      assert.deepEqual(keys(await stores.locations.lookup(BOB, T0)), ['old'], 'and none of it stuck');
 
       const doomed = await Promise.allSettled([
         stores.locations.apply(ALICE, upsert(binding(ALICE, 'd')), T0),

@@ -49,6 +49,21 @@ export function byPreference(a: Binding, b: Binding): number {
   return compareText(a.key, b.key);
 }
 
+/**
+ * An AOR's bindings after `change`, from its current ones (those not expired
+ * at `now`): what a lookup would return once the change is written, without
+ * reading them back.
+ */
+export function afterChange(current: readonly Binding[], change: BindingChange, now: number): Binding[] {
+  const next = new Map<string, Binding>();
+  if (change.removeAll !== true) for (const b of current) next.set(b.key, b);
+  for (const key of change.remove) next.delete(key);
+  for (const b of change.upsert) next.set(b.key, copyBinding(b));
+  const out: Binding[] = [];
+  for (const b of next.values()) if (b.expiresAt > now) out.push(b);
+  return out.sort(byPreference);
+}
+
 /** The order of `list()`: by AOR, then key. */
 export function byAorThenKey(a: Binding, b: Binding): number {
   return compareText(a.aor, b.aor) || compareText(a.key, b.key);

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  afterChange,
   checkChange,
   checkNow,
   checkUser,
@@ -308,6 +309,8 @@ export class SqliteLocationStore implements LocationStore {
     // when it throws.
     const savepoint = db.transaction((job: Job) => job.run());
     this.commitBatch = db.transaction((jobs: readonly Job[]) => {
+      // A job alone needs no savepoint: if it throws, the whole transaction rolls back and flush() rejects it.
+      if (jobs.length === 1) return [{ ok: true as const, value: (jobs[0] as Job).run() }];
       const outcomes: Outcome[] = [];
       for (const job of jobs) {
         try {
@@ -367,7 +370,7 @@ export class SqliteLocationStore implements LocationStore {
       if (change === undefined) return { bindings: current, result };
       checkChange(aor, change);
       this.writer(aor, change)();
-      return { bindings: stmt.lookup.all(aor, now).map(fromRow), result };
+      return { bindings: afterChange(current, change, now), result };
     });
   }
 
