@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { bareHost } from '../message/host.js';
 import type { SipUri } from '../message/uri.js';
 import { type Clock, systemClock } from '../transaction/clock.js';
-import type { TransportName } from '../transport/address.js';
+import { ipFamily, type TransportName } from '../transport/address.js';
 import { DnsClient, type NaptrData, type SrvData } from './dns-client.js';
 
 /** One place to send a request: a transport, an IP address and a port. */
@@ -59,7 +59,7 @@ interface CacheEntry<T> {
  */
 export function numericTarget(uri: SipUri): ResolvedTarget | undefined {
   const host = bareHost(uri.maddr ?? uri.host);
-  if (isIP(host) === 0) return undefined;
+  if (ipFamily(host) === 0) return undefined;
   const secure = uri.scheme === 'sips';
   const explicit = uri.transport as TransportName | undefined;
   const transport: TransportName =

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { DigestAlgorithm } from '../auth/digest.js';
 import type { AuthHeader } from '../message/auth-header.js';
@@ -11,7 +10,7 @@ import { ProxyCore } from '../proxy/proxy.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { SipResolver } from '../resolver/resolver.js';
 import { type IncomingRequest, SipStack } from '../stack/sip-stack.js';
-import type { TransportAddress } from '../transport/address.js';
+import { ipFamily, type TransportAddress } from '../transport/address.js';
 import type { Source, Target, TlsOptions } from '../transport/transport-layer.js';
 import { Authenticator } from './authenticator.js';
 import type { GuardOptions } from './guard.js';
@@ -287,7 +286,7 @@ export class SipServer {
    */
   isOurUri(uri: SipUri): boolean {
     const h = bareHost(uri.host.toLowerCase());
-    if (isIP(h) === 0 && h !== 'localhost')
+    if (ipFamily(h) === 0 && h !== 'localhost')
       return this.domains.size === 0 || this.domains.has(h) || this.own.has(h);
     const port = uri.port ?? (uri.scheme === 'sips' || uri.transport === 'tls' ? 5061 : 5060);
     if (!this.ports.has(port)) return false;
@@ -298,7 +297,7 @@ export class SipServer {
   isServedDomain(host: string): boolean {
     const h = bareHost(host.toLowerCase());
     if (this.domains.size === 0 || this.domains.has(h)) return true;
-    return isIP(h) !== 0 && this.own.has(h);
+    return ipFamily(h) !== 0 && this.own.has(h);
   }
 
   /** The address of record a Request-URI of ours names (the port only when it is not one of ours). */

@@ -1,10 +1,9 @@
-import { isIP } from 'node:net';
 import { bareHost } from '../message/host.js';
 import { isSips, parseUri, type SipUri } from '../message/uri.js';
 import { validateRegisterAfterProxy } from '../message/validate.js';
 import { loopTagger } from '../proxy/loop.js';
 import type { ProxyTarget } from '../proxy/target.js';
-import { DEFAULT_PORTS } from '../transport/address.js';
+import { DEFAULT_PORTS, ipFamily } from '../transport/address.js';
 import type { NamedStage } from './pipeline.js';
 import type { RouteContext } from './route-context.js';
 import { consumeCredentials, type SipServer } from './server.js';
@@ -245,7 +244,7 @@ function tlsDestination(t: ProxyTarget, keepsSips: boolean): ProxyTarget['destin
   if (t.route !== undefined || keepsSips) return undefined;
   const u = t.uri as SipUri;
   const host = bareHost(u.host);
-  if (isIP(host) === 0) return null;
+  if (ipFamily(host) === 0) return null;
   return { transport: 'tls', address: host, port: u.port ?? DEFAULT_PORTS.tls };
 }
 

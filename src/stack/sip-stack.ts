@@ -319,7 +319,10 @@ export class OutgoingRequest {
   onError(fn: (e: Error) => void): this {
     const o = this.outcome;
     if (o instanceof Error) fn(o);
-    else if (o === undefined) (this.errorHandlers ??= []).push(fn);
+    else if (o === undefined) {
+      if (this.errorHandlers === undefined) this.errorHandlers = [fn];
+      else this.errorHandlers.push(fn);
+    }
     return this;
   }
 

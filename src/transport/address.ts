@@ -75,3 +75,18 @@ export function formatTransportAddress(a: TransportAddress): string {
 export function hostPort(host: string, port: number): string {
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
+
+/**
+ * 4 or 6 for an IP address (IPv6 without brackets), 0 for anything else, as
+ * net.isIP() says. A name with no ':' that does not start and end with a
+ * digit is ruled out at once: a domain checked on every request (is this
+ * URI ours?) costs no trip through isIP()'s regular expressions.
+ */
+export function ipFamily(host: string): number {
+  if (host.indexOf(':') === -1) {
+    const first = host.charCodeAt(0);
+    const last = host.charCodeAt(host.length - 1);
+    if (!(first >= 0x30 && first <= 0x39 && last >= 0x30 && last <= 0x39)) return 0;
+  }
+  return isIP(host);
+}

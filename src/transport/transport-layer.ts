@@ -14,7 +14,7 @@ import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect 
 import { WebSocket, WebSocketServer } from 'ws';
 import { TransportError } from '../errors.js';
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from '../message/limits.js';
-import { isReliable, type TransportAddress, type TransportName } from './address.js';
+import { ipFamily, isReliable, type TransportAddress, type TransportName } from './address.js';
 import {
   type Connection,
   type ConnectionHandlers,
@@ -105,7 +105,7 @@ function literalLookup(
   options: number | LookupOneOptions,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family !== 0) callback(null, address, family);
   else dnsLookup(address, options as LookupOneOptions, callback);
 }
@@ -466,7 +466,7 @@ export class TransportLayer {
   }
 
   private udpSocketFor(address: string): UdpSocket | undefined {
-    return this.udpSockets.get(udpKey(isIP(address) === 6 ? 6 : 4));
+    return this.udpSockets.get(udpKey(ipFamily(address) === 6 ? 6 : 4));
   }
 
   /** Opens (or joins the opening of) a connection to the target. */
