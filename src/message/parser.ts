@@ -2,8 +2,6 @@ import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
 import { H, lookupHeaderId } from './header-names.js';
-import { METHODS } from './methods.js';
-import { reasonPhrase } from './status-codes.js';
 
 const HOT_TEMPLATE: number[] = new Array(HOT_MAX + 1).fill(-1);
 const H_VIA = H.VIA;
@@ -44,21 +42,15 @@ function describe(c: number): string {
 }
 
 /*
- * The common words of start lines are shared strings rather than a slice of
- * each message: a message kept while its transaction lingers then holds no
- * string of its own for them.
+ * The SIP version of a start line is one shared string rather than a slice
+ * of each message: a message kept while its transaction lingers then holds
+ * no string of its own for it.
  */
 const SIP_2_0 = 'SIP/2.0';
 
 /** The text of src[start, end): a shared string when it is `word`, else a slice. */
 function shared(src: string, start: number, end: number, word: string): string {
   return end - start === word.length && src.startsWith(word, start) ? word : src.slice(start, end);
-}
-
-/** The method at src[0, end): the shared name of a method sipwire knows, else a slice. */
-function methodAt(src: string, end: number): string {
-  for (const m of METHODS) if (m.length === end && src.startsWith(m)) return m;
-  return src.slice(0, end);
 }
 
 function toBuffer(data: Buffer | Uint8Array | string): Buffer {
@@ -124,7 +116,7 @@ function parseStatusLine(src: string, end: number, base: number): SipResponse {
         `expected a space after the status code, found ${describe(src.charCodeAt(i))}`,
         base + i,
       );
-    reason = shared(src, i + 1, end, reasonPhrase(status));
+    reason = src.slice(i + 1, end);
   }
   const res = new SipResponse({ status, reason: '', version: shared(src, 0, vlen, SIP_2_0) });
   res.setReasonBytes(reason);
@@ -144,7 +136,7 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
     fail(ParseErrorCode.START_LINE, "request line must be 'Method SP Request-URI SP SIP-Version'", base + i);
   if (src.charCodeAt(i) !== SP)
     fail(ParseErrorCode.START_LINE, `invalid character ${describe(src.charCodeAt(i))} in method`, base + i);
-  const method = methodAt(src, i);
+  const method = src.slice(0, i);
   const uriStart = i + 1;
   if (src.charCodeAt(end - 1) === SP || src.charCodeAt(end - 1) === HT) {
     fail(ParseErrorCode.START_LINE, 'whitespace at the end of the request line', base + end - 1);

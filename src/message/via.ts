@@ -77,15 +77,26 @@ export class Via {
     return v;
   }
 
+  /**
+   * Reads transport, host and port from text the fast grammar matched:
+   * "SIP/2.0/" transport SP host [":" port], then parameters from the first
+   * ';'. The match already checked every character, so string searches
+   * find the parts.
+   */
   private resolve(): void {
-    FAST_VIA.lastIndex = 0;
-    const m = FAST_VIA.exec(this.text as string) as RegExpExecArray;
-    let transport = m[1] as string;
+    const t = this.text as string;
+    const sp = t.indexOf(' ', 8);
+    let transport = t.slice(8, sp);
     if (transport !== 'UDP' && transport !== 'TCP' && transport !== 'TLS')
       transport = transport.toUpperCase();
+    let end = t.indexOf(';', sp + 1);
+    if (end === -1) end = t.length;
+    // An IPv6 reference ends at its ']'; a name or IPv4 address holds no ':'.
+    const colon = t.charCodeAt(sp + 1) === 0x5b ? t.indexOf(']', sp + 1) + 1 : t.indexOf(':', sp + 1);
+    const hostEnd = colon === -1 || colon >= end ? end : colon;
     this.transportText = transport;
-    this.hostText = m[2] as string;
-    this.portValue = m[3] === undefined ? undefined : +m[3];
+    this.hostText = t.slice(sp + 1, hostEnd);
+    this.portValue = hostEnd < end && t.charCodeAt(hostEnd) === 0x3a ? +t.slice(hostEnd + 1, end) : undefined;
     this.resolved = true;
   }
 
@@ -202,9 +213,8 @@ export class Via {
 }
 
 /* Fast path for the common form of a via-parm: "SIP/2.0/" transport SP host
- * [":" port] then simple parameters (see patterns.ts). FAST_VIA_TEST checks
- * a value without building captures; FAST_VIA reads the parts when asked. */
-const FAST_VIA = new RegExp(`SIP/2\\.0/(${TOKEN_RE}+) ${HOST_RE}(?::${PORT_RE})?${SIMPLE_PARAMS_RE}`, 'y');
+ * [":" port] then simple parameters (see patterns.ts). The match builds no
+ * captures; the parts are found with string searches when first read. */
 const FAST_VIA_TEST = new RegExp(
   `SIP/2\\.0/${TOKEN_RE}+ ${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?${nonCapturing(SIMPLE_PARAMS_RE)}`,
   'y',

@@ -32,6 +32,24 @@ const fails = (fn: () => unknown, re: RegExp) =>
   );
 
 describe('Via (RFC 3261 §20.42)', () => {
+  test('sent-by and transport of values taken by the fast grammar', () => {
+    const cases: Array<[string, string, string, number | undefined]> = [
+      ['SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1', 'UDP', '10.0.0.1', 5060],
+      ['SIP/2.0/udp host.example.com;branch=x;rport', 'UDP', 'host.example.com', undefined],
+      ['SIP/2.0/TCP [2001:db8::1]:5070;branch=y', 'TCP', '[2001:db8::1]', 5070],
+      ['SIP/2.0/TLS [::1];branch=z', 'TLS', '[::1]', undefined],
+      ['SIP/2.0/UDP [2001:db8::1]', 'UDP', '[2001:db8::1]', undefined],
+      ['SIP/2.0/sctp 192.0.2.1:65535', 'SCTP', '192.0.2.1', 65535],
+      ['SIP/2.0/UDP a.b:1;x="a;b:2"', 'UDP', 'a.b', 1],
+    ];
+    for (const [text, transport, host, port] of cases) {
+      const [v] = parseViaList(`SIP/2.0/WS first.example;branch=f, ${text}`).slice(1);
+      assert.equal(v?.transport, transport, `${text}: transport`);
+      assert.equal(v?.host, host, `${text}: host`);
+      assert.equal(v?.port, port, `${text}: port`);
+    }
+  });
+
   test('sent-protocol, sent-by and parameters', () => {
     const [v] = parseViaList(
       'SIP/2.0/UDP 198.51.100.17:5060;branch=z9hG4bK776;received=192.0.2.9;rport=5061;maddr=224.2.0.1;ttl=16',
