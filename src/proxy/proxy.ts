@@ -150,8 +150,6 @@ export class ResponseContext {
   private groupTimer: ReturnType<typeof setTimeout> | undefined;
   private breadth: number;
   private redirects: number;
-  /** Set once the final response is upstream and every branch has its own. */
-  private finished: boolean;
   /** Made on first use of `done`. */
   private donePromise: Promise<void> | undefined;
   private settleDone: (() => void) | undefined;
@@ -181,7 +179,6 @@ export class ResponseContext {
     this.forking = false;
     this.breadth = proxy.incomingBreadth(request);
     this.redirects = 0;
-    this.finished = false;
     this.donePromise = undefined;
     this.settleDone = undefined;
   }
@@ -189,11 +186,13 @@ export class ResponseContext {
   /** Resolves when the context has sent its final response upstream. */
   get done(): Promise<void> {
     if (this.donePromise === undefined) {
-      this.donePromise = this.finished
-        ? Promise.resolve()
-        : new Promise((r) => {
-            this.settleDone = r;
-          });
+      // The request is let go once the context is done.
+      this.donePromise =
+        this.request === undefined
+          ? Promise.resolve()
+          : new Promise((r) => {
+              this.settleDone = r;
+            });
     }
     return this.donePromise;
   }
@@ -399,24 +398,20 @@ export class ResponseContext {
    * transactions linger (RFC 6026 Timer L and M) holding this context.
    */
   private settle(): void {
-    if (this.pending > 0) return;
-    if (this.request !== undefined) {
-      this.request = undefined;
-      this.seen.clear();
-      // What lingers with the transactions (32 s for an INVITE) is cut to what matching needs.
-      this.incoming.request.slim();
-      // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream);
-      // any other final response may be, by the server transaction: it stays whole.
-      if (this.invite && this.answered !== undefined && this.answered.status < 300) this.answered.slim();
-      // One the server transaction may send again keeps its fields but not their parsed values.
-      else this.answered?.compact();
-      for (const b of this.branches) {
-        b.final = undefined;
-        b.out?.request.slim();
-      }
+    if (this.pending > 0 || this.request === undefined) return;
+    this.request = undefined;
+    this.seen.clear();
+    // What lingers with the transactions (32 s for an INVITE) is cut to what matching needs.
+    this.incoming.request.slim();
+    // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream);
+    // any other final response may be, by the server transaction: it stays whole.
+    if (this.invite && this.answered !== undefined && this.answered.status < 300) this.answered.slim();
+    // One the server transaction may send again keeps its fields but not their parsed values.
+    else this.answered?.compact();
+    for (const b of this.branches) {
+      b.final = undefined;
+      b.out?.request.slim();
     }
-    if (this.finished) return;
-    this.finished = true;
     this.proxy.contextEnded(this);
     this.settleDone?.();
   }

@@ -242,7 +242,6 @@ export class OutgoingRequest {
   private finalPromise: Promise<SipResponse> | undefined;
   private settle: ((r: SipResponse) => void) | undefined;
   private fail: ((e: Error) => void) | undefined;
-  private done: boolean;
 
   /** @internal */
   readonly stack: SipStack;
@@ -260,7 +259,6 @@ export class OutgoingRequest {
     this.finalPromise = undefined;
     this.settle = undefined;
     this.fail = undefined;
-    this.done = false;
     this.tx = undefined;
   }
 
@@ -300,7 +298,7 @@ export class OutgoingRequest {
   answered = false;
   /** True once a final response or an error settled this request. */
   get settled(): boolean {
-    return this.done;
+    return this.outcome !== undefined;
   }
 
   /** Calls `fn` for each provisional response. */
@@ -334,8 +332,7 @@ export class OutgoingRequest {
       for (const h of this.provisionalHandlers) h(r);
       return;
     }
-    if (!this.done) {
-      this.done = true;
+    if (this.outcome === undefined) {
       this.outcome = r;
       this.errorHandlers = undefined;
       this.settle?.(r);
@@ -344,8 +341,7 @@ export class OutgoingRequest {
 
   /** @internal */
   reject(e: Error): void {
-    if (!this.done) {
-      this.done = true;
+    if (this.outcome === undefined) {
       this.outcome = e;
       this.fail?.(e);
       const hs = this.errorHandlers;
