@@ -171,18 +171,27 @@ export class TransactionLayer {
  * passes on; when the transaction ends it leaves the table. One object per
  * transaction serves as both its context and its user.
  */
-abstract class Link<T> implements TransactionContext {
+abstract class Link<T, U> implements TransactionContext {
   readonly clock: Clock;
   readonly timers: TimerSettings;
   readonly reliable: boolean;
+  protected readonly tu: U;
   private readonly channel: Channel;
   private readonly table: Map<string, T>;
   private readonly key: string;
 
-  constructor(clock: Clock, timers: TimerSettings, channel: Channel, table: Map<string, T>, key: string) {
+  constructor(
+    clock: Clock,
+    timers: TimerSettings,
+    channel: Channel,
+    tu: U,
+    table: Map<string, T>,
+    key: string,
+  ) {
     this.clock = clock;
     this.timers = timers;
     this.reliable = channel.reliable;
+    this.tu = tu;
     this.channel = channel;
     this.table = table;
     this.key = key;
@@ -198,21 +207,7 @@ abstract class Link<T> implements TransactionContext {
 }
 
 /** The link of a client transaction. */
-class ClientLink extends Link<ClientTransaction> implements ClientTransactionUser {
-  private readonly tu: ClientTransactionUser;
-
-  constructor(
-    clock: Clock,
-    timers: TimerSettings,
-    channel: Channel,
-    tu: ClientTransactionUser,
-    table: Map<string, ClientTransaction>,
-    key: string,
-  ) {
-    super(clock, timers, channel, table, key);
-    this.tu = tu;
-  }
-
+class ClientLink extends Link<ClientTransaction, ClientTransactionUser> implements ClientTransactionUser {
   response(r: SipResponse, tx: ClientTransaction): void {
     this.tu.response(r, tx);
   }
@@ -232,21 +227,7 @@ class ClientLink extends Link<ClientTransaction> implements ClientTransactionUse
 }
 
 /** The link of a server transaction. */
-class ServerLink extends Link<ServerTransaction> implements ServerTransactionUser {
-  private readonly tu: ServerTransactionUser;
-
-  constructor(
-    clock: Clock,
-    timers: TimerSettings,
-    channel: Channel,
-    tu: ServerTransactionUser,
-    table: Map<string, ServerTransaction>,
-    key: string,
-  ) {
-    super(clock, timers, channel, table, key);
-    this.tu = tu;
-  }
-
+class ServerLink extends Link<ServerTransaction, ServerTransactionUser> implements ServerTransactionUser {
   ack(a: SipRequest, tx: ServerTransaction): void {
     this.tu.ack?.(a, tx);
   }

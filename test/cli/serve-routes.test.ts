@@ -121,23 +121,28 @@ describe('sipwire serve --routes', () => {
   });
 });
 
+/** `sipwire serve --open` on a fresh database and a free UDP port, logging at info, with `extra` flags. */
+async function serveOpen(extra: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'sipwire-serve-'));
+  const port = await freePort();
+  const s = serve([
+    '--open',
+    '--db',
+    join(dir, 'serve.db'),
+    '--listen',
+    `udp:127.0.0.1:${port}`,
+    ...extra,
+    '--log-level',
+    'info',
+  ]);
+  return { port, s };
+}
+
 describe('sipwire serve --stats-interval', () => {
   test('the stats line comes every S seconds, with the counters of what was served', {
     timeout: 60_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sipwire-stats-'));
-    const port = await freePort();
-    const s = serve([
-      '--open',
-      '--db',
-      join(dir, 'serve.db'),
-      '--listen',
-      `udp:127.0.0.1:${port}`,
-      '--stats-interval',
-      '1',
-      '--log-level',
-      'info',
-    ]);
+    const { port, s } = await serveOpen(['--stats-interval', '1']);
     try {
       await s.up;
       assert.match(await options(port, `sip:127.0.0.1:${port}`), /^SIP\/2\.0 200 /, 'OPTIONS answered');
@@ -163,19 +168,7 @@ describe('sipwire serve --max-transactions', () => {
   test('past the limit a new request is answered 503; a bad value is a usage error', {
     timeout: 60_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sipwire-limit-'));
-    const port = await freePort();
-    const s = serve([
-      '--open',
-      '--db',
-      join(dir, 'serve.db'),
-      '--listen',
-      `udp:127.0.0.1:${port}`,
-      '--max-transactions',
-      '1',
-      '--log-level',
-      'info',
-    ]);
+    const { port, s } = await serveOpen(['--max-transactions', '1']);
     try {
       await s.up;
       assert.match(await options(port, `sip:127.0.0.1:${port}`), /^SIP\/2\.0 200 /, 'the first is answered');
