@@ -17,7 +17,8 @@ Commands:
       --stateless        relay without transactions (a front end)
       --follow-redirects recurse on 3xx from downstream
       --upstream URI     send requests for other domains through this proxy
-      --max-transactions N  most live server transactions (200000); beyond, new requests get 503
+      --max-transactions N  most live server transactions (200000, fewer on a small heap);
+                         past it new requests get 503
   user add USER@DOMAIN --password P | remove USER@DOMAIN | list | import FILE   [--db FILE]
   registrations     The current bindings as a table [--db FILE].
   check FILE...     Parse and validate raw SIP messages; print one verdict per file.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import {
   isMap,
   isScalar,
@@ -66,6 +67,15 @@ export interface ServeConfig {
   };
 }
 
+/**
+ * The default limit on live server transactions: 200,000, or one per 16 KB
+ * of the V8 heap limit when that is fewer (a proxied call leaves about 17 KB
+ * of heap behind while its two server transactions linger), at least 1000.
+ */
+export function defaultMaxTransactions(heapLimit = getHeapStatistics().heap_size_limit): number {
+  return Math.max(1000, Math.min(200_000, Math.floor(heapLimit / 16384)));
+}
+
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   listen: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'],
   domains: [],
@@ -86,7 +96,7 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
     timerC: 181,
     maxBreadth: 60,
   },
-  limits: { maxTransactions: 200_000, maxConnections: 10_000 },
+  limits: { maxTransactions: defaultMaxTransactions(), maxConnections: 10_000 },
 });
 
 /** A mistake in the configuration, with the file and line it is on. */

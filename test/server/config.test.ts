@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/server/config.js';
+import { ConfigError, defaultMaxTransactions, parseConfig } from '../../src/server/config.js';
 
 describe('sipwire serve configuration (YAML)', () => {
   test('a full file is read; what it leaves out keeps its default', () => {
@@ -30,7 +30,11 @@ describe('sipwire serve configuration (YAML)', () => {
     assert.equal(cfg.open, false, 'closed by default');
     assert.equal(cfg.limits.maxTransactions, 5000, 'max_transactions');
     assert.equal(cfg.limits.maxConnections, 10_000, 'default max_connections');
-    assert.equal(parseConfig('open: false').limits.maxTransactions, 200_000, 'default max_transactions');
+    assert.equal(
+      parseConfig('open: false').limits.maxTransactions,
+      defaultMaxTransactions(),
+      'default max_transactions',
+    );
   });
 
   test('mistakes are reported by setting name and line', () => {
@@ -61,5 +65,11 @@ describe('sipwire serve configuration (YAML)', () => {
         text,
       );
     }
+  });
+
+  test('the default transaction limit follows a small heap: one per 16 KB, between 1000 and 200,000', () => {
+    assert.equal(defaultMaxTransactions(4 * 1024 ** 3), 200_000, 'a 4 GiB heap: the cap');
+    assert.equal(defaultMaxTransactions(1024 ** 3), 65_536, 'a 1 GiB heap');
+    assert.equal(defaultMaxTransactions(8 * 1024 ** 2), 1000, 'a tiny heap: the floor');
   });
 });
