@@ -111,6 +111,7 @@ export class NonInviteServerTransaction
     this.last = createResponse(this.request, 100);
     this.ctx.send(this.last);
   }
+
   /** @internal Timer J ends the transaction. */
   timerFired(timer: TxTimer): void {
     if (timer === this.timerTrying) this.onTrying();
