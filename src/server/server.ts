@@ -207,7 +207,10 @@ export class SipServer {
     this.stopSweeper = startSweeper(this.location, this.options.sweepIntervalMs ?? 30_000, Date.now);
     const limit = this.options.routeTimeoutMs ?? 30_000;
     this.routeTimer = setInterval(
-      () => this.sweepStuckRoutes(limit),
+      () => {
+        this.sweepStuckRoutes(limit);
+        this.reportOverload();
+      },
       Math.min(5000, Math.max(20, limit / 4)),
     );
     this.routeTimer.unref();
@@ -223,6 +226,24 @@ export class SipServer {
   /** Requests still in the pipeline, with when they entered it. */
   private readonly inflight = new Map<RouteContext, number>();
   private routeTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Refusals for a full transaction table already logged. */
+  private overloadLogged = 0;
+
+  /** Logs, once per sweep that saw some, the requests refused because the transaction table was full. */
+  private reportOverload(): void {
+    const refused = this.stack.stats.overloaded;
+    if (refused === this.overloadLogged) return;
+    this.log.warn(
+      {
+        refused: refused - this.overloadLogged,
+        limit: this.stack.transactions.maxServerTransactions,
+        serverTransactions: this.stack.transactions.size.servers,
+      },
+      'transaction table full: new requests answered 503',
+    );
+    this.overloadLogged = refused;
+  }
 
   /**
    * A stage that never finishes (a routes module waiting on something that

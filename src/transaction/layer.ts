@@ -59,14 +59,15 @@ export class TransactionLayer {
   readonly timers: TimerSettings;
   private readonly clients: Map<string, ClientTransaction>;
   private readonly servers: Map<string, ServerTransaction>;
-  private readonly maxServers: number;
+  /** Most server transactions alive at once (see TransactionLayerOptions). */
+  readonly maxServerTransactions: number;
 
   constructor(options: TransactionLayerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.timers = resolveTimers(options.timers);
     const max = options.maxServerTransactions ?? DEFAULT_MAX_SERVER_TRANSACTIONS;
     if (!(max >= 1)) throw new TypeError('maxServerTransactions must be at least 1');
-    this.maxServers = max;
+    this.maxServerTransactions = max;
     this.clients = new Map();
     this.servers = new Map();
   }
@@ -134,7 +135,8 @@ export class TransactionLayer {
     const servers = this.servers;
     // Every answered transaction lingers (Timer J, L: 32 s over UDP), so a flood
     // would grow the table without bound. A CANCEL is let in: it ends work.
-    if (servers.size >= this.maxServers && request.method !== 'CANCEL') return { kind: 'overloaded' };
+    if (servers.size >= this.maxServerTransactions && request.method !== 'CANCEL')
+      return { kind: 'overloaded' };
     const link = new ServerLink(this.clock, this.timers, channel, tu, servers, key);
     const tx =
       request.method === 'INVITE'

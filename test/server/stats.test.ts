@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -49,6 +50,71 @@ test('sipwire serve logs a line of counters on a timer: registrations, challenge
     assert.equal(stats['messages.internalErrors'], 0, 'no internal error');
   } finally {
     await stack.stop();
+    await server.stop(0);
+  }
+});
+
+test('a full transaction table is logged as a warning with the refusals, the limit and the live count', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  const server = new SipServer({
+    listen: ['udp:127.0.0.1:0'],
+    domains: ['example.test'],
+    stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
+    open: true,
+    logger: pino({ level: 'info' }, sink),
+    statsIntervalMs: 0,
+    routeTimeoutMs: 200,
+    maxServerTransactions: 1,
+  });
+  const [udp] = (await server.start()) as [TransportAddress];
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const replies: string[] = [];
+  sock.on('message', (m) => replies.push(m.toString('latin1')));
+  const options = (n: number) =>
+    [
+      `OPTIONS sip:127.0.0.1:${udp.port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bK-full-${n};rport`,
+      'Max-Forwards: 70',
+      `To: <sip:127.0.0.1:${udp.port}>`,
+      'From: <sip:tester@example.test>;tag=f1',
+      `Call-ID: full-${n}@127.0.0.1`,
+      `CSeq: ${n} OPTIONS`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+  try {
+    for (const n of [1, 2, 3]) sock.send(Buffer.from(options(n), 'latin1'), udp.port, '127.0.0.1');
+    const until = Date.now() + 5000;
+    let warning: Record<string, unknown> | undefined;
+    while (warning === undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      warning = lines.find((l) => l.msg === 'transaction table full: new requests answered 503');
+    }
+    assert.ok(
+      warning !== undefined,
+      `a warning was logged; replies: ${replies.map((r) => r.split('\r\n')[0])}`,
+    );
+    assert.equal(warning.level, 40, 'at warn level');
+    assert.equal(warning.refused, 2, 'the two refused requests');
+    assert.equal(warning.limit, 1);
+    assert.equal(warning.serverTransactions, 1);
+    assert.equal(replies.filter((r) => r.startsWith('SIP/2.0 503 ')).length, 2, 'both answered 503');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(
+      lines.filter((l) => l.msg === 'transaction table full: new requests answered 503').length,
+      1,
+      'logged once while nothing more is refused',
+    );
+  } finally {
+    sock.close();
     await server.stop(0);
   }
 });
