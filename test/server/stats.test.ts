@@ -8,7 +8,8 @@ import { SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
 
-test('sipwire serve logs a line of counters on a timer: registrations, challenges, calls proxied, transactions', async () => {
+/** A stream for a pino logger, and the log lines written to it, parsed. */
+function logSink() {
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -16,6 +17,11 @@ test('sipwire serve logs a line of counters on a timer: registrations, challenge
       done();
     },
   });
+  return { lines, sink };
+}
+
+test('sipwire serve logs a line of counters on a timer: registrations, challenges, calls proxied, transactions', async () => {
+  const { lines, sink } = logSink();
   const users = new MemoryUserStore();
   await users.put(makeUser('alice@example.test', 'secret'));
   const server = new SipServer({
@@ -55,13 +61,7 @@ test('sipwire serve logs a line of counters on a timer: registrations, challenge
 });
 
 test('a full transaction table is logged as a warning with the refusals, the limit and the live count', async () => {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l));
-      done();
-    },
-  });
+  const { lines, sink } = logSink();
   const server = new SipServer({
     listen: ['udp:127.0.0.1:0'],
     domains: ['example.test'],
