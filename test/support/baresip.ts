@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './net.js';
+import { freePort, freePortPair } from './net.js';
 
 /** One event of baresip's ctrl_tcp interface. */
 export interface BaresipEvent {
@@ -149,8 +149,9 @@ export class Baresip {
     let last: unknown;
     // A port found free may be taken before baresip binds it: try again with others.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const sipPort = await freePort();
-      // baresip also listens for SIP over TLS on the port after sipPort: keep the control port off both.
+      const sipPort = await freePortPair();
+      // baresip also listens for SIP over TLS on the port after sipPort: both must be free, and the
+      // control port off both.
       let ctrlPort = await freePort();
       while (ctrlPort === sipPort || ctrlPort === sipPort + 1) ctrlPort = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'baresip-'));

@@ -23,6 +23,23 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** A port for which that port and the next are both free (baresip listens for TLS on the SIP port + 1). */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port >= 65535) continue;
+    const next = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      next.once('error', () => r(false));
+      next.listen(port + 1, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => next.close(() => r()));
+      return port;
+    }
+  }
+}
+
 /** Runs a program to its end (killed after `timeoutMs`); resolves with its exit status and its output. */
 export function run(
   program: string,
