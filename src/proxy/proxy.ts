@@ -410,7 +410,13 @@ export class ResponseContext {
     else this.answered?.compact();
     for (const b of this.branches) {
       b.final = undefined;
-      b.out?.request.slim();
+      const out = b.out;
+      if (out !== undefined) {
+        out.request.slim();
+        // The branch's transaction may linger (Timer M, K): it no longer holds this context, and
+        // a 2xx it still delivers goes upstream statelessly, as every 2xx must (item 5).
+        out.release(this.proxy.lateResponse);
+      }
     }
     this.proxy.contextEnded(this);
     this.settleDone?.();
@@ -548,6 +554,15 @@ export class ProxyCore {
   contextOf(invite: IncomingRequest): ResponseContext | undefined {
     return this.contexts.get(invite);
   }
+
+  /**
+   * @internal A response on a branch whose context is done (a 2xx
+   * retransmitted, or from a fork, while the INVITE client transaction
+   * lingers): a 2xx goes on statelessly (RFC 6026 §7.2), others stop here.
+   */
+  readonly lateResponse = (r: SipResponse): void => {
+    if (r.status >= 200 && r.status < 300) this.forwardLateResponse(r).catch(() => {});
+  };
 
   /** @internal A context sent its final response: a CANCEL no longer finds it. */
   contextEnded(ctx: ResponseContext): void {

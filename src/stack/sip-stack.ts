@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { TransactionTimeoutError, TransportError } from '../errors.js';
+import { TransactionStateError, TransactionTimeoutError, TransportError } from '../errors.js';
 import { newBranch } from '../message/ids.js';
 import type { ParseLimits } from '../message/limits.js';
 import { type SipMessage, type SipRequest, SipResponse } from '../message/message.js';
@@ -125,6 +125,10 @@ export class IncomingRequest {
  * One attempt at sending a request (one target, one branch): the channel
  * of its client transaction and the user of its events, in one object.
  */
+function noFailover(): boolean {
+  return false;
+}
+
 class ClientLeg implements Channel, ClientTransactionUser {
   readonly reliable: boolean;
   /** The client transaction's key, once it exists. */
@@ -133,7 +137,7 @@ class ClientLeg implements Channel, ClientTransactionUser {
   private readonly transactions: TransactionLayer;
   private readonly out: OutgoingRequest;
   private readonly target: Target;
-  private readonly failover: () => boolean;
+  private failover: () => boolean;
   /** The request goes out again unchanged on each retransmission: it is serialized once. */
   private sent: SipMessage | undefined;
   private bytes: Buffer | undefined;
@@ -173,6 +177,8 @@ class ClientLeg implements Channel, ClientTransactionUser {
     if (r.status >= 200) {
       this.sent = undefined;
       this.bytes = undefined;
+      // Nor is it sent elsewhere: what failover would need goes too.
+      this.failover = noFailover;
     }
     this.out.deliver(r);
   }
@@ -222,6 +228,9 @@ class ServerLeg implements Channel, ServerTransactionUser {
     this.stack.ackReceived(a, this.source);
   }
 }
+
+/** The outcome of a request its user has released. */
+const RELEASED = new TransactionStateError('the request was released by its user');
 
 /** Outcome of a request sent through a client transaction. */
 export class OutgoingRequest {
@@ -337,6 +346,23 @@ export class OutgoingRequest {
       this.errorHandlers = undefined;
       this.settle?.(r);
     }
+  }
+
+  /**
+   * @internal Its user is done with this request: the handlers and the
+   * outcome are let go, and a response still arriving (a 2xx retransmitted
+   * while the INVITE client transaction lingers, RFC 6026 §7.2) goes to
+   * `late` alone. Reading `final` afterwards gives an error.
+   */
+  release(late: (r: SipResponse) => void): void {
+    this.provisionalHandlers.length = 0;
+    this.responseHandlers.length = 0;
+    this.responseHandlers.push(late);
+    this.errorHandlers = undefined;
+    this.finalPromise = undefined;
+    this.settle = undefined;
+    this.fail = undefined;
+    this.outcome = RELEASED;
   }
 
   /** @internal */

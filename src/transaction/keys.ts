@@ -1,6 +1,19 @@
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { MAGIC_COOKIE, type Via } from '../message/via.js';
 
+/*
+ * A key is built from pieces of the message text. Left as it is, the
+ * string is a tree of those pieces, each holding the whole text it was cut
+ * from, for as long as the transaction lingers. Reading a character makes
+ * the engine copy it into one flat string, which then stands alone.
+ */
+// A module-level sink keeps the read from being optimised away.
+let flatSink = 0;
+function flat(key: string): string {
+  flatSink ^= key.charCodeAt(key.length - 1);
+  return key;
+}
+
 function sentBy(v: Via): string {
   return v.port === undefined ? v.host.toLowerCase() : `${v.host.toLowerCase()}:${v.port}`;
 }
@@ -22,7 +35,7 @@ export function responseKey(response: SipResponse): string | undefined {
 }
 
 export function clientKey(branch: string, method: string): string {
-  return `${branch}\n${method}`;
+  return flat(`${branch}\n${method}`);
 }
 
 /**
@@ -39,8 +52,10 @@ export function serverKey(request: SipRequest, asMethod?: string): string | unde
   if (via === undefined || cseq === undefined) return undefined;
   const method = asMethod ?? (request.method === 'ACK' ? 'INVITE' : request.method);
   const branch = via.branch;
-  if (hasCookie(branch)) return `3\n${branch}\n${sentBy(via)}\n${method}`;
+  if (hasCookie(branch)) return flat(`3\n${branch}\n${sentBy(via)}\n${method}`);
   const from = request.from;
   const toTag = method === 'INVITE' ? '' : (request.to?.tag ?? '');
-  return `2\n${request.uriRaw}\n${from?.tag ?? ''}\n${toTag}\n${request.callId ?? ''}\n${cseq.seq}\n${method}\n${sentBy(via)}\n${branch ?? ''}`;
+  return flat(
+    `2\n${request.uriRaw}\n${from?.tag ?? ''}\n${toTag}\n${request.callId ?? ''}\n${cseq.seq}\n${method}\n${sentBy(via)}\n${branch ?? ''}`,
+  );
 }

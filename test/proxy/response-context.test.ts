@@ -57,6 +57,13 @@ class FakeBranch {
     this.errorHandlers.push(fn);
     return this;
   }
+  released = false;
+  release(late: (r: SipResponse) => void): void {
+    this.handlers.length = 0;
+    this.errorHandlers.length = 0;
+    this.handlers.push(late);
+    this.released = true;
+  }
   cancel(): Promise<unknown> {
     this.cancels++;
     return Promise.resolve();
@@ -76,6 +83,12 @@ class FakeBranch {
 class FakeCore extends ProxyCore {
   readonly sent: FakeBranch[] = [];
   readonly loops: Array<string | undefined> = [];
+  /** Responses sent on statelessly once their context was done. */
+  readonly late: SipResponse[] = [];
+  override forwardLateResponse(r: SipResponse): Promise<void> {
+    this.late.push(r);
+    return Promise.resolve();
+  }
   override send(
     copy: SipRequest,
     _t: ProxyTarget,
@@ -133,9 +146,19 @@ describe('response context', () => {
     assert.deepEqual(statuses(upstream), [180, 180, 200], '200 forwarded at once');
     assert.equal(branch(0).cancels, 1, 'the ringing branch is cancelled');
     assert.equal(branch(1).cancels, 0, 'a branch with a final response is not');
-    branch(0).answer(487);
     branch(2).answer(200);
     assert.deepEqual(statuses(upstream), [180, 180, 200, 200], 'a retransmitted 2xx goes up too');
+    assert.equal(branch(2).released, false, 'the context holds its branches while one is pending');
+    branch(0).answer(487);
+    assert.ok(
+      [0, 1, 2].every((i) => branch(i).released),
+      'once every branch is final, no branch holds the context any more',
+    );
+    branch(2).answer(200);
+    assert.deepEqual(statuses(upstream), [180, 180, 200, 200], 'the context forwards nothing more');
+    assert.deepEqual(statuses(core.late), [200], 'a 2xx after that goes upstream statelessly');
+    branch(1).answer(486);
+    assert.deepEqual(statuses(core.late), [200], 'anything else stops here');
   });
 
   test('a 6xx ends the search: pending branches cancelled, the 6xx chosen over their 487s', async () => {

@@ -3,10 +3,12 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
+  createResponse,
   formatTransportAddress,
   NameAddr,
   newCallId,
   newTag,
+  parseMessage,
   SipRequest,
   SipStack,
   TransactionTimeoutError,
@@ -128,6 +130,34 @@ describe('SipStack over loopback UDP and TCP', () => {
     assert.equal(late, early, 'a handler added after the failure is called at once with it');
     assert.equal(out.settled, true);
     await assert.rejects(out.final, TransportError, 'final, first read after the failure, rejects');
+  });
+
+  test('a released request hands later responses to its late handler alone; final then rejects', async () => {
+    const peer = createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+    const port = peer.address().port;
+    peer.on('message', (m, from) => {
+      const req = parseMessage(m) as SipRequest;
+      if (req.method !== 'INVITE') return;
+      const ok = createResponse(req, 200, undefined, { toTag: 'peer' }).toBuffer();
+      peer.send(ok, from.port, from.address);
+      // RFC 3261 §13.3.1.4: the UAS sends its 2xx again until it sees the ACK.
+      setTimeout(() => peer.send(ok, from.port, from.address), 40);
+    });
+    const out = await client.request(options(`127.0.0.1:${port}`, 'INVITE'), {
+      target: `udp:127.0.0.1:${port}`,
+    });
+    const before: number[] = [];
+    out.onResponse((r) => before.push(r.status));
+    assert.equal((await out.final).status, 200);
+    const late: number[] = [];
+    out.release((r) => late.push(r.status));
+    await new Promise((r) => setTimeout(r, 100));
+    peer.close();
+    assert.deepEqual(before, [200], 'the handlers added before the release saw only the first 200');
+    assert.deepEqual(late, [200], 'the retransmitted 200 went to the late handler');
+    assert.equal(out.settled, true);
+    await assert.rejects(out.final, /released/, 'the outcome is gone');
   });
 
   test('a datagram that does not parse gets 400 when its Via can be read; junk is dropped', async () => {
