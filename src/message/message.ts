@@ -17,7 +17,7 @@ import {
 } from './name-addr.js';
 import { parseDigits, parseMaxForwards } from './numeric.js';
 import { reasonPhrase } from './status-codes.js';
-import { bytesToText, textToBytes } from './text.js';
+import { bytesToText, flat, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
 import { parseFirstVia, parseViaList, Via } from './via.js';
 
@@ -43,6 +43,19 @@ export type HeaderInit =
   | Record<string, HeaderValue | HeaderValue[]>;
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+/** The field list of a sleeping message: never handed out, and frozen so nothing can add to it. */
+const ASLEEP: HeaderField[] = Object.freeze([]) as unknown as HeaderField[];
+
+/** Splits a header section written by sipwire (a sleeping message waking); set by the parser. */
+let reparse: (text: string) => SipMessage = () => {
+  throw new Error('the message parser is not loaded');
+};
+
+/** @internal */
+export function setReparse(fn: (text: string) => SipMessage): void {
+  reparse = fn;
+}
 
 /** A header name resolved once: its info when known, else its lower-case spelling. */
 interface HeaderKey {
@@ -104,8 +117,10 @@ function newField(key: HeaderKey, value: HeaderValue): HeaderField {
 
 /** Common part of requests and responses (RFC 3261 §7). */
 export abstract class SipMessage {
-  /** Header fields in wire order. Change them through the methods below, not directly. */
-  readonly headers: HeaderField[];
+  /** The fields; an empty list that is never returned while the message sleeps. */
+  private fieldList: HeaderField[];
+  /** While the message sleeps: its header fields as text, split again when it is next read. */
+  private sleepText: string | null;
   private bodyBuf: Buffer | null;
   private bodySrc: Buffer | null;
   private bodyEnd: number;
@@ -119,7 +134,7 @@ export abstract class SipMessage {
   src: string | null;
   /** @internal Byte offset of src[0] in the data received. */
   base: number;
-  /** @internal End of the start line in src while it is unchanged, else -1. */
+  /** @internal End of the start line in src (asleep, in the sleeping text) while it is unchanged, else -1. */
   startLineEnd: number;
   /** @internal True when src uses CRLF for every line end (pristine runs can be copied whole). */
   crlf: boolean;
@@ -131,7 +146,8 @@ export abstract class SipMessage {
   hot: number[] | null;
 
   protected constructor(version: string) {
-    this.headers = [];
+    this.fieldList = [];
+    this.sleepText = null;
     this.bodyBuf = EMPTY_BODY;
     this.bodySrc = null;
     this.bodyStart = 0;
@@ -148,6 +164,74 @@ export abstract class SipMessage {
   }
 
   abstract get isRequest(): boolean;
+
+  /** Header fields in wire order. Change them through the methods below, not directly. */
+  get headers(): HeaderField[] {
+    if (this.sleepText !== null) this.wake();
+    return this.fieldList;
+  }
+
+  /**
+   * @internal For a message kept only while its transaction lingers
+   * (RFC 3261 §17.2.2 Timer J, RFC 6026 Timers L and M): its start line and
+   * header fields become one string and the field objects go; the next read
+   * splits them again from that string. The message writes the same bytes
+   * asleep or awake.
+   */
+  sleep(): void {
+    if (this.sleepText !== null) return;
+    const line = this.startLine();
+    // Text given with a line break would not split back the same: stay awake.
+    if (line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) return;
+    let text = `${line}\r\n`;
+    for (const f of this.fieldList) {
+      if (f.src === null) {
+        const v = f.value;
+        if (v.indexOf('\n') !== -1 || v.indexOf('\r') !== -1) return;
+        text += `${f.name}: ${v}\r\n`;
+      } else text += `${normalizeEol(f.raw)}\r\n`;
+    }
+    if (this.bodySrc !== null) {
+      // A body still in the bytes received is copied out: they, and the offsets into them, are let go.
+      this.bodyBuf = Buffer.from(this.bodySrc.subarray(this.bodyStart, this.bodyEnd));
+      this.bodySrc = null;
+    }
+    // One flat string: it holds no part of the source text it was cut from.
+    this.sleepText = flat(text);
+    this.detachStartLine(this.sleepText);
+    this.fieldList = ASLEEP;
+    this.hot = null;
+    this.src = null;
+    this.base = 0;
+  }
+
+  /** @internal The start line as it arrived while it is unchanged (asleep or awake), else undefined. */
+  protected arrivedStartLine(): string | undefined {
+    const end = this.startLineEnd;
+    if (end < 0) return undefined;
+    if (this.src !== null) return this.src.slice(0, end);
+    return this.sleepText === null ? undefined : this.sleepText.slice(0, end);
+  }
+
+  private wake(): void {
+    const asleep = this.sleepText as string;
+    // The start line as it is now (a request may have been given a new Request-URI meanwhile).
+    const text = `${this.startLine()}${asleep.slice(asleep.indexOf('\r\n'))}\r\n`;
+    this.sleepText = null;
+    const m = reparse(text);
+    this.fieldList = m.fieldList;
+    this.hot = m.hot;
+    this.src = m.src;
+    this.crlf = m.crlf;
+    this.startLineEnd = m.startLineEnd;
+    this.afterWake(m);
+  }
+
+  /** @internal Points what the start line holds into `text` (which starts with it) instead of the source text. */
+  protected abstract detachStartLine(text: string): void;
+
+  /** @internal Takes what the start line parse found (a request's Request-URI offset). */
+  protected abstract afterWake(m: SipMessage): void;
 
   /** The body, as bytes. Content-Length is made to match when the message is written. */
   get body(): Buffer {
@@ -530,6 +614,8 @@ export abstract class SipMessage {
    * retransmissions.
    */
   compact(): void {
+    // Asleep, there are no parsed values to drop.
+    if (this.sleepText !== null) return;
     for (const f of this.headers) {
       f.cache = undefined;
       f.first = undefined;
@@ -540,7 +626,8 @@ export abstract class SipMessage {
    * Keeps only what matching needs (Via, From, To, Call-ID, CSeq, Route)
    * and lets go of the body and every other field: for a message that only
    * lingers so its transaction can recognise retransmissions (RFC 6026
-   * Accepted state). The message no longer serializes as it arrived.
+   * Accepted state). The message no longer serializes as it arrived. The
+   * message then sleeps (see sleep()).
    */
   slim(): void {
     const keep: HeaderField[] = [];
@@ -567,6 +654,7 @@ export abstract class SipMessage {
     this.bodySrc = null;
     this.bodyStart = 0;
     this.bodyEnd = 0;
+    this.sleep();
   }
 
   /** Adds a field at the end of the header section. */
@@ -660,7 +748,7 @@ export abstract class SipMessage {
   abstract clone(): SipMessage;
 
   protected copyInto<T extends SipMessage>(m: T): T {
-    (m as { headers: HeaderField[] }).headers = this.headers.slice();
+    m.fieldList = this.headers.slice();
     m.bodyBuf = this.bodyBuf;
     m.bodySrc = this.bodySrc;
     m.bodyStart = this.bodyStart;
@@ -773,13 +861,22 @@ export class SipRequest extends SipMessage {
   }
 
   startLine(): string {
-    if (this.startLineEnd >= 0 && this.src !== null) return this.src.slice(0, this.startLineEnd);
-    return `${this.methodText} ${this.uriRaw} ${this.version}`;
+    return this.arrivedStartLine() ?? `${this.methodText} ${this.uriRaw} ${this.version}`;
   }
 
   override compact(): void {
     super.compact();
     this.parsedUri = undefined;
+  }
+
+  protected afterWake(m: SipMessage): void {
+    this.uriOffset = (m as SipRequest).uriOffset;
+  }
+
+  protected detachStartLine(text: string): void {
+    const at = this.methodText.length + 1;
+    const u = this.uriRaw;
+    if (text.startsWith(u, at)) this.uriRaw = text.slice(at, at + u.length);
   }
 
   override slim(): void {
@@ -839,9 +936,16 @@ export class SipResponse extends SipMessage {
     this.reasonText = r;
   }
 
+  protected afterWake(_m: SipMessage): void {}
+
+  protected detachStartLine(text: string): void {
+    const at = this.version.length + 5;
+    const r = this.reasonText;
+    if (r.length > 0 && text.startsWith(r, at)) this.reasonText = text.slice(at, at + r.length);
+  }
+
   startLine(): string {
-    if (this.startLineEnd >= 0 && this.src !== null) return this.src.slice(0, this.startLineEnd);
-    return `${this.version} ${this.statusCode} ${this.reasonText}`;
+    return this.arrivedStartLine() ?? `${this.version} ${this.statusCode} ${this.reasonText}`;
   }
 
   clone(): SipResponse {
@@ -875,7 +979,7 @@ export function serialize(m: SipMessage): Buffer {
     if (f.idc === H.CONTENT_LENGTH) {
       if (!clWritten) {
         clWritten = true;
-        if (f.src !== null && m.declaredLength === bodyLen) head += `\r\n${f.src.slice(f.ls, f.le)}`;
+        if (f.src !== null && m.declaredLength === bodyLen) head += `\r\n${normalizeEol(f.raw)}`;
         else head += `\r\nContent-Length: ${bodyLen}`;
       }
       i++;

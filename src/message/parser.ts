@@ -8,7 +8,7 @@ const H_VIA = H.VIA;
 const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
-import { HOT_MAX, type SipMessage, SipRequest, SipResponse } from './message.js';
+import { HOT_MAX, type SipMessage, SipRequest, SipResponse, setReparse } from './message.js';
 
 export interface ParseOptions {
   /** Limits to apply; missing ones take their defaults. */
@@ -351,6 +351,23 @@ function parseHead(
   msg.clAt = clAt;
   return msg;
 }
+
+// A sleeping message splits its fields again from the text it wrote: lines
+// that passed this parser or that sipwire wrote, ending in an empty line.
+// Limits were applied when the message first came in; fields added since
+// may go past them, and must split back all the same.
+const NO_LIMITS: Readonly<ParseLimits> = Object.freeze({
+  maxMessageSize: Number.MAX_SAFE_INTEGER,
+  maxHeaderSectionSize: Number.MAX_SAFE_INTEGER,
+  maxHeaders: Number.MAX_SAFE_INTEGER,
+  maxHeaderLineLength: Number.MAX_SAFE_INTEGER,
+  maxVias: Number.MAX_SAFE_INTEGER,
+  maxBodySize: Number.MAX_SAFE_INTEGER,
+});
+setReparse((text) => {
+  const buf = Buffer.from(text, 'latin1');
+  return parseHead(buf, 0, buf.length, NO_LIMITS, true) as SipMessage;
+});
 
 function unterminated(buf: Buffer, start: number, end: number, limits: Readonly<ParseLimits>): never {
   if (end - start > limits.maxHeaderSectionSize) {

@@ -403,11 +403,10 @@ export class ResponseContext {
     this.seen.clear();
     // What lingers with the transactions (32 s for an INVITE) is cut to what matching needs.
     this.incoming.request.slim();
-    // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream);
-    // any other final response may be, by the server transaction: it stays whole.
-    if (this.invite && this.answered !== undefined && this.answered.status < 300) this.answered.slim();
-    // One the server transaction may send again keeps its fields but not their parsed values.
-    else this.answered?.compact();
+    // A 2xx to an INVITE is never sent again from here (each retransmission comes from downstream)
+    // and nothing keeps it; any other final response may be, by the server transaction: it stays
+    // whole, asleep.
+    if (!this.invite || this.answered === undefined || this.answered.status >= 300) this.answered?.sleep();
     for (const b of this.branches) {
       b.final = undefined;
       const out = b.out;

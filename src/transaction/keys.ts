@@ -1,18 +1,6 @@
 import type { SipRequest, SipResponse } from '../message/message.js';
+import { flat } from '../message/text.js';
 import { MAGIC_COOKIE, type Via } from '../message/via.js';
-
-/*
- * A key is built from pieces of the message text. Left as it is, the
- * string is a tree of those pieces, each holding the whole text it was cut
- * from, for as long as the transaction lingers. Reading a character makes
- * the engine copy it into one flat string, which then stands alone.
- */
-// biome-ignore lint/correctness/noUnusedVariables: only written, so that the read is not optimised away
-let flatSink = 0;
-function flat(key: string): string {
-  flatSink ^= key.charCodeAt(key.length - 1);
-  return key;
-}
 
 function sentBy(v: Via): string {
   return v.port === undefined ? v.host.toLowerCase() : `${v.host.toLowerCase()}:${v.port}`;

@@ -113,6 +113,34 @@ describe('parsing never fails in any other way than SipParseError', () => {
       { numRuns: 4000 },
     );
   });
+
+  test('a message that parses writes the same bytes after sleeping, and has the same fields awake again', () => {
+    const seed = Buffer.from(SEED_MESSAGE, 'latin1');
+    const edit = fc.record({
+      at: fc.nat({ max: seed.length }),
+      byte: fc.constantFrom(9, 10, 13, 32, 44, 58, 59, 60, 62, 65, 200),
+    });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+        let b = Buffer.from(seed);
+        for (const e of edits)
+          b = Buffer.concat([b.subarray(0, e.at), Buffer.from([e.byte]), b.subarray(e.at)]);
+        let m: SipMessage;
+        try {
+          m = parseMessage(b);
+        } catch (e) {
+          if (e instanceof SipParseError) return;
+          throw e;
+        }
+        const before = m.toBuffer();
+        const count = m.headers.length;
+        m.sleep();
+        assert.deepEqual(m.toBuffer(), before);
+        assert.equal(m.headers.length, count);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 const token = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.!%*_+`'~-]{0,11}$/);

@@ -5,6 +5,7 @@ import {
   Params,
   parseMessage,
   parseSipUri,
+  type SipMessage,
   SipRequest,
   SipResponse,
   Via,
@@ -163,6 +164,72 @@ describe('serializer', () => {
     copy.setHeader('Max-Forwards', 1);
     assert.equal(m.maxForwards, 70);
     assert.equal(copy.maxForwards, 1);
+  });
+});
+
+describe('sleeping messages', () => {
+  // A message kept only while its transaction lingers sleeps: its fields become one string.
+  const wire = (m: SipMessage) => m.toBuffer().toString('latin1');
+
+  test('a parsed message writes the same bytes asleep, and reads the same values when it wakes', () => {
+    const m = parseMessage(INVITE) as SipRequest;
+    const fields = m.headers;
+    m.sleep();
+    assert.equal(wire(m), INVITE, 'byte for byte: folding, odd spacing and body included');
+    assert.notEqual(m.headers, fields, 'the fields were split again');
+    assert.equal(m.from?.tag, '1928301774');
+    assert.equal(m.cseq?.seq, 314159);
+    assert.equal(m.topVia?.branch, 'z9hG4bKnashds8');
+    assert.deepEqual(m.getAll('Route'), ['<sip:p1.example.com;lr>', '<sip:p2.example.com;lr>']);
+    assert.equal(m.get('Subject'), 'folded line');
+    assert.equal(m.uri.toString(), 'sip:bob@biloxi.com');
+    m.decrementMaxForwards();
+    assert.match(wire(m), /\r\nMax-Forwards: 69\r\n/, 'an awake message takes edits again');
+  });
+
+  test('an edited message writes its edits asleep', () => {
+    const m = parseMessage(INVITE) as SipRequest;
+    m.prependHeader('Via', new Via('UDP', 'proxy.example.com', 5060, Params.from({ branch: 'z9hG4bKp1' })));
+    m.decrementMaxForwards();
+    m.removeFirstValue('Route');
+    m.appendHeader('Record-Route', '<sip:proxy.example.com;lr>');
+    m.uri = parseSipUri('sip:bob@192.0.2.4');
+    const before = wire(m);
+    m.sleep();
+    assert.equal(wire(m), before);
+  });
+
+  test('the start line is kept as it arrived, or as it is changed while asleep', () => {
+    const bare = crlf(
+      'SIP/2.0 200',
+      'Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1',
+      'Content-Length: 0',
+      '',
+      '',
+    );
+    const r = parseMessage(bare) as SipResponse;
+    r.sleep();
+    assert.equal(wire(r), bare, 'a status line without a reason stays so');
+    const m = parseMessage(INVITE) as SipRequest;
+    m.sleep();
+    m.uri = parseSipUri('sip:bob@192.0.2.9');
+    assert.match(wire(m), /^INVITE sip:bob@192\.0\.2\.9 SIP\/2\.0\r\nVia: /);
+  });
+
+  test('bare-LF input sleeps and is written with CRLF, as awake', () => {
+    const lf =
+      'OPTIONS sip:b@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\nSubject: a\n b\nContent-Length: 0\n\n';
+    const awake = wire(parseMessage(lf));
+    const m = parseMessage(lf);
+    m.sleep();
+    assert.equal(wire(m), awake);
+  });
+
+  test('a message with a line break inside a value given by code stays awake', () => {
+    const m = new SipResponse({ status: 200, headers: [['X-Odd', 'a\r\nb']] });
+    const fields = m.headers;
+    m.sleep();
+    assert.equal(m.headers, fields);
   });
 });
 
