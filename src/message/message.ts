@@ -1,7 +1,7 @@
 import { ParseErrorCode, SipParseError } from '../errors.js';
 import { CSeq, parseCSeq } from './cseq.js';
 import { HeaderField } from './header-field.js';
-import { H, HEADERS, type HeaderInfo, headerInfo } from './header-names.js';
+import { H, HEADERS, type HeaderInfo, headerInfo, lookupHeaderId } from './header-names.js';
 import { fieldParser, parseCallId } from './header-parsers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { splitListRanges } from './list.js';
@@ -43,6 +43,18 @@ export type HeaderInit =
   | Record<string, HeaderValue | HeaderValue[]>;
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+type SlicingBuffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** Bytes as a byte string (one character per octet). */
+function latin1Text(b: Buffer): string {
+  return typeof (b as Partial<SlicingBuffer>).latin1Slice === 'function'
+    ? (b as SlicingBuffer).latin1Slice(0, b.length)
+    : b.toString('latin1');
+}
+
+/** The fields slim() keeps: what matching a request or response to its transaction reads. */
+const SLIM_KEEP = new Set<number>([H.VIA, H.FROM, H.TO, H.CALL_ID, H.CSEQ, H.ROUTE]);
 
 /** The field list of a sleeping message: never handed out, and frozen so nothing can add to it. */
 const ASLEEP: HeaderField[] = Object.freeze([]) as unknown as HeaderField[];
@@ -119,8 +131,10 @@ function newField(key: HeaderKey, value: HeaderValue): HeaderField {
 export abstract class SipMessage {
   /** The fields; an empty list that is never returned while the message sleeps. */
   private fieldList: HeaderField[];
-  /** While the message sleeps: its header fields as text, split again when it is next read. */
+  /** While the message sleeps: its start line, header fields and body as text, split again when next read. */
   private sleepText: string | null;
+  /** True while the body is [bodyStart, bodyEnd) of the sleeping text. */
+  private bodyAsleep: boolean;
   private bodyBuf: Buffer | null;
   private bodySrc: Buffer | null;
   private bodyEnd: number;
@@ -148,6 +162,7 @@ export abstract class SipMessage {
   protected constructor(version: string) {
     this.fieldList = [];
     this.sleepText = null;
+    this.bodyAsleep = false;
     this.bodyBuf = EMPTY_BODY;
     this.bodySrc = null;
     this.bodyStart = 0;
@@ -191,10 +206,19 @@ export abstract class SipMessage {
         text += `${f.name}: ${v}\r\n`;
       } else text += `${normalizeEol(f.raw)}\r\n`;
     }
-    if (this.bodySrc !== null) {
-      // A body still in the bytes received is copied out: they, and the offsets into them, are let go.
-      this.bodyBuf = Buffer.from(this.bodySrc.subarray(this.bodyStart, this.bodyEnd));
+    text += '\r\n';
+    const bodyLen = this.bodyLength;
+    if (bodyLen > 0) {
+      // The body joins the text (one character per byte): the bytes received, or a
+      // buffer cut from them, are let go.
+      const b = this.body;
+      const at = text.length;
+      text += latin1Text(b);
+      this.bodyStart = at;
+      this.bodyEnd = at + bodyLen;
+      this.bodyBuf = null;
       this.bodySrc = null;
+      this.bodyAsleep = true;
     }
     // One flat string: it holds no part of the source text it was cut from.
     this.sleepText = flat(text);
@@ -216,15 +240,57 @@ export abstract class SipMessage {
   private wake(): void {
     const asleep = this.sleepText as string;
     // The start line as it is now (a request may have been given a new Request-URI meanwhile).
-    const text = `${this.startLine()}${asleep.slice(asleep.indexOf('\r\n'))}\r\n`;
+    const line = this.startLine();
+    const rest = asleep.indexOf('\r\n');
     this.sleepText = null;
-    const m = reparse(text);
+    const m = reparse(line.length === rest ? asleep : `${line}${asleep.slice(rest)}`);
     this.fieldList = m.fieldList;
     this.hot = m.hot;
     this.src = m.src;
     this.crlf = m.crlf;
     this.startLineEnd = m.startLineEnd;
+    if (this.bodyAsleep) {
+      // The body lies in the bytes just parsed.
+      this.bodyAsleep = false;
+      this.bodyBuf = null;
+      this.bodySrc = m.bodySrc;
+      this.bodyStart = m.bodyStart;
+      this.bodyEnd = m.bodyEnd;
+    }
     this.afterWake(m);
+  }
+
+  /**
+   * slim() on a sleeping message: the kept fields' lines are picked from the
+   * text, and the body dropped, without splitting the fields into objects.
+   */
+  private slimAsleep(): void {
+    const t = this.sleepText as string;
+    let pos = t.indexOf('\r\n') + 2;
+    let out = t.slice(0, pos);
+    let keep = false;
+    for (;;) {
+      const eol = t.indexOf('\r\n', pos);
+      if (eol === -1 || eol === pos) break;
+      const c = t.charCodeAt(pos);
+      if (c !== 0x20 && c !== 0x09) {
+        // A field's first line: named by the characters before the colon (and any whitespace).
+        let ne = t.indexOf(':', pos);
+        if (ne === -1 || ne > eol) ne = pos;
+        while (ne > pos && (t.charCodeAt(ne - 1) === 0x20 || t.charCodeAt(ne - 1) === 0x09)) ne--;
+        keep = SLIM_KEEP.has(lookupHeaderId(t, pos, ne));
+      }
+      if (keep) out += t.slice(pos, eol + 2);
+      pos = eol + 2;
+    }
+    this.sleepText = flat(`${out}\r\n`);
+    this.detachStartLine(this.sleepText);
+    this.bodyAsleep = false;
+    this.bodyBuf = EMPTY_BODY;
+    this.bodySrc = null;
+    this.bodyStart = 0;
+    this.bodyEnd = 0;
+    this.clAt = -1;
   }
 
   /** @internal Points what the start line holds into `text` (which starts with it) instead of the source text. */
@@ -235,13 +301,18 @@ export abstract class SipMessage {
 
   /** The body, as bytes. Content-Length is made to match when the message is written. */
   get body(): Buffer {
-    if (this.bodyBuf === null) this.bodyBuf = (this.bodySrc as Buffer).subarray(this.bodyStart, this.bodyEnd);
+    if (this.bodyBuf === null) {
+      if (this.bodyAsleep) this.wake();
+      if (this.bodyBuf === null)
+        this.bodyBuf = (this.bodySrc as Buffer).subarray(this.bodyStart, this.bodyEnd);
+    }
     return this.bodyBuf;
   }
 
   set body(b: Buffer) {
     this.bodyBuf = b;
     this.bodySrc = null;
+    this.bodyAsleep = false;
   }
 
   /** Length of the body in bytes. */
@@ -630,17 +701,13 @@ export abstract class SipMessage {
    * message then sleeps (see sleep()).
    */
   slim(): void {
+    if (this.sleepText !== null) {
+      this.slimAsleep();
+      return;
+    }
     const keep: HeaderField[] = [];
     for (const f of this.headers) {
-      const id = f.id;
-      if (
-        id === H.VIA ||
-        id === H.FROM ||
-        id === H.TO ||
-        id === H.CALL_ID ||
-        id === H.CSEQ ||
-        id === H.ROUTE
-      ) {
+      if (SLIM_KEEP.has(f.id)) {
         f.cache = undefined;
         f.first = undefined;
         keep.push(f);

@@ -366,7 +366,9 @@ const NO_LIMITS: Readonly<ParseLimits> = Object.freeze({
 });
 setReparse((text) => {
   const buf = Buffer.from(text, 'latin1');
-  return parseHead(buf, 0, buf.length, NO_LIMITS, true) as SipMessage;
+  const msg = parseHead(buf, 0, buf.length, NO_LIMITS, true) as SipMessage;
+  msg.setWireBody(buf, msg.bodyStart, buf.length);
+  return msg;
 });
 
 function unterminated(buf: Buffer, start: number, end: number, limits: Readonly<ParseLimits>): never {

@@ -435,12 +435,13 @@ export class SipServer {
       }
     }
     const result = await this.registrar.register(req, aor, ctx.source);
+    // Every contact at expiry 0 (by parameter or header), or *: a removal. Read before the
+    // answer: the request then only lingers for retransmissions.
+    const contacts = req.contact;
+    const removing =
+      contacts.length > 0 && contacts.every((c) => c.wildcard || (c.expires ?? req.expires) === 0);
     ctx.reply(result.status, result.reason, result.headers);
     if (result.status === 200) {
-      // Every contact at expiry 0 (by parameter or header), or *: a removal.
-      const contacts = req.contact;
-      const removing =
-        contacts.length > 0 && contacts.every((c) => c.wildcard || (c.expires ?? req.expires) === 0);
       if (removing) this.stats.unregistered++;
       else this.stats.registered++;
       this.log.info(

@@ -58,8 +58,8 @@ export class InviteServerTransaction
         this.last = response;
         this.ctx.send(response);
         if (status < 200) return;
-        // From here the request only serves to recognise retransmissions: its parsed values can go.
-        this.request.compact();
+        // From here the request only serves to recognise retransmissions: it sleeps.
+        this.request.sleep();
         if (status < 300) {
           // RFC 6026 §8.5: a 2xx is sent once (the TU retransmits it) and the
           // transaction moves to Accepted with Timer L.
@@ -73,6 +73,8 @@ export class InviteServerTransaction
         this.stateValue = 'completed';
         if (!this.ctx.reliable) this.timerG = this.arm(this.timerG, this.intervalG);
         this.timerH = this.arm(this.timerH, sixtyFourT1(this.ctx.timers));
+        // Kept to answer retransmissions (and for Timer G): asleep.
+        response.sleep();
         return;
       case 'accepted':
         // RFC 6026 §8.7: "While in the Accepted state, if the TU passes a 2xx
@@ -104,6 +106,8 @@ export class InviteServerTransaction
           this.stateValue = 'confirmed';
           this.timerG?.stop();
           this.timerH?.stop();
+          // §17.2.1: Confirmed absorbs ACKs; the response is never sent again.
+          this.last = undefined;
           this.timerI = this.arm(this.timerI, timerIK(this.ctx.timers, this.ctx.reliable));
         } else if (this.last !== undefined) {
           // A retransmitted INVITE gets the final response again.

@@ -76,10 +76,14 @@ export class NonInviteServerTransaction
     this.stateValue = 'completed';
     this.last = response;
     this.ctx.send(response);
-    // From here the request only serves to recognise retransmissions: its parsed values can go.
-    this.request.compact();
     // "When the server transaction enters the Completed state, it MUST set Timer J."
     this.timerJ.start(timerJ(this.ctx.timers, this.ctx.reliable));
+    // From here the request only serves to recognise retransmissions, and the response to
+    // answer them: both sleep while the transaction lingers (64*T1 over UDP).
+    if (!this.ctx.reliable) {
+      this.request.sleep();
+      response.sleep();
+    }
   }
 
   receiveRequest(_request: SipRequest): void {

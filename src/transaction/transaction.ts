@@ -57,7 +57,7 @@ export interface ServerTransaction {
   readonly state: ServerState;
   /** Matching key (RFC 3261 §17.2.3). */
   readonly key: string;
-  /** The last response sent, if any. */
+  /** The last response sent, while the transaction may send it again (undefined in Accepted and Confirmed). */
   readonly lastResponse: SipResponse | undefined;
   /** Sends a response from the TU. */
   respond(response: SipResponse): void;

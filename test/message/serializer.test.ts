@@ -225,6 +225,35 @@ describe('sleeping messages', () => {
     assert.equal(wire(m), awake);
   });
 
+  test('the body sleeps in the text: read asleep, written asleep, whether it was read before or not', () => {
+    for (const readFirst of [false, true]) {
+      const m = parseMessage(Buffer.from(INVITE, 'latin1'));
+      if (readFirst) assert.equal(m.body.toString(), 'v=0\n');
+      m.sleep();
+      assert.equal(m.bodyLength, 4);
+      assert.equal(m.body.toString(), 'v=0\n', 'the body read from the sleeping text');
+      assert.equal(wire(m), INVITE);
+    }
+    const m = parseMessage(INVITE);
+    m.sleep();
+    m.body = Buffer.from('v=1\r\n');
+    assert.match(wire(m), /Content-Length: 5\r\n\r\nv=1\r\n$/, 'a body given while asleep replaces it');
+  });
+
+  test('slim() on a sleeping message picks the same fields as awake, and drops the body', () => {
+    const awake = parseMessage(INVITE);
+    awake.slim();
+    const asleep = parseMessage(INVITE);
+    asleep.sleep();
+    asleep.slim();
+    assert.equal(wire(asleep), wire(awake));
+    assert.equal(asleep.bodyLength, 0);
+    assert.deepEqual(
+      asleep.headers.map((f) => f.name),
+      ['Via', 'Route', 'To', 'From', 'Call-ID', 'CSeq'],
+    );
+  });
+
   test('a message with a line break inside a value given by code stays awake', () => {
     const m = new SipResponse({ status: 200, headers: [['X-Odd', 'a\r\nb']] });
     const fields = m.headers;

@@ -95,6 +95,7 @@ describe('INVITE server transaction (RFC 3261 Figure 7, RFC 6026)', () => {
       const r = layer.receiveRequest(ackFor(req), channel);
       assert.equal(r.kind, 'absorbed');
       assert.equal(tx.state, 'confirmed');
+      assert.equal(tx.lastResponse, undefined, 'the response is never sent again: it is let go');
       assert.deepEqual(tu.events, [], 'ACK for a non-2xx is not passed up');
       layer.receiveRequest(ackFor(req), channel);
       clock.tick(4999);
@@ -182,6 +183,24 @@ describe('non-INVITE server transaction (RFC 3261 Figure 8, RFC 4320)', () => {
     clock.tick(32000);
     assert.equal(tx.state, 'terminated');
     assert.equal(layer.size.servers, 0);
+  });
+
+  test('while it lingers over UDP its request and response sleep; a retransmission gets the same bytes', () => {
+    const { channel, tx, req, layer } = setup('OPTIONS');
+    const res = response(req, 200);
+    const bytes = res.toBuffer();
+    const reqFields = req.headers;
+    const resFields = res.headers;
+    tx.respond(res);
+    assert.notEqual(req.headers, reqFields, 'the request slept (its fields were split again on reading)');
+    assert.notEqual(res.headers, resFields, 'the response slept');
+    layer.receiveRequest(parseMessage(req.toBuffer()) as SipRequest, channel);
+    assert.equal(channel.sent.length, 2);
+    assert.deepEqual(channel.sent[1]?.toBuffer(), bytes);
+    const tcp = setup('OPTIONS', true);
+    const fields = tcp.req.headers;
+    tcp.tx.respond(response(tcp.req, 200));
+    assert.equal(tcp.req.headers, fields, 'over TCP the transaction ends at once: nothing sleeps');
   });
 
   test('Timer J is zero over a reliable transport', () => {
