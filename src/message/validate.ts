@@ -114,6 +114,14 @@ const PROXY_NEEDS = new Set<number>([
   ...['Proxy-Require', 'Proxy-Authorization', 'Max-Breadth'].map((n) => (headerInfo(n) as HeaderInfo).id),
 ]);
 
+/**
+ * Headers a proxy reads in a response (RFC 3261 §16.7: the Via to match the
+ * transaction and find the next hop, the CSeq method; From, To and Call-ID
+ * identify it). Route, Record-Route and the request-only headers go upstream
+ * untouched and unread.
+ */
+const PROXY_RESPONSE_NEEDS = new Set<number>([H.VIA, H.FROM, H.TO, H.CALL_ID, H.CSEQ, H.CONTENT_LENGTH]);
+
 /** Headers an endpoint needs well formed in lenient mode. */
 const ENDPOINT_NEEDS = new Set<number>([
   ...PROXY_NEEDS,
@@ -492,7 +500,7 @@ export function validateResponse(res: SipResponse, options: ValidationOptions = 
   }
   const problem = checkFields(
     res,
-    strict ? null : role === 'proxy' ? PROXY_NEEDS : ENDPOINT_NEEDS,
+    strict ? null : role === 'proxy' ? PROXY_RESPONSE_NEEDS : ENDPOINT_NEEDS,
     HOT_SINGLE,
   );
   if (problem !== null) {

@@ -18,6 +18,11 @@ export function simpleParam(text: string, key: string): string | undefined {
   return end === -1 ? text.slice(from) : text.slice(from, end);
 }
 
+/** `s` with [start, end) replaced by `text` (unchanged when start is -1). */
+function splice(s: string, start: number, end: number, text: string): string {
+  return start === -1 ? s : `${s.slice(0, start)}${text}${s.slice(end)}`;
+}
+
 /** RFC 3261 §8.1.1.7: a branch starting with this cookie was made by an RFC 3261 element. */
 export const MAGIC_COOKIE = 'z9hG4bK';
 
@@ -190,6 +195,50 @@ export class Via {
       this.protocol,
       this.version,
     );
+  }
+
+  /**
+   * @internal This Via as a server marks it on receipt from `address`:`port`
+   * (RFC 3261 §18.2.1: `received` when the sent-by host is not the source
+   * address; RFC 3581 §4: `rport` given without a value is filled in, and
+   * `received` added); this Via itself when nothing is to be added. Simple
+   * parameter text is edited as text, without splitting it into a list.
+   */
+  markedFrom(address: string, port: number): Via {
+    const host = this.host.charCodeAt(0) === 0x5b ? this.host.slice(1, -1) : this.host;
+    const t = this.paramList === null ? this.paramText : undefined;
+    if (t === undefined || t.indexOf('"') !== -1) {
+      let v: Via = this;
+      if (host !== address) v = v.withParam('received', address);
+      if (this.rport === null) v = v.withParam('rport', port).withParam('received', address);
+      return v;
+    }
+    // Each parameter is ';' name [ '=' value ]: find rport without a value, and received.
+    let rportEnd = -1;
+    let recStart = -1;
+    let recEnd = -1;
+    for (let i = 0; i < t.length; ) {
+      let e = t.indexOf(';', i + 1);
+      if (e === -1) e = t.length;
+      const eq = t.indexOf('=', i + 1);
+      const ne = eq !== -1 && eq < e ? eq : e;
+      const len = ne - i - 1;
+      if (len === 5 && ne === e && t.slice(i + 1, ne).toLowerCase() === 'rport') rportEnd = e;
+      else if (len === 8 && t.slice(i + 1, ne).toLowerCase() === 'received') {
+        recStart = ne;
+        recEnd = e;
+      }
+      i = e;
+    }
+    if (rportEnd === -1 && host === address) return this;
+    // The edits go from right to left, so each offset still holds when it is used.
+    const rport = rportEnd === -1 ? '' : `=${port}`;
+    let out: string;
+    if (recStart === -1) out = `${splice(t, rportEnd, rportEnd, rport)};received=${address}`;
+    else if (recStart > rportEnd)
+      out = splice(splice(t, recStart, recEnd, `=${address}`), rportEnd, rportEnd, rport);
+    else out = splice(splice(t, rportEnd, rportEnd, rport), recStart, recEnd, `=${address}`);
+    return new Via(this.transport, this.host, this.port, out, this.protocol, this.version);
   }
 
   withoutParam(name: string): Via {

@@ -909,10 +909,7 @@ const OVERLOAD_HEADERS: ReadonlyArray<readonly [string, string]> = [['Retry-Afte
 function markReceived(req: SipRequest, source: Source): void {
   const via = req.topVia;
   if (via === undefined) return;
-  let v = via;
-  const host = via.host.startsWith('[') ? via.host.slice(1, -1) : via.host;
-  if (host !== source.address) v = v.withParam('received', source.address);
-  if (via.rport === null) v = v.withParam('rport', source.port).withParam('received', source.address);
+  const v = via.markedFrom(source.address, source.port);
   if (v !== via) req.replaceFirstValue('Via', v);
 }
 

@@ -99,6 +99,39 @@ describe('Via (RFC 3261 §20.42)', () => {
     );
   });
 
+  test('markedFrom fills in received and rport as withParam would (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
+    const cases = [
+      'SIP/2.0/UDP a.example.com;branch=z9hG4bK1;rport',
+      'SIP/2.0/UDP a.example.com;rport;branch=z9hG4bK1',
+      'SIP/2.0/UDP a.example.com;branch=z9hG4bK1',
+      'SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK1',
+      'SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1;rport',
+      'SIP/2.0/UDP a.example.com;received=198.51.100.1;branch=z9hG4bK1;RPORT',
+      'SIP/2.0/UDP a.example.com;RPORT;Received=198.51.100.1;branch=z9hG4bK1',
+      'SIP/2.0/UDP a.example.com;rport=5999;branch=z9hG4bK1',
+      'SIP/2.0/UDP a.example.com;received;branch=z9hG4bK1;rport',
+      'SIP/2.0/UDP a.example.com;branch=z9hG4bK1;x="q;rport";rport',
+      'SIP/2.0/UDP [2001:db8::1];branch=z9hG4bK1',
+    ];
+    for (const text of cases) {
+      for (const from of ['192.0.2.1', '2001:db8::1']) {
+        const [v] = parseViaList(text);
+        const [w] = parseViaList(text);
+        const host = w!.host.startsWith('[') ? w!.host.slice(1, -1) : w!.host;
+        let expected = w!;
+        if (host !== from) expected = expected.withParam('received', from);
+        if (w!.rport === null) expected = expected.withParam('rport', 5062).withParam('received', from);
+        const got = v!.markedFrom(from, 5062);
+        assert.deepEqual(
+          [...got.params.entries()].map(([k, x]) => [k.toLowerCase(), x]),
+          [...expected.params.entries()].map(([k, x]) => [k.toLowerCase(), x]),
+          `${text} from ${from}`,
+        );
+        assert.equal(got === v, expected === w, `${text} from ${from}: unchanged when nothing is added`);
+      }
+    }
+  });
+
   test('an IPv6 received is read with or without brackets (RFC 5118 §4.5)', () => {
     const [a] = parseViaList('SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKas3');
     const [b] = parseViaList('SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3');

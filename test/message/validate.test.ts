@@ -202,6 +202,18 @@ describe('response validation (RFC 3261 §8.1.3, §16.7)', () => {
     assert.equal(validateResponse(r as never, { role: 'proxy' }).action, 'drop');
   });
 
+  test('a lenient proxy passes on a response whose Record-Route it does not read; an endpoint drops it', () => {
+    const text = response(['SIP/2.0/UDP a.com;branch=z9hG4bK1', 'SIP/2.0/UDP b.com;branch=z9hG4bK2']).replace(
+      'Content-Length: 0',
+      'Record-Route: <sip:p1.example.com;lr>, <bad uri>\r\nContent-Length: 0',
+    );
+    const r = parseMessage(text);
+    assert.equal(validateResponse(r as never, { role: 'proxy', strict: false }).action, 'accept');
+    assert.equal(validateResponse(r as never, { strict: false }).action, 'drop');
+    const badVia = parseMessage(text.replace('SIP/2.0/UDP b.com;', 'SIP/2.0/UDP b.com:99999;'));
+    assert.equal(validateResponse(badVia as never, { role: 'proxy', strict: false }).action, 'drop');
+  });
+
   test('a response missing a mandatory header is dropped', () => {
     const text = response(['SIP/2.0/UDP a.com;branch=z9hG4bK1']).replace('Call-ID: x\r\n', '');
     const v = inspect(text).verdict;
