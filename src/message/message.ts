@@ -195,25 +195,40 @@ export abstract class SipMessage {
    */
   sleep(): void {
     if (this.sleepText !== null) return;
+    const whole = this.wholeSource();
+    if (whole !== null) {
+      // Unchanged since it was parsed, and the text it was parsed from is the whole
+      // message: that text is the sleeping text, as it is.
+      if (this.bodySrc !== null) {
+        this.bodyStart -= this.base;
+        this.bodyEnd -= this.base;
+        this.bodySrc = null;
+        this.bodyAsleep = true;
+      }
+      this.sleepText = whole;
+      this.fieldList = ASLEEP;
+      this.hot = null;
+      this.src = null;
+      this.base = 0;
+      return;
+    }
     const line = this.startLine();
     // Text given with a line break would not split back the same: stay awake.
     if (line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) return;
-    let text = `${line}\r\n`;
     for (const f of this.fieldList) {
       if (f.src === null) {
         const v = f.value;
         if (v.indexOf('\n') !== -1 || v.indexOf('\r') !== -1) return;
-        text += `${f.name}: ${v}\r\n`;
-      } else text += `${normalizeEol(f.raw)}\r\n`;
+      }
     }
-    text += '\r\n';
+    // The text written on the wire (with a Content-Length matching the body).
+    let text = headText(this);
     const bodyLen = this.bodyLength;
     if (bodyLen > 0) {
       // The body joins the text (one character per byte): the bytes received, or a
       // buffer cut from them, are let go.
-      const b = this.body;
       const at = text.length;
-      text += latin1Text(b);
+      text += this.bodyInSource() ?? latin1Text(this.body);
       this.bodyStart = at;
       this.bodyEnd = at + bodyLen;
       this.bodyBuf = null;
@@ -227,6 +242,25 @@ export abstract class SipMessage {
     this.hot = null;
     this.src = null;
     this.base = 0;
+  }
+
+  /**
+   * The source text when it holds exactly this message as written now: the
+   * start line and every field unchanged and in place, CRLF line ends, and
+   * the unread wire body running to the end of the text. Else null.
+   */
+  private wholeSource(): string | null {
+    const src = this.src;
+    if (src === null || !this.crlf || this.startLineEnd < 0) return null;
+    let at = this.startLineEnd + 2;
+    for (const f of this.fieldList) {
+      if (f.src !== src || f.ls !== at) return null;
+      at = f.le + 2;
+    }
+    const bodyAt = this.bodyStart - this.base;
+    if (at + 2 !== bodyAt || this.declaredLength < 0) return null;
+    if (this.bodySrc !== null) return this.bodyEnd - this.base === src.length ? src : null;
+    return this.bodyBuf !== null && this.bodyBuf.length === 0 && bodyAt === src.length ? src : null;
   }
 
   /** @internal The start line as it arrived while it is unchanged (asleep or awake), else undefined. */
@@ -1034,6 +1068,25 @@ export function isRequest(m: SipMessage): m is SipRequest {
  * a Content-Length matching the body, the empty line, the body.
  */
 export function serialize(m: SipMessage): Buffer {
+  let head = headText(m);
+  const bodyLen = m.bodyLength;
+  // A wire body already decoded with the header section goes out in the same write.
+  const inSrc = m.bodyInSource();
+  if (inSrc !== null) head += inSrc;
+  const headLen = head.length;
+  const out = Buffer.allocUnsafe(inSrc !== null ? headLen : headLen + bodyLen);
+  if (hasLatin1Write) (out as Latin1Buffer).latin1Write(head, 0, headLen);
+  else out.write(head, 0, headLen, 'latin1');
+  if (inSrc === null && bodyLen > 0) m.copyBody(out, headLen);
+  return out;
+}
+
+/**
+ * The start line, every field (pristine runs copied from the source text as
+ * they arrived, edited and new fields as `Name: value`), a Content-Length
+ * matching the body, and the empty line, as a byte string.
+ */
+function headText(m: SipMessage): string {
   const hs = m.headers;
   const src = m.src;
   const bodyLen = m.bodyLength;
@@ -1074,16 +1127,7 @@ export function serialize(m: SipMessage): Buffer {
     i = j;
   }
   if (!clWritten) head += `\r\nContent-Length: ${bodyLen}`;
-  head += '\r\n\r\n';
-  // A wire body already decoded with the header section goes out in the same write.
-  const inSrc = m.bodyInSource();
-  if (inSrc !== null) head += inSrc;
-  const headLen = head.length;
-  const out = Buffer.allocUnsafe(inSrc !== null ? headLen : headLen + bodyLen);
-  if (hasLatin1Write) (out as Latin1Buffer).latin1Write(head, 0, headLen);
-  else out.write(head, 0, headLen, 'latin1');
-  if (inSrc === null && bodyLen > 0) m.copyBody(out, headLen);
-  return out;
+  return `${head}\r\n\r\n`;
 }
 
 type Latin1Buffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };

@@ -114,7 +114,7 @@ describe('parsing never fails in any other way than SipParseError', () => {
     );
   });
 
-  test('a message that parses writes the same bytes after sleeping, and has the same fields awake again', () => {
+  test('a message that parses writes the same bytes after sleeping, and has their fields awake again', () => {
     const seed = Buffer.from(SEED_MESSAGE, 'latin1');
     const edit = fc.record({
       at: fc.nat({ max: seed.length }),
@@ -133,10 +133,10 @@ describe('parsing never fails in any other way than SipParseError', () => {
           throw e;
         }
         const before = m.toBuffer();
-        const count = m.headers.length;
         m.sleep();
         assert.deepEqual(m.toBuffer(), before);
-        assert.equal(m.headers.length, count);
+        // Awake again, it has the fields of the bytes it writes.
+        assert.equal(m.headers.length, parseMessage(before).headers.length);
       }),
       { numRuns: 2000 },
     );
