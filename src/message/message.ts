@@ -319,6 +319,11 @@ export abstract class SipMessage {
     }
     this.sleepText = flat(`${out}\r\n`);
     this.detachStartLine(this.sleepText);
+    this.dropBody();
+  }
+
+  /** No body any more, and no Content-Length read from the wire. */
+  private dropBody(): void {
     this.bodyAsleep = false;
     this.bodyBuf = EMPTY_BODY;
     this.bodySrc = null;
@@ -750,11 +755,7 @@ export abstract class SipMessage {
     this.headers.length = 0;
     for (const f of keep) this.headers.push(f);
     this.hot = null;
-    this.clAt = -1;
-    this.bodyBuf = EMPTY_BODY;
-    this.bodySrc = null;
-    this.bodyStart = 0;
-    this.bodyEnd = 0;
+    this.dropBody();
     this.sleep();
   }
 
