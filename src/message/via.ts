@@ -72,7 +72,7 @@ export class Via {
     this.resolved = true;
   }
 
-  /** @internal A Via known only by its text, already matched by the fast grammar. */
+  /** @internal A Via known only by its text, already matched by the fast grammar (or written in that form by the stack). */
   static checked(text: string): Via {
     const v = new Via('', '', undefined, '', 'SIP', '2.0', text);
     v.resolved = false;

@@ -4,7 +4,6 @@ import { TransactionStateError, TransactionTimeoutError, TransportError } from '
 import { newBranch } from '../message/ids.js';
 import type { ParseLimits } from '../message/limits.js';
 import { type SipMessage, type SipRequest, SipResponse } from '../message/message.js';
-import { Params } from '../message/params.js';
 import { createResponse } from '../message/response.js';
 import { reasonPhrase } from '../message/status-codes.js';
 import type { SipUri } from '../message/uri.js';
@@ -855,11 +854,11 @@ export class SipStack {
   private addVia(req: SipRequest, target: Target, branch = newBranch()): void {
     const sentBy = this.sentBy(target.transport);
     if (sentBy === undefined) throw new TransportError(`this stack does not listen on ${target.transport}`);
-    const colon = sentBy.lastIndexOf(':');
-    const host = sentBy.slice(0, colon);
-    const port = Number(sentBy.slice(colon + 1));
-    const via = new Via(viaTransport(target.transport), host, port, Params.from({ branch, rport: null }));
-    req.prependHeader('Via', via);
+    // Written as text: its parts are read from it only if asked for.
+    req.prependHeader(
+      'Via',
+      Via.checked(`SIP/2.0/${viaTransport(target.transport)} ${sentBy};branch=${branch};rport`),
+    );
   }
 
   private async targetsFor(
