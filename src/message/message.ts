@@ -871,6 +871,11 @@ export abstract class SipMessage {
     return serialize(this);
   }
 
+  /** How many bytes toBuffer() writes, without writing them. */
+  wireLength(): number {
+    return headText(this).length + this.bodyLength;
+  }
+
   /** The message as text (UTF-8 decoded), for logs and tests. */
   toString(): string {
     return this.toBuffer().toString('utf8');

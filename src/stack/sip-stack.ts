@@ -709,7 +709,7 @@ export class SipStack {
     // A pristine copy for failover attempts, taken before the Via goes on; also
     // when a large UDP request may move to TCP and need to come back (§18.1.1).
     const mayMove = first.transport === 'udp' && first.connection === undefined && this.viaBase.has('tcp');
-    const base = targets.length > 1 || (mayMove && req.toBuffer().length > 1200) ? req.clone() : undefined;
+    const base = targets.length > 1 || (mayMove && req.wireLength() > 1200) ? req.clone() : undefined;
     const loopTag = options.loopTag;
     const target = this.addViaFor(req, first, prepare, loopTag);
     const out = new OutgoingRequest(this, req, target);
@@ -759,7 +759,7 @@ export class SipStack {
       target.transport !== 'udp' ||
       target.connection !== undefined ||
       !this.viaBase.has('tcp') ||
-      req.toBuffer().length <= 1300
+      req.wireLength() <= 1300
     )
       return target;
     req.removeFirstValue('Via');

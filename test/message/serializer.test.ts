@@ -76,6 +76,16 @@ describe('serializer', () => {
     assert.equal(back.route.length, 1);
   });
 
+  test('wireLength() is the length toBuffer() writes', () => {
+    const lf = 'OPTIONS sip:b@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\nSubject: a\n b\n\n';
+    for (const m of [parseMessage(INVITE), parseMessage(lf), new SipResponse({ status: 486 })]) {
+      assert.equal(m.wireLength(), m.toBuffer().length);
+      m.appendHeader('X-Long', 'x'.repeat(300));
+      m.body = Buffer.from('é body');
+      assert.equal(m.wireLength(), m.toBuffer().length);
+    }
+  });
+
   test('Content-Length follows the body', () => {
     const m = parseMessage(INVITE);
     m.body = Buffer.from('v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n');
