@@ -206,6 +206,7 @@ export abstract class SipMessage {
         this.bodyAsleep = true;
       }
       this.sleepText = whole;
+      this.detachStartLine(whole);
       this.fieldList = ASLEEP;
       this.hot = null;
       this.src = null;
@@ -332,7 +333,10 @@ export abstract class SipMessage {
     this.clAt = -1;
   }
 
-  /** @internal Points what the start line holds into `text` (which starts with it) instead of the source text. */
+  /**
+   * @internal Points what the start line holds into `text` (which starts with
+   * it) instead of the source text, and lets go of what was parsed from it.
+   */
   protected abstract detachStartLine(text: string): void;
 
   /** @internal Takes what the start line parse found (a request's Request-URI offset). */
@@ -984,6 +988,8 @@ export class SipRequest extends SipMessage {
     const at = this.methodText.length + 1;
     const u = this.uriRaw;
     if (text.startsWith(u, at)) this.uriRaw = text.slice(at, at + u.length);
+    // Its parts would hold pieces of the text the Request-URI was first cut from.
+    this.parsedUri = undefined;
   }
 
   override slim(): void {

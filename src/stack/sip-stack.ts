@@ -120,14 +120,15 @@ export class IncomingRequest {
   }
 }
 
-/**
- * One attempt at sending a request (one target, one branch): the channel
- * of its client transaction and the user of its events, in one object.
- */
+/** The failover of a leg that has its final response: there is none. */
 function noFailover(): boolean {
   return false;
 }
 
+/**
+ * One attempt at sending a request (one target, one branch): the channel
+ * of its client transaction and the user of its events, in one object.
+ */
 class ClientLeg implements Channel, ClientTransactionUser {
   readonly reliable: boolean;
   /** The client transaction's key, once it exists. */
