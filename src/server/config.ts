@@ -69,8 +69,10 @@ export interface ServeConfig {
 
 /**
  * The default limit on live server transactions: 200,000, or one per 16 KB
- * of the V8 heap limit when that is fewer (a proxied call leaves about 17 KB
- * of heap behind while its two server transactions linger), at least 1000.
+ * of the V8 heap limit when that is fewer, at least 1000. A proxied call
+ * leaves about 8 KB of heap behind while its two server transactions (and
+ * two client ones) linger, an answered OPTIONS about 2.3 KB: the limit
+ * leaves the heap room to spare.
  */
 export function defaultMaxTransactions(heapLimit = getHeapStatistics().heap_size_limit): number {
   return Math.max(1000, Math.min(200_000, Math.floor(heapLimit / 16384)));
