@@ -17,7 +17,7 @@ import {
 } from './name-addr.js';
 import { parseDigits, parseMaxForwards } from './numeric.js';
 import { reasonPhrase } from './status-codes.js';
-import { bytesToText, flat, textToBytes } from './text.js';
+import { bytesToText, flat, latin1, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
 import { parseFirstVia, parseViaList, Via } from './via.js';
 
@@ -43,15 +43,6 @@ export type HeaderInit =
   | Record<string, HeaderValue | HeaderValue[]>;
 
 const EMPTY_BODY = Buffer.alloc(0);
-
-type SlicingBuffer = Buffer & { latin1Slice(start: number, end: number): string };
-
-/** Bytes as a byte string (one character per octet). */
-function latin1Text(b: Buffer): string {
-  return typeof (b as Partial<SlicingBuffer>).latin1Slice === 'function'
-    ? (b as SlicingBuffer).latin1Slice(0, b.length)
-    : b.toString('latin1');
-}
 
 /** The fields slim() keeps: what matching a request or response to its transaction reads. */
 const SLIM_KEEP = new Set<number>([H.VIA, H.FROM, H.TO, H.CALL_ID, H.CSEQ, H.ROUTE]);
@@ -229,7 +220,7 @@ export abstract class SipMessage {
       // The body joins the text (one character per byte): the bytes received, or a
       // buffer cut from them, are let go.
       const at = text.length;
-      text += this.bodyInSource() ?? latin1Text(this.body);
+      text += this.bodyInSource() ?? latin1(this.body);
       this.bodyStart = at;
       this.bodyEnd = at + bodyLen;
       this.bodyBuf = null;

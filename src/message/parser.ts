@@ -9,6 +9,7 @@ const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
 import { HOT_MAX, type SipMessage, SipRequest, SipResponse, setReparse } from './message.js';
+import { latin1 } from './text.js';
 
 export interface ParseOptions {
   /** Limits to apply; missing ones take their defaults. */
@@ -25,13 +26,6 @@ export interface ParseOptions {
 
 /** Bytes decoded up front: enough for the header section of nearly every message. */
 const HEAD_GUESS = 4096;
-
-type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
-const hasLatin1Slice = typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Slice === 'function';
-
-function latin1(buf: Buffer, start: number, end: number): string {
-  return hasLatin1Slice ? (buf as Latin1Buffer).latin1Slice(start, end) : buf.toString('latin1', start, end);
-}
 
 function fail(code: ParseErrorCode, message: string, offset: number, status = 400, header?: string): never {
   throw new SipParseError(code, message, { offset, status, header });

@@ -37,3 +37,11 @@ export function flat(s: string): string {
   flatSink ^= s.charCodeAt(s.length - 1);
   return s;
 }
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+const hasLatin1Slice = typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Slice === 'function';
+
+/** Bytes [start, end) of `buf` as a byte string (one character per octet). */
+export function latin1(buf: Buffer, start = 0, end = buf.length): string {
+  return hasLatin1Slice ? (buf as Latin1Buffer).latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
