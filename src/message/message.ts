@@ -657,20 +657,25 @@ export abstract class SipMessage {
   /** Inserts a field at `at`, keeping the hot-header index right. */
   private insertField(at: number, field: HeaderField): void {
     const hs = this.headers;
-    if (at >= hs.length) hs.push(field);
-    else hs.splice(at, 0, field);
+    // Shifted by hand: splice allocates the (empty) array of removed elements.
+    const k = Math.min(at, hs.length);
+    hs.push(field);
+    for (let i = hs.length - 1; i > k; i--) hs[i] = hs[i - 1] as HeaderField;
+    hs[k] = field;
     const hot = this.hot;
     if (hot !== null) {
-      for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) >= at) hot[id] = (hot[id] as number) + 1;
+      for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) >= k) hot[id] = (hot[id] as number) + 1;
       const id = field.idc;
-      if (id > 0 && id <= HOT_MAX && ((hot[id] as number) < 0 || (hot[id] as number) > at)) hot[id] = at;
+      if (id > 0 && id <= HOT_MAX && ((hot[id] as number) < 0 || (hot[id] as number) > k)) hot[id] = k;
     }
   }
 
   /** Removes the field at `at`, keeping the hot-header index right. */
   private deleteField(at: number): void {
-    const removed = this.headers[at] as HeaderField;
-    this.headers.splice(at, 1);
+    const hs = this.headers;
+    const removed = hs[at] as HeaderField;
+    for (let i = at + 1; i < hs.length; i++) hs[i - 1] = hs[i] as HeaderField;
+    hs.pop();
     const hot = this.hot;
     if (hot === null) return;
     for (let id = 1; id <= HOT_MAX; id++) if ((hot[id] as number) > at) hot[id] = (hot[id] as number) - 1;
@@ -1093,6 +1098,8 @@ function headText(m: SipMessage): string {
   const hs = m.headers;
   const src = m.src;
   const bodyLen = m.bodyLength;
+  // A Content-Length read from this source still tells the body's length.
+  const clKeep = m.declaredLength === bodyLen;
   let head = m.startLine();
   let clWritten = false;
   let i = 0;
@@ -1100,33 +1107,44 @@ function headText(m: SipMessage): string {
   while (i < n) {
     const f = hs[i] as HeaderField;
     if (f.idc === H.CONTENT_LENGTH) {
-      if (!clWritten) {
-        clWritten = true;
-        if (f.src !== null && m.declaredLength === bodyLen) head += `\r\n${normalizeEol(f.raw)}`;
-        else head += `\r\nContent-Length: ${bodyLen}`;
+      if (clWritten) {
+        i++;
+        continue;
       }
-      i++;
-      continue;
+      clWritten = true;
+      if (f.src !== src || src === null || !clKeep || !m.crlf) {
+        if (f.src !== null && clKeep) head += `\r\n${normalizeEol(f.raw)}`;
+        else head += `\r\nContent-Length: ${bodyLen}`;
+        i++;
+        continue;
+      }
+      // A pristine Content-Length of this source joins the run below.
     }
     if (f.src === null || f.src !== src) {
       head += f.src === null ? `\r\n${f.name}: ${f.value}` : `\r\n${normalizeEol(f.raw)}`;
       i++;
       continue;
     }
-    // A run of consecutive pristine fields that were consecutive in the source.
+    if (!m.crlf) {
+      head += `\r\n${normalizeEol(src.slice(f.ls, f.le))}`;
+      i++;
+      continue;
+    }
+    // A run of consecutive pristine fields that were consecutive in the
+    // source, written with the CRLF before it as one piece of the source.
     let j = i + 1;
     let last = f;
-    if (m.crlf) {
-      while (j < n) {
-        const g = hs[j] as HeaderField;
-        if (g.src !== src || g.idc === H.CONTENT_LENGTH || g.ls !== last.le + 2) break;
-        last = g;
-        j++;
+    while (j < n) {
+      const g = hs[j] as HeaderField;
+      if (g.src !== src || g.ls !== last.le + 2) break;
+      if (g.idc === H.CONTENT_LENGTH) {
+        if (clWritten || !clKeep) break;
+        clWritten = true;
       }
-      head += `\r\n${src.slice(f.ls, last.le)}`;
-    } else {
-      head += `\r\n${normalizeEol(src.slice(f.ls, f.le))}`;
+      last = g;
+      j++;
     }
+    head += src.slice(f.ls - 2, last.le);
     i = j;
   }
   if (!clWritten) head += `\r\nContent-Length: ${bodyLen}`;

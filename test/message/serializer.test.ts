@@ -94,6 +94,42 @@ describe('serializer', () => {
     assert.equal(back.body.toString(), m.body.toString());
   });
 
+  test('a Content-Length amid the header fields is kept as written, or rewritten in its place for a new body', () => {
+    const text = crlf(
+      'MESSAGE sip:a@b.com SIP/2.0',
+      'Via: SIP/2.0/UDP h;branch=z9hG4bK9',
+      'l:   5',
+      'Content-Type: text/plain',
+      'Call-ID: c1',
+      '',
+      'hello',
+    );
+    const m = parseMessage(text);
+    assert.equal(m.toBuffer().toString('latin1'), text, 'unchanged: byte for byte');
+    const edited = m.clone();
+    edited.prependHeader('Via', 'SIP/2.0/UDP p;branch=z9hG4bK8');
+    assert.equal(
+      edited.toBuffer().toString('latin1'),
+      text.replace('\r\nVia:', '\r\nVia: SIP/2.0/UDP p;branch=z9hG4bK8\r\nVia:'),
+      'a field added above leaves the rest as written',
+    );
+    edited.body = Buffer.from('bye');
+    assert.equal(
+      edited.toBuffer().toString('latin1'),
+      crlf(
+        'MESSAGE sip:a@b.com SIP/2.0',
+        'Via: SIP/2.0/UDP p;branch=z9hG4bK8',
+        'Via: SIP/2.0/UDP h;branch=z9hG4bK9',
+        'Content-Length: 3',
+        'Content-Type: text/plain',
+        'Call-ID: c1',
+        '',
+        'bye',
+      ),
+      'a new body: the Content-Length where it was',
+    );
+  });
+
   test('Content-Length is added to a message that had none (RFC 2543 datagram)', () => {
     const m = parseMessage(crlf('MESSAGE sip:a@b.com SIP/2.0', 'Content-Type: text/plain', '', 'hello'));
     assert.match(m.toString(), /Content-Length: 5\r\n\r\nhello$/);
