@@ -1,3 +1,4 @@
+export { finishesWork, type IntakeOptions } from './intake.js';
 export {
   IncomingRequest,
   OutgoingRequest,

@@ -30,6 +30,7 @@ import {
 } from '../transport/address.js';
 import { salvageRequestHeaders } from '../transport/salvage.js';
 import { type Source, type Target, type TlsOptions, TransportLayer } from '../transport/transport-layer.js';
+import { Intake, type IntakeOptions } from './intake.js';
 
 export interface SipStackOptions {
   /** Addresses to listen on, as `transport:host:port` (port 0 picks a free one). */
@@ -58,6 +59,12 @@ export interface SipStackOptions {
    * (RFC 3263). Default: a SipResolver on the system's DNS servers.
    */
   resolver?: SipResolver;
+  /**
+   * How received messages are queued when many arrive at once (see
+   * stack/intake.ts: responses and in-dialog requests first); false
+   * handles every message as soon as it is read, in arrival order.
+   */
+  intake?: IntakeOptions | false;
 }
 
 /** How stack.request() sends. */
@@ -404,6 +411,10 @@ export class SipStack {
     internalErrors: number;
     /** New requests refused with 503 because the transaction table was full. */
     overloaded: number;
+    /** Messages that waited in the intake queue (many arrived at once). */
+    deferred: number;
+    /** Messages dropped unread because the intake queue was full (also counted in `dropped`). */
+    shed: number;
   };
   /** How incoming requests are validated: as a proxy (default) or as the endpoint or registrar they reach. */
   role: ValidationRole;
@@ -411,7 +422,7 @@ export class SipStack {
   constructor(options: SipStackOptions) {
     this.options = options;
     this.transports = new TransportLayer(
-      { message: (data, source) => this.receive(data, source) },
+      { message: (data, source) => this.take(data, source) },
       {
         limits: options.limits,
         tls: options.tls,
@@ -437,7 +448,43 @@ export class SipStack {
     this.role = options.role ?? 'proxy';
     this.trace = undefined;
     this.numericTargets = new Map();
-    this.stats = { rejected: 0, dropped: 0, strayResponses: 0, internalErrors: 0, overloaded: 0 };
+    this.stats = {
+      rejected: 0,
+      dropped: 0,
+      strayResponses: 0,
+      internalErrors: 0,
+      overloaded: 0,
+      deferred: 0,
+      shed: 0,
+    };
+    const stats = this.stats;
+    this.intake =
+      options.intake === false
+        ? undefined
+        : new Intake<Source>(
+            {
+              handle: (data, source) => this.receive(data, source),
+              deferred: () => {
+                stats.deferred++;
+              },
+              shed: () => {
+                stats.shed++;
+                stats.dropped++;
+              },
+              now: () => performance.now(),
+              later: (fn) => {
+                setImmediate(fn);
+              },
+            },
+            options.intake,
+          );
+  }
+
+  private readonly intake: Intake<Source> | undefined;
+
+  private take(data: Buffer, source: Source): void {
+    if (this.intake === undefined) this.receive(data, source);
+    else this.intake.push(data, source);
   }
 
   /** Binds every listening address. */
