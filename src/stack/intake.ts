@@ -8,7 +8,11 @@
  * that finish work already under way (responses, and the requests that
  * only exist inside a dialog: ACK, BYE, PRACK, UPDATE, INFO, NOTIFY), then
  * the others (new INVITEs, REGISTERs, CANCELs...) within a time budget per
- * turn, so reading the socket keeps pace with the traffic.
+ * turn, so reading the socket keeps pace with the traffic. Queued messages
+ * are handled back to back: what one starts asynchronously (a lookup in a
+ * store) goes on after the batch, so an INVITE's CANCEL in the same batch
+ * finds it not yet forwarded and ends it with 487 (RFC 3261 §9.2), as it
+ * would had the CANCEL come a moment sooner.
  *
  * Over UDP a message left waiting for more than T1 (500 ms) is sent again
  * by its peer (RFC 3261 §17.1.1.2, §13.3.1.4): a 200 OK not acknowledged in

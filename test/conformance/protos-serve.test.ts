@@ -124,7 +124,14 @@ describe('PROTOS c07-sip against a running sipwire serve', () => {
     assert.ok((statuses.get('200') ?? 0) > before200, 'the server answers after the whole run');
     assert.ok((statuses.get('400') ?? 0) > 1000, 'malformed cases got 400');
     assert.equal(statuses.get('500') ?? 0, 0, 'no 500: a header the proxy need not read never stops it');
-    assert.ok((statuses.get('INVITE') ?? 0) > 1000, 'the valid cases were proxied to bob');
+    // A valid case is forwarded to bob, or, when its own CANCEL is handled
+    // before the proxy has forwarded it (cases arrive in bursts, and the
+    // server handles a burst's messages back to back), answered 487 (RFC 3261 §9.2, §16.10).
+    assert.ok(
+      (statuses.get('INVITE') ?? 0) + (statuses.get('487') ?? 0) > 1000,
+      'the valid cases were proxied to bob, or cancelled by their teardown first',
+    );
+    assert.ok((statuses.get('INVITE') ?? 0) > 100, 'valid cases reach bob');
   });
 
   test('all cases over TCP, eight connections at a time, each case on a connection of its own: no exception, still serving', {
