@@ -153,11 +153,15 @@ export class Intake<S> {
 
   /** Takes one received message. */
   push(data: Buffer, source: S): void {
-    if (!this.turnEnding) {
+    // The count is reset at the end of a turn with two messages or more: a
+    // turn with one (the common case under light load) schedules nothing, and
+    // at worst leaves a count of one for a later turn.
+    const reads = ++this.reads;
+    if (reads >= 2 && !this.turnEnding) {
       this.turnEnding = true;
       this.host.later(this.endTurn);
     }
-    if (++this.reads <= this.burst && this.queued === 0) {
+    if (reads <= this.burst && this.queued === 0) {
       this.host.handle(data, source);
       return;
     }
