@@ -9,6 +9,7 @@ import { parseSipUri, type SipUri } from '../message/uri.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { ProxyTarget } from '../proxy/target.js';
 import type { SipResolver } from '../resolver/resolver.js';
+import type { IntakeOptions } from '../stack/intake.js';
 import { type IncomingRequest, SipStack } from '../stack/sip-stack.js';
 import { ipFamily, type TransportAddress } from '../transport/address.js';
 import type { Source, Target, TlsOptions } from '../transport/transport-layer.js';
@@ -77,6 +78,8 @@ export interface ServerOptions {
   maxServerTransactions?: number;
   /** Most TCP, TLS and WebSocket connections open at once (default 10,000). */
   maxConnections?: number;
+  /** How messages are queued when many arrive at once (see SipStackOptions.intake). */
+  intake?: IntakeOptions | false;
 }
 
 /**
@@ -142,6 +145,7 @@ export class SipServer {
       resolver: options.resolver,
       maxServerTransactions: options.maxServerTransactions,
       maxConnections: options.maxConnections,
+      intake: options.intake,
     });
     this.proxy = new ProxyCore(this.stack, {
       isOurUri: (u) => this.isOurUri(u),
@@ -230,9 +234,24 @@ export class SipServer {
   /** Refusals for a full transaction table already logged. */
   private overloadLogged = 0;
 
-  /** Logs, once per sweep that saw some, the requests refused because the transaction table was full. */
+  /** Messages dropped unread because too many were waiting, already logged. */
+  private shedLogged = 0;
+
+  /**
+   * Logs, once per sweep that saw some, the requests refused because the
+   * transaction table was full and the messages dropped unread because too
+   * many were waiting to be handled.
+   */
   private reportOverload(): void {
-    const refused = this.stack.stats.overloaded;
+    const stats = this.stack.stats;
+    if (stats.shed !== this.shedLogged) {
+      this.log.warn(
+        { dropped: stats.shed - this.shedLogged, deferred: stats.deferred },
+        'too many messages waiting: new arrivals dropped unread',
+      );
+      this.shedLogged = stats.shed;
+    }
+    const refused = stats.overloaded;
     if (refused === this.overloadLogged) return;
     this.log.warn(
       {

@@ -118,3 +118,54 @@ test('a full transaction table is logged as a warning with the refusals, the lim
     await server.stop(0);
   }
 });
+
+test('messages dropped because too many were waiting are logged as a warning with the count', async () => {
+  const { lines, sink } = logSink();
+  const server = new SipServer({
+    listen: ['udp:127.0.0.1:0'],
+    domains: ['example.test'],
+    stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
+    open: true,
+    logger: pino({ level: 'info' }, sink),
+    statsIntervalMs: 0,
+    routeTimeoutMs: 200,
+    intake: { burst: 1, maxQueued: 1 },
+  });
+  const [udp] = (await server.start()) as [TransportAddress];
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const replies: string[] = [];
+  sock.on('message', (m) => replies.push(m.toString('latin1')));
+  const options = (n: number) =>
+    [
+      `OPTIONS sip:127.0.0.1:${udp.port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bK-shed-${n};rport`,
+      'Max-Forwards: 70',
+      `To: <sip:127.0.0.1:${udp.port}>`,
+      'From: <sip:tester@example.test>;tag=s1',
+      `Call-ID: shed-${n}@127.0.0.1`,
+      `CSeq: ${n} OPTIONS`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+  try {
+    // Five written in one go: the first handled at once, one queued, three dropped.
+    for (const n of [1, 2, 3, 4, 5]) sock.send(Buffer.from(options(n), 'latin1'), udp.port, '127.0.0.1');
+    const until = Date.now() + 5000;
+    let warning: Record<string, unknown> | undefined;
+    while (warning === undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      warning = lines.find((l) => l.msg === 'too many messages waiting: new arrivals dropped unread');
+    }
+    assert.ok(warning !== undefined, `a warning was logged; replies: ${replies.length}`);
+    assert.equal(warning.level, 40, 'at warn level');
+    assert.equal(warning.dropped, 3);
+    assert.equal(warning.deferred, 1);
+    assert.equal(server.stack.stats.shed, 3);
+    assert.equal(replies.filter((r) => r.startsWith('SIP/2.0 200 ')).length, 2, 'the two read were answered');
+  } finally {
+    sock.close();
+    await server.stop(0);
+  }
+});
