@@ -60,7 +60,15 @@ test('sipwire serve logs a line of counters on a timer: registrations, challenge
   }
 });
 
-test('a full transaction table is logged as a warning with the refusals, the limit and the live count', async () => {
+/**
+ * A server whose overload limits are set by `extra`, a UDP socket to talk to
+ * it, and OPTIONS requests to send in one go; the replies and log lines are
+ * collected.
+ */
+async function overloadSetup(extra: {
+  maxServerTransactions?: number;
+  intake?: { burst: number; maxQueued: number };
+}) {
   const { lines, sink } = logSink();
   const server = new SipServer({
     listen: ['udp:127.0.0.1:0'],
@@ -70,34 +78,53 @@ test('a full transaction table is logged as a warning with the refusals, the lim
     logger: pino({ level: 'info' }, sink),
     statsIntervalMs: 0,
     routeTimeoutMs: 200,
-    maxServerTransactions: 1,
+    ...extra,
   });
   const [udp] = (await server.start()) as [TransportAddress];
   const sock = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const replies: string[] = [];
   sock.on('message', (m) => replies.push(m.toString('latin1')));
-  const options = (n: number) =>
-    [
-      `OPTIONS sip:127.0.0.1:${udp.port} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bK-full-${n};rport`,
-      'Max-Forwards: 70',
-      `To: <sip:127.0.0.1:${udp.port}>`,
-      'From: <sip:tester@example.test>;tag=f1',
-      `Call-ID: full-${n}@127.0.0.1`,
-      `CSeq: ${n} OPTIONS`,
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-  try {
-    for (const n of [1, 2, 3]) sock.send(Buffer.from(options(n), 'latin1'), udp.port, '127.0.0.1');
-    const until = Date.now() + 5000;
-    let warning: Record<string, unknown> | undefined;
-    while (warning === undefined && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-      warning = lines.find((l) => l.msg === 'transaction table full: new requests answered 503');
+  const send = (ns: number[]) => {
+    for (const n of ns) {
+      const options = [
+        `OPTIONS sip:127.0.0.1:${udp.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bK-load-${n};rport`,
+        'Max-Forwards: 70',
+        `To: <sip:127.0.0.1:${udp.port}>`,
+        'From: <sip:tester@example.test>;tag=f1',
+        `Call-ID: load-${n}@127.0.0.1`,
+        `CSeq: ${n} OPTIONS`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      sock.send(Buffer.from(options, 'latin1'), udp.port, '127.0.0.1');
     }
+  };
+  /** The first log line with this message, waited for up to 5 s. */
+  const logged = async (msg: string) => {
+    const until = Date.now() + 5000;
+    let line = lines.find((l) => l.msg === msg);
+    while (line === undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      line = lines.find((l) => l.msg === msg);
+    }
+    return line;
+  };
+  const close = async () => {
+    sock.close();
+    await server.stop(0);
+  };
+  return { server, lines, replies, send, logged, close };
+}
+
+test('a full transaction table is logged as a warning with the refusals, the limit and the live count', async () => {
+  const { lines, replies, send, logged, close } = await overloadSetup({ maxServerTransactions: 1 });
+  const full = 'transaction table full: new requests answered 503';
+  try {
+    send([1, 2, 3]);
+    const warning = await logged(full);
     assert.ok(
       warning !== undefined,
       `a warning was logged; replies: ${replies.map((r) => r.split('\r\n')[0])}`,
@@ -108,56 +135,20 @@ test('a full transaction table is logged as a warning with the refusals, the lim
     assert.equal(warning.serverTransactions, 1);
     assert.equal(replies.filter((r) => r.startsWith('SIP/2.0 503 ')).length, 2, 'both answered 503');
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(
-      lines.filter((l) => l.msg === 'transaction table full: new requests answered 503').length,
-      1,
-      'logged once while nothing more is refused',
-    );
+    assert.equal(lines.filter((l) => l.msg === full).length, 1, 'logged once while nothing more is refused');
   } finally {
-    sock.close();
-    await server.stop(0);
+    await close();
   }
 });
 
 test('messages dropped because too many were waiting are logged as a warning with the count', async () => {
-  const { lines, sink } = logSink();
-  const server = new SipServer({
-    listen: ['udp:127.0.0.1:0'],
-    domains: ['example.test'],
-    stores: { location: new MemoryLocationStore(), users: new MemoryUserStore() },
-    open: true,
-    logger: pino({ level: 'info' }, sink),
-    statsIntervalMs: 0,
-    routeTimeoutMs: 200,
+  const { server, replies, send, logged, close } = await overloadSetup({
     intake: { burst: 1, maxQueued: 1 },
   });
-  const [udp] = (await server.start()) as [TransportAddress];
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const replies: string[] = [];
-  sock.on('message', (m) => replies.push(m.toString('latin1')));
-  const options = (n: number) =>
-    [
-      `OPTIONS sip:127.0.0.1:${udp.port} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bK-shed-${n};rport`,
-      'Max-Forwards: 70',
-      `To: <sip:127.0.0.1:${udp.port}>`,
-      'From: <sip:tester@example.test>;tag=s1',
-      `Call-ID: shed-${n}@127.0.0.1`,
-      `CSeq: ${n} OPTIONS`,
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
   try {
     // Five written in one go: the first handled at once, one queued, three dropped.
-    for (const n of [1, 2, 3, 4, 5]) sock.send(Buffer.from(options(n), 'latin1'), udp.port, '127.0.0.1');
-    const until = Date.now() + 5000;
-    let warning: Record<string, unknown> | undefined;
-    while (warning === undefined && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-      warning = lines.find((l) => l.msg === 'too many messages waiting: new arrivals dropped unread');
-    }
+    send([1, 2, 3, 4, 5]);
+    const warning = await logged('too many messages waiting: new arrivals dropped unread');
     assert.ok(warning !== undefined, `a warning was logged; replies: ${replies.length}`);
     assert.equal(warning.level, 40, 'at warn level');
     assert.equal(warning.dropped, 3);
@@ -165,7 +156,6 @@ test('messages dropped because too many were waiting are logged as a warning wit
     assert.equal(server.stack.stats.shed, 3);
     assert.equal(replies.filter((r) => r.startsWith('SIP/2.0 200 ')).length, 2, 'the two read were answered');
   } finally {
-    sock.close();
-    await server.stop(0);
+    await close();
   }
 });
