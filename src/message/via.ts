@@ -1,5 +1,5 @@
 import { COMMA, DIGIT, HT, SLASH, SP } from './chars.js';
-import { checkHost } from './host.js';
+import { bareHost, checkHost } from './host.js';
 import { Params, scanParams } from './params.js';
 import { HOST_RE, nonCapturing, PORT_RE, SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
 import { Scanner } from './scanner.js';
@@ -205,7 +205,7 @@ export class Via {
    * parameter text is edited as text, without splitting it into a list.
    */
   markedFrom(address: string, port: number): Via {
-    const host = this.host.charCodeAt(0) === 0x5b ? this.host.slice(1, -1) : this.host;
+    const host = bareHost(this.host);
     const t = this.paramList === null ? this.paramText : undefined;
     if (t === undefined || t.indexOf('"') !== -1) {
       let v: Via = this;
