@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
 import { AuthHeader } from '../message/auth-header.js';
 import { quote } from '../message/scanner.js';
 import { textToBytes } from '../message/text.js';
@@ -76,8 +77,13 @@ function isSession(a: DigestAlgorithm): boolean {
   return a.endsWith('-sess');
 }
 
+/** node:crypto's one-shot hash (Node >= 20.12): one call instead of a Hash object, update and digest. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string })
+  .hash;
+
 /** H(data) as lowercase hex; strings are hashed as UTF-8. */
 function hash(a: BaseAlgorithm, data: string | Buffer): string {
+  if (oneShot !== undefined) return oneShot(HASH_NAME[a], data, 'hex');
   return createHash(HASH_NAME[a]).update(data).digest('hex');
 }
 
@@ -382,24 +388,69 @@ type FailReason = Extract<VerifyResult, { ok: false }>['reason'];
 
 const fail = (reason: FailReason): VerifyResult => ({ ok: false, reason });
 
-/** Nonce layout: 8 bytes of time (ms), 16 random bytes, 32 bytes of HMAC-SHA-256. */
+/*
+ * Nonces are made in batches. A batch is 8 bytes of time (ms) and 13 random
+ * bytes, signed once with HMAC-SHA-256; a nonce is the batch, a 3-byte
+ * sequence number unique within it, and the batch's signature: 56 bytes, 75
+ * characters of base64url. A new batch starts every second (so a nonce's time
+ * is at most that much older than its issue) or when its numbers run out.
+ * Issuing a nonce thus costs no cryptography, and checking one costs an HMAC
+ * only for a batch not seen lately (one of another process with the same
+ * secret, or one forgotten).
+ */
 const NONCE_TIME = 8;
-const NONCE_RANDOM = 16;
+const NONCE_RANDOM = 13;
+/** Time and random bytes: 21 bytes, 28 characters. */
+const NONCE_BATCH = NONCE_TIME + NONCE_RANDOM;
+const NONCE_SEQ = 3;
 const NONCE_MAC = 32;
-const NONCE_BYTES = NONCE_TIME + NONCE_RANDOM + NONCE_MAC;
+const NONCE_BYTES = NONCE_BATCH + NONCE_SEQ + NONCE_MAC;
+const NONCE_CHARS = 75;
+const BATCH_CHARS = 28;
+const SEQ_CHARS = 4;
 const NONCE_TEXT = /^[A-Za-z0-9_-]+$/;
+const BATCH_MS = 1000;
+/** A batch's numbers start at a random point below half of 2^24 and run for half of it: they never wrap. */
+const SEQ_HALF = 1 << 23;
+/** Batches whose signature is known good, remembered (most recent last). */
+const KNOWN_BATCHES = 1024;
 
-/** Random bytes drawn a block at a time (one system call per 256 nonces). */
-const randomPool = Buffer.alloc(4096);
-let randomLeft = 0;
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL_VALUE[B64URL.charCodeAt(i)] = i;
 
-function takeRandom(into: Buffer, at: number, n: number): void {
-  if (randomLeft < n) {
-    randomFillSync(randomPool);
-    randomLeft = randomPool.length;
-  }
-  randomPool.copy(into, at, randomLeft - n, randomLeft);
-  randomLeft -= n;
+/** A 24-bit number as 4 characters of base64url. */
+function seqText(n: number): string {
+  return (
+    (B64URL[(n >>> 18) & 63] as string) +
+    (B64URL[(n >>> 12) & 63] as string) +
+    (B64URL[(n >>> 6) & 63] as string) +
+    (B64URL[n & 63] as string)
+  );
+}
+
+/** The 24-bit number in 4 characters of base64url at `at` (checked by NONCE_TEXT before). */
+function seqAt(s: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + SEQ_CHARS; i++) n = (n << 6) | (B64URL_VALUE[s.charCodeAt(i)] as number);
+  return n;
+}
+
+/** The batch a nonce is being issued from. */
+interface NonceBatch {
+  readonly time: number;
+  /** The batch (time and random bytes) as text: the nonce's first 28 characters. */
+  readonly head: string;
+  /** The signature as text: the nonce's last 43 characters. */
+  readonly tail: string;
+  seq: number;
+  readonly end: number;
+}
+
+/** When and in what order a nonce was issued: its batch's time, then its sequence number. */
+interface Issue {
+  readonly time: number;
+  readonly seq: number;
 }
 
 /** Challenges requests and verifies credentials, for a registrar or proxy (RFC 3261 §22.1, §22.4). */
@@ -412,9 +463,12 @@ export class DigestServer {
   private readonly now: () => number;
   private readonly maxTracked: number;
   /** Highest nonce count seen per nonce, least recently used first. */
-  private readonly tracked = new Map<string, { nc: number; time: number }>();
-  /** The newest issue time among nonces no longer tracked. */
-  private evictedUpTo = Number.NEGATIVE_INFINITY;
+  private readonly tracked = new Map<string, { nc: number; issued: Issue }>();
+  /** The latest issue among nonces no longer tracked. */
+  private evicted: Issue = { time: Number.NEGATIVE_INFINITY, seq: 0 };
+  private batch: NonceBatch | undefined;
+  /** Batches with a good signature (head + tail) and their time, oldest first. */
+  private readonly knownBatches = new Map<string, number>();
 
   constructor(options: DigestServerOptions) {
     if (!quotable(options.realm)) throw new DigestError('the realm contains a control character');
@@ -564,7 +618,7 @@ export class DigestServer {
 
     // RFC 7616 §3.3: stale means the nonce is no longer valid while the credentials are
     // right, so it is only reported for a correct response.
-    const age = this.now() - issued;
+    const age = this.now() - issued.time;
     if (age > this.ttl || age < -this.ttl) return fail('stale');
     // RFC 7616 §3.4: the same nc seen twice for a nonce is a replay.
     if (qop !== undefined) {
@@ -574,29 +628,55 @@ export class DigestServer {
     return { ok: true, username };
   }
 
-  /** A nonce: base64url of time, random bytes and HMAC(secret, time + random). */
+  /** A nonce of the current batch (a new batch when it is a second old or used up). */
   private newNonce(): string {
-    const b = Buffer.alloc(NONCE_BYTES);
-    b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.now()))), 0);
-    takeRandom(b, NONCE_TIME, NONCE_RANDOM);
-    this.mac(b).copy(b, NONCE_TIME + NONCE_RANDOM);
-    return b.toString('base64url');
+    const now = Math.max(0, Math.floor(this.now()));
+    let b = this.batch;
+    if (b === undefined || b.seq >= b.end || now - b.time >= BATCH_MS || now < b.time) {
+      const bytes = Buffer.alloc(NONCE_BATCH);
+      bytes.writeBigUInt64BE(BigInt(now), 0);
+      randomFillSync(bytes, NONCE_TIME, NONCE_RANDOM);
+      const start = randomInt(SEQ_HALF);
+      b = {
+        time: now,
+        head: bytes.toString('base64url'),
+        tail: this.mac(bytes).toString('base64url'),
+        seq: start,
+        end: start + SEQ_HALF,
+      };
+      this.batch = b;
+      this.knowBatch(b.head + b.tail, now);
+    }
+    const seq = b.seq++;
+    return b.head + seqText(seq) + b.tail;
   }
 
-  private mac(b: Buffer): Buffer {
-    return createHmac('sha256', this.secret)
-      .update(b.subarray(0, NONCE_TIME + NONCE_RANDOM))
-      .digest();
+  /** HMAC-SHA-256 of a batch (time and random bytes). */
+  private mac(batch: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(batch).digest();
   }
 
-  /** The issue time of a nonce made with this secret; undefined for any other text. */
-  private checkNonce(nonce: string): number | undefined {
-    if (!NONCE_TEXT.test(nonce)) return undefined;
-    const b = Buffer.from(nonce, 'base64url');
-    // Only the canonical encoding is accepted, so one nonce has one spelling for replay tracking.
-    if (b.length !== NONCE_BYTES || b.toString('base64url') !== nonce) return undefined;
-    if (!timingSafeEqual(this.mac(b), b.subarray(NONCE_TIME + NONCE_RANDOM))) return undefined;
-    return Number(b.readBigUInt64BE(0));
+  private knowBatch(key: string, time: number): void {
+    this.knownBatches.set(key, time);
+    if (this.knownBatches.size > KNOWN_BATCHES)
+      this.knownBatches.delete(this.knownBatches.keys().next().value as string);
+  }
+
+  /** When a nonce made with this secret was issued; undefined for any other text. */
+  private checkNonce(nonce: string): Issue | undefined {
+    if (nonce.length !== NONCE_CHARS || !NONCE_TEXT.test(nonce)) return undefined;
+    const key = nonce.slice(0, BATCH_CHARS) + nonce.slice(BATCH_CHARS + SEQ_CHARS);
+    let time = this.knownBatches.get(key);
+    if (time === undefined) {
+      const b = Buffer.from(nonce, 'base64url');
+      // Only the canonical encoding is accepted, so one nonce has one spelling for replay tracking.
+      if (b.length !== NONCE_BYTES || b.toString('base64url') !== nonce) return undefined;
+      const signature = b.subarray(NONCE_BATCH + NONCE_SEQ);
+      if (!timingSafeEqual(this.mac(b.subarray(0, NONCE_BATCH)), signature)) return undefined;
+      time = Number(b.readBigUInt64BE(0));
+      this.knowBatch(key, time);
+    }
+    return { time, seq: seqAt(nonce, BATCH_CHARS) };
   }
 
   /**
@@ -605,20 +685,25 @@ export class DigestServer {
    * issued no later than any forgotten one are answered 'stale', which
    * makes the client take a fresh nonce.
    */
-  private count(nonce: string, issued: number, nc: number): 'replay' | 'stale' | undefined {
+  private count(nonce: string, issued: Issue, nc: number): 'replay' | 'stale' | undefined {
     const seen = this.tracked.get(nonce);
     if (seen !== undefined) {
       if (nc <= seen.nc) return 'replay';
       this.tracked.delete(nonce);
-    } else if (issued <= this.evictedUpTo) {
+    } else if (!isLater(issued, this.evicted)) {
       return 'stale';
     }
-    this.tracked.set(nonce, { nc, time: issued });
+    this.tracked.set(nonce, { nc, issued });
     while (this.tracked.size > this.maxTracked) {
-      const [oldest, entry] = this.tracked.entries().next().value as [string, { nc: number; time: number }];
+      const [oldest, entry] = this.tracked.entries().next().value as [string, { nc: number; issued: Issue }];
       this.tracked.delete(oldest);
-      if (entry.time > this.evictedUpTo) this.evictedUpTo = entry.time;
+      if (isLater(entry.issued, this.evicted)) this.evicted = entry.issued;
     }
     return undefined;
   }
+}
+
+/** True when nonce `a` was issued after nonce `b`. */
+function isLater(a: Issue, b: Issue): boolean {
+  return a.time > b.time || (a.time === b.time && a.seq > b.seq);
 }

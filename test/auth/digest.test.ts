@@ -417,6 +417,49 @@ describe('server verification failures', () => {
     assert.deepEqual(twin.verify(h, request, users), { ok: true, username: 'bob' }, 'accepted by the twin');
   });
 
+  test('nonces of one second share a signed batch, each distinct and accepted once', () => {
+    const { s, clock } = server();
+    const nonceOf = () => s.challenge()[0]!.get('nonce')!;
+    const a = nonceOf();
+    const b = nonceOf();
+    clock.now += 999;
+    const c = nonceOf();
+    clock.now += 1;
+    const d = nonceOf();
+    for (const n of [a, b, c, d]) assert.match(n, /^[A-Za-z0-9_-]{75}$/, 'base64url of 56 bytes');
+    assert.equal(new Set([a, b, c, d]).size, 4, 'every nonce differs');
+    assert.equal(b.slice(0, 28), a.slice(0, 28), 'same batch within the second');
+    assert.equal(c.slice(32), a.slice(32), 'same signature within the second');
+    assert.notEqual(d.slice(0, 28), a.slice(0, 28), 'a new batch after a second');
+    for (const n of [a, b, c, d]) {
+      const h = client().authorize(
+        challengeOf(`Digest realm="${REALM}", nonce="${n}", qop="auth", algorithm=SHA-256`),
+        request,
+      );
+      assert.equal(reasonOf(s.verify(h, request, users)), 'ok', `nonce ${n} accepted`);
+      assert.equal(reasonOf(s.verify(h, request, users)), 'replay', `nonce ${n} not accepted twice`);
+    }
+  });
+
+  test('a nonce whose batch is no longer remembered is checked by its signature', () => {
+    const { s, clock } = server({ nonceTtlMs: 10_000_000 });
+    const first = s.challenge()[0]!;
+    // 1100 later batches push the first out of the remembered ones.
+    for (let i = 0; i < 1100; i++) {
+      clock.now += 1000;
+      s.challenge();
+    }
+    const nonce = first.get('nonce')!;
+    const tampered = nonce.slice(0, 40) + (nonce[40] === 'A' ? 'B' : 'A') + nonce.slice(41);
+    const answer = (n: string) =>
+      client().authorize(
+        challengeOf(`Digest realm="${REALM}", nonce="${n}", qop="auth", algorithm=SHA-256`),
+        request,
+      );
+    assert.equal(reasonOf(s.verify(answer(tampered), request, users)), 'bad-nonce', 'signature altered');
+    assert.equal(reasonOf(s.verify(answer(nonce), request, users)), 'ok', 'the genuine nonce is accepted');
+  });
+
   test('expired nonce: stale, then a stale=true challenge is answered and accepted', () => {
     const { s, clock } = server({ nonceTtlMs: 60_000 });
     const c = client();
