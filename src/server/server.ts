@@ -297,6 +297,7 @@ export class SipServer {
       'transport.refusedConnections': t.refusedConnections,
       'transactions.clients': tx.clients,
       'transactions.servers': tx.servers,
+      ...storeStats(this.location),
       heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
     };
   }
@@ -499,3 +500,10 @@ function pause(ms: number): Promise<void> {
 }
 
 export type { SipRequest };
+
+/** A location store's group-commit counters, when it keeps them (the SQLite store does). */
+function storeStats(store: LocationStore): Record<string, number> {
+  const stats = (store as { stats?: { batches: number; writes: number } }).stats;
+  if (stats === undefined) return {};
+  return { 'store.commits': stats.batches, 'store.writes': stats.writes };
+}

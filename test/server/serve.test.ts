@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeUser } from '../../src/cli/serve-commands.js';
 import { SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
@@ -256,6 +259,37 @@ describe('overload', () => {
     } finally {
       sock.close();
       await srv.s.stop(0);
+    }
+  });
+});
+
+describe('sipwire serve: counters', () => {
+  test('on its SQLite store the server counts group commits and the writes they held', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sipwire-counters-'));
+    const s = new SipServer({
+      listen: ['udp:127.0.0.1:0'],
+      db: join(dir, 'sipwire.db'),
+      open: true,
+      domains: ['example.test'],
+      logger: createLogger({ level: 'silent', pretty: false }),
+    });
+    const bound = await s.start();
+    try {
+      const port = (bound[0] as TransportAddress).port;
+      assert.equal(s.snapshot()['store.writes'], 0, 'nothing written yet');
+      const reply = await raw(port, (local) => register(local, []));
+      assert.match(reply, /^SIP\/2\.0 200 OK\r\n/, reply);
+      assert.equal(s.snapshot()['store.writes'], 1, 'the binding was one write');
+      assert.equal(s.snapshot()['store.commits'], 1, 'in one commit');
+    } finally {
+      await s.stop(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const memory = await server();
+    try {
+      assert.equal(memory.s.snapshot()['store.commits'], undefined, 'a store without commits has no counter');
+    } finally {
+      await memory.s.stop(0);
     }
   });
 });

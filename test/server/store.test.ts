@@ -530,6 +530,41 @@ describe('SQLite specifics', () => {
     }
   });
 
+  test('group commit: a batch runs each write once, and all again one by one when one fails', async () => {
+    const stores = openSqliteStores(join(tempDir(), 'sipwire.db'));
+    try {
+      stores.database.exec(`
+        CREATE TRIGGER poison BEFORE INSERT ON bindings WHEN NEW."key" = 'poison'
+          BEGIN SELECT RAISE(ABORT, 'poisoned binding'); END;`);
+      const calls = { alice: 0, bob: 0 };
+      const decide = (who: 'alice' | 'bob', aor: string, key: string) => (current: Binding[]) => {
+        calls[who]++;
+        return { change: upsert(binding(aor, key)), result: current.length };
+      };
+      await Promise.all([
+        stores.locations.update(ALICE, T0, decide('alice', ALICE, 'a1')),
+        stores.locations.update(BOB, T0, decide('bob', BOB, 'b1')),
+      ]);
+      assert.deepEqual(calls, { alice: 1, bob: 1 }, 'a batch that commits decides each write once');
+      const [fine, poisoned] = await Promise.allSettled([
+        stores.locations.update(ALICE, T0, decide('alice', ALICE, 'a2')),
+        stores.locations.update(BOB, T0, decide('bob', BOB, 'poison')),
+      ]);
+      assert.equal(fine.status, 'fulfilled', 'the other write of the batch commits');
+      assert.equal(poisoned.status, 'rejected', 'the failing write rejects');
+      assert.deepEqual(calls, { alice: 3, bob: 3 }, 'the batch rolled back and ran again, write by write');
+      assert.deepEqual(keys(await stores.locations.lookup(ALICE, T0)).sort(), ['a1', 'a2'], 'alice: both');
+      assert.deepEqual(
+        keys(await stores.locations.lookup(BOB, T0)),
+        ['b1'],
+        'bob: the failing write left nothing',
+      );
+      assert.deepEqual(stores.locations.stats, { batches: 2, writes: 4 }, 'two commits');
+    } finally {
+      await stores.close();
+    }
+  });
+
   test('group commit: a write failing in the database fails alone; a rolled-back batch fails whole', async () => {
     const stores = openSqliteStores(join(tempDir(), 'sipwire.db'));
     try {

@@ -68,8 +68,9 @@ export interface LocationStore {
    * Reads the AOR's unexpired bindings and applies the change `decide` makes
    * of them, as one step: nothing else changes the AOR in between. `decide`
    * runs synchronously and returns no change to leave the AOR as it is; if
-   * it throws, nothing changes and the promise rejects. Resolves with the
-   * bindings afterwards and `decide`'s result, once durable.
+   * it throws, nothing changes and the promise rejects. A store may call it
+   * more than once (retrying a write), so it must have no side effects.
+   * Resolves with the bindings afterwards and `decide`'s result, once durable.
    */
   update<T>(
     aor: string,
