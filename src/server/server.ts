@@ -424,6 +424,12 @@ export class SipServer {
         outcome.status === 401 ? 'Unauthorized' : 'Proxy Authentication Required',
         outcome.challenges.map((c) => [outcome.header, c] as const),
       );
+      // RFC 3261 §8.2.7: challenges are answered statelessly, so requests without
+      // credentials hold no transaction (a retransmission gets a fresh challenge).
+      // An INVITE's transaction stays to absorb the ACK of its 407 (§17.2.1).
+      const incoming = ctx.incoming;
+      if (incoming !== undefined && incoming.state === 'completed' && ctx.method !== 'INVITE')
+        incoming.forget();
     } else {
       this.stats.refused++;
       this.log.warn(

@@ -121,6 +121,16 @@ export class IncomingRequest {
     return res;
   }
 
+  /**
+   * After the final response to a non-INVITE request: ends the transaction
+   * now rather than keeping it for retransmissions, which then count as new
+   * requests (RFC 3261 §8.2.7). Throws TransactionStateError for an INVITE or
+   * before the final response.
+   */
+  forget(): void {
+    this.tx.forget();
+  }
+
   /** For a CANCEL: the INVITE it cancels, if its transaction is still live (RFC 3261 §9.2). */
   get cancelled(): IncomingRequest | undefined {
     return this.stack.inviteFor(this);

@@ -91,6 +91,11 @@ export class InviteServerTransaction
     }
   }
 
+  /** An INVITE transaction stays: it absorbs the ACK of a non-2xx answer (RFC 3261 §17.2.1). */
+  forget(): void {
+    throw new TransactionStateError('an INVITE server transaction cannot be forgotten');
+  }
+
   receiveRequest(request: SipRequest): void {
     const ack = request.method === 'ACK';
     switch (this.stateValue) {

@@ -86,6 +86,12 @@ export class NonInviteServerTransaction
     }
   }
 
+  forget(): void {
+    if (this.stateValue !== 'completed')
+      throw new TransactionStateError(`cannot forget a transaction in state ${this.stateValue}`);
+    this.terminate();
+  }
+
   receiveRequest(_request: SipRequest): void {
     switch (this.stateValue) {
       case 'trying':

@@ -64,6 +64,14 @@ export interface ServerTransaction {
   receiveRequest(request: SipRequest): void;
   transportError(error: Error): void;
   abort(): void;
+  /**
+   * Ends a non-INVITE transaction that has sent its final response at once,
+   * instead of lingering to answer retransmissions: a retransmitted request
+   * is then handled as a new one, the way a stateless UAS handles every
+   * request (RFC 3261 §8.2.7: how a UAS answers unauthenticated requests
+   * with a challenge). Throws TransactionStateError in any other case.
+   */
+  forget(): void;
 }
 
 /** What a TxTimer tells when it fires: the transaction that owns it. */

@@ -56,6 +56,22 @@ async function raw(port: number, text: (local: number) => string): Promise<strin
   return out;
 }
 
+/** An OPTIONS for the server itself (answered 200 by the server). */
+function options(local: number) {
+  return [
+    'OPTIONS sip:example.test SIP/2.0',
+    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-${Math.random().toString(36).slice(2)};rport`,
+    'Max-Forwards: 70',
+    'To: <sip:example.test>',
+    'From: <sip:alice@example.test>;tag=o1',
+    `Call-ID: options-${Math.random().toString(36).slice(2)}`,
+    'CSeq: 1 OPTIONS',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 function register(
   local: number,
   extra: string[],
@@ -179,6 +195,41 @@ describe('sipwire serve: registrar with digest authentication', () => {
   });
 });
 
+describe('challenges', () => {
+  test('challenges are stateless: no transaction stays, and a retransmission is challenged afresh', async () => {
+    const srv = await server();
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const replies: string[] = [];
+    sock.on('message', (m) => replies.push(m.toString('latin1')));
+    const ask = async (text: string): Promise<string> => {
+      const n = replies.length;
+      sock.send(Buffer.from(text, 'latin1'), srv.udp.port, '127.0.0.1');
+      for (let i = 0; i < 300 && replies.length === n; i++) await new Promise((r) => setTimeout(r, 10));
+      return replies[n] ?? '(nothing)';
+    };
+    const nonceOf = (reply: string) => /nonce="([^"]+)"/.exec(reply)?.[1];
+    try {
+      const before = srv.s.snapshot()['transactions.servers'] as number;
+      const request = register(sock.address().port, []);
+      const first = await ask(request);
+      assert.match(first, /^SIP\/2\.0 401 /, first);
+      assert.equal(srv.s.snapshot()['transactions.servers'], before, 'the 401 left no transaction behind');
+      const second = await ask(request);
+      assert.match(second, /^SIP\/2\.0 401 /, second);
+      assert.ok(nonceOf(first) !== undefined, 'a nonce');
+      assert.notEqual(
+        nonceOf(second),
+        nonceOf(first),
+        'the retransmission got a new challenge, not the old 401',
+      );
+    } finally {
+      sock.close();
+      await srv.s.stop(0);
+    }
+  });
+});
+
 describe('replayed credentials', () => {
   test('credentials sent again with the same nonce count are refused, not registered', async () => {
     const srv = await server();
@@ -242,19 +293,19 @@ describe('overload', () => {
       return replies[n] ?? '(nothing)';
     };
     try {
-      const first = register(local, []);
-      assert.match(await ask(first), /^SIP\/2\.0 401 /);
-      assert.match(await ask(register(local, [])), /^SIP\/2\.0 401 /);
+      const first = options(local);
+      assert.match(await ask(first), /^SIP\/2\.0 200 /);
+      assert.match(await ask(options(local)), /^SIP\/2\.0 200 /);
       // Both transactions linger (Timer J), so the table is full.
-      const refused = await ask(register(local, []));
+      const refused = await ask(options(local));
       assert.match(refused, /^SIP\/2\.0 503 Service Unavailable\r\n/, refused);
       assert.match(refused, /\r\nRetry-After: 5\r\n/, refused);
-      assert.match(refused, /\r\nCSeq: 1 REGISTER\r\n/, 'the 503 answers that request');
+      assert.match(refused, /\r\nCSeq: 1 OPTIONS\r\n/, 'the 503 answers that request');
       assert.equal(srv.s.snapshot()['messages.overloaded'], 1);
       assert.equal(srv.s.snapshot()['transactions.servers'], 2, 'the refused request made no transaction');
-      // The first REGISTER sent again is a retransmission: its transaction answers 401 again.
+      // The first OPTIONS sent again is a retransmission: its transaction answers 200 again.
       const again = await ask(first);
-      assert.match(again, /^SIP\/2\.0 401 /, again);
+      assert.match(again, /^SIP\/2\.0 200 /, again);
       assert.equal(srv.s.snapshot()['messages.overloaded'], 1);
     } finally {
       sock.close();

@@ -210,6 +210,25 @@ describe('non-INVITE server transaction (RFC 3261 Figure 8, RFC 4320)', () => {
     assert.equal(tx.state, 'terminated');
   });
 
+  test('forget() after the final response ends it at once: the request sent again is a new one (§8.2.7)', () => {
+    const { tx, req, tu, layer, channel } = setup('REGISTER');
+    assert.throws(() => tx.forget(), TransactionStateError, 'not before the final response');
+    tx.respond(response(req, 401));
+    tx.forget();
+    assert.equal(tx.state, 'terminated');
+    assert.deepEqual(tu.events, ['terminated']);
+    assert.equal(layer.size.servers, 0, 'gone from the table');
+    assert.equal(layer.receiveRequest(req, channel).kind, 'new', 'a retransmission starts a new transaction');
+    assert.deepEqual(channel.lines, ['401'], 'and the old 401 is not sent again');
+  });
+
+  test('an INVITE server transaction cannot be forgotten (it absorbs the ACK of its final response)', () => {
+    const { tx, req } = setup('INVITE');
+    tx.respond(response(req, 407));
+    assert.throws(() => tx.forget(), TransactionStateError);
+    assert.equal(tx.state, 'completed');
+  });
+
   test('a transport error informs the TU and ends it', () => {
     const { tx, req, tu } = setup('OPTIONS');
     tx.respond(response(req, 200));
