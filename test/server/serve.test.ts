@@ -56,6 +56,21 @@ async function raw(port: number, text: (local: number) => string): Promise<strin
   return out;
 }
 
+/** A UDP socket that sends requests to `port`; ask() waits for the next reply (3 s at most). */
+async function asker(port: number) {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const replies: string[] = [];
+  sock.on('message', (m) => replies.push(m.toString('latin1')));
+  const ask = async (text: string): Promise<string> => {
+    const n = replies.length;
+    sock.send(Buffer.from(text, 'latin1'), port, '127.0.0.1');
+    for (let i = 0; i < 300 && replies.length === n; i++) await new Promise((r) => setTimeout(r, 10));
+    return replies[n] ?? '(nothing)';
+  };
+  return { sock, ask };
+}
+
 /** An OPTIONS for the server itself (answered 200 by the server). */
 function options(local: number) {
   return [
@@ -198,16 +213,7 @@ describe('sipwire serve: registrar with digest authentication', () => {
 describe('challenges', () => {
   test('challenges are stateless: no transaction stays, and a retransmission is challenged afresh', async () => {
     const srv = await server();
-    const sock = createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    const replies: string[] = [];
-    sock.on('message', (m) => replies.push(m.toString('latin1')));
-    const ask = async (text: string): Promise<string> => {
-      const n = replies.length;
-      sock.send(Buffer.from(text, 'latin1'), srv.udp.port, '127.0.0.1');
-      for (let i = 0; i < 300 && replies.length === n; i++) await new Promise((r) => setTimeout(r, 10));
-      return replies[n] ?? '(nothing)';
-    };
+    const { sock, ask } = await asker(srv.udp.port);
     const nonceOf = (reply: string) => /nonce="([^"]+)"/.exec(reply)?.[1];
     try {
       const before = srv.s.snapshot()['transactions.servers'] as number;
@@ -280,18 +286,8 @@ describe('guessing protection', () => {
 describe('overload', () => {
   test('past the transaction limit a new request is answered 503 with Retry-After; a retransmission still gets its answer', async () => {
     const srv = await server({ maxServerTransactions: 2 });
-    const sock = createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const { sock, ask } = await asker(srv.udp.port);
     const local = sock.address().port;
-    const replies: string[] = [];
-    sock.on('message', (m) => replies.push(m.toString('latin1')));
-    /** Sends a request from the one socket and waits for the next reply. */
-    const ask = async (text: string): Promise<string> => {
-      const n = replies.length;
-      sock.send(Buffer.from(text, 'latin1'), srv.udp.port, '127.0.0.1');
-      for (let i = 0; i < 300 && replies.length === n; i++) await new Promise((r) => setTimeout(r, 10));
-      return replies[n] ?? '(nothing)';
-    };
     try {
       const first = options(local);
       assert.match(await ask(first), /^SIP\/2\.0 200 /);
