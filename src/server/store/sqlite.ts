@@ -330,7 +330,7 @@ export class SqliteLocationStore implements LocationStore {
       return outcomes;
     }).immediate;
     // Every job straight in the transaction: two statements fewer per job than
-    // with savepoints. A job that throws rolls the whole batch back (see flush()).
+    // with savepoints. A job that throws rolls the whole batch back (see commitBatch()).
     this.commitAll = db.transaction((jobs: readonly Job[]) => {
       const outcomes: Outcome[] = [];
       for (const job of jobs) {
