@@ -405,9 +405,10 @@ const NONCE_BATCH = NONCE_TIME + NONCE_RANDOM;
 const NONCE_SEQ = 3;
 const NONCE_MAC = 32;
 const NONCE_BYTES = NONCE_BATCH + NONCE_SEQ + NONCE_MAC;
-const NONCE_CHARS = 75;
-const BATCH_CHARS = 28;
-const SEQ_CHARS = 4;
+/** base64url: 4 characters per 3 bytes, the last partial group unpadded. */
+const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
+const BATCH_CHARS = (NONCE_BATCH / 3) * 4;
+const SEQ_CHARS = (NONCE_SEQ / 3) * 4;
 const NONCE_TEXT = /^[A-Za-z0-9_-]+$/;
 const BATCH_MS = 1000;
 /** A batch's numbers start at a random point below half of 2^24 and run for half of it: they never wrap. */

@@ -509,7 +509,7 @@ export type { SipRequest };
 
 /** A location store's group-commit counters, when it keeps them (the SQLite store does). */
 function storeStats(store: LocationStore): Record<string, number> {
-  const stats = (store as { stats?: { batches: number; writes: number } }).stats;
+  const stats = store.stats;
   if (stats === undefined) return {};
   return { 'store.commits': stats.batches, 'store.writes': stats.writes };
 }

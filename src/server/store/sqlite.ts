@@ -313,8 +313,6 @@ export class SqliteLocationStore implements LocationStore {
     const savepoint = db.transaction((job: Job) => job.run());
     // Each job in its own savepoint, so that one failing job does not undo the others.
     this.commitIsolated = db.transaction((jobs: readonly Job[]) => {
-      // A job alone needs no savepoint: if it throws, the whole transaction rolls back and flush() rejects it.
-      if (jobs.length === 1) return [{ ok: true as const, value: (jobs[0] as Job).run() }];
       const outcomes: Outcome[] = [];
       for (const job of jobs) {
         try {
@@ -448,15 +446,15 @@ export class SqliteLocationStore implements LocationStore {
    * Runs a batch in one transaction: all its jobs together, and if one of
    * them throws (rolling the whole transaction back), the batch again with
    * each job in its own savepoint, so that only the failing job fails.
-   * A failure of the transaction itself (BEGIN, COMMIT) is not retried.
+   * A job alone is not retried (its rollback is the whole transaction's),
+   * nor is a failure of the transaction itself (BEGIN, COMMIT).
    */
   private commitBatch(jobs: readonly Job[]): Outcome[] {
-    if (jobs.length === 1) return this.commitIsolated(jobs);
     this.jobFailed = false;
     try {
       return this.commitAll(jobs);
     } catch (error) {
-      if (!this.jobFailed) throw error;
+      if (!this.jobFailed || jobs.length === 1) throw error;
       return this.commitIsolated(jobs);
     }
   }

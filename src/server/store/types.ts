@@ -56,6 +56,8 @@ export interface BindingChange {
 }
 
 export interface LocationStore {
+  /** Group commits made and the writes they held, for a store that batches its writes. */
+  readonly stats?: { readonly batches: number; readonly writes: number };
   /** The unexpired bindings of an AOR at `now`, highest q first. */
   lookup(aor: string, now: number): Promise<Binding[]>;
   /**
