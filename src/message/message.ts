@@ -909,6 +909,12 @@ function applyInit(m: SipMessage, headers: HeaderInit | undefined, body: Buffer 
   if (body !== undefined) m.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }
 
+// The parser's requests and responses are made through these (fromWire), so the
+// constructors know their parts need no conversion.
+const WIRE_REQUEST: RequestInit = { method: '', uri: '', version: 'SIP/2.0' };
+let wireUriOffset = -1;
+const WIRE_RESPONSE: ResponseInit = { status: 200, reason: '', version: 'SIP/2.0' };
+
 /** A SIP request (RFC 3261 §7.1). */
 export class SipRequest extends SipMessage {
   private methodText: string;
@@ -921,6 +927,13 @@ export class SipRequest extends SipMessage {
   constructor(init: RequestInit) {
     super(init.version ?? 'SIP/2.0');
     this.methodText = init.method;
+    if (init === WIRE_REQUEST) {
+      // Parser path: the Request-URI is a byte string as received, and there are no fields yet.
+      this.uriRaw = init.uri as string;
+      this.parsedUri = undefined;
+      this.uriOffset = wireUriOffset;
+      return;
+    }
     if (typeof init.uri === 'string') {
       this.uriRaw = textToBytes(init.uri);
       this.parsedUri = undefined;
@@ -930,6 +943,15 @@ export class SipRequest extends SipMessage {
     }
     this.uriOffset = -1;
     applyInit(this, init.headers, init.body);
+  }
+
+  /** @internal A request from the parser: parts are byte strings as received. */
+  static fromWire(method: string, uriRaw: string, uriOffset: number, version: string): SipRequest {
+    WIRE_REQUEST.method = method;
+    WIRE_REQUEST.uri = uriRaw;
+    WIRE_REQUEST.version = version;
+    wireUriOffset = uriOffset;
+    return new SipRequest(WIRE_REQUEST);
   }
 
   get isRequest(): true {
@@ -1013,8 +1035,21 @@ export class SipResponse extends SipMessage {
   constructor(init: ResponseInit) {
     super(init.version ?? 'SIP/2.0');
     this.statusCode = init.status;
+    if (init === WIRE_RESPONSE) {
+      // Parser path: the reason phrase is a byte string as received, and there are no fields yet.
+      this.reasonText = init.reason as string;
+      return;
+    }
     this.reasonText = textToBytes(init.reason ?? reasonPhrase(init.status));
     applyInit(this, init.headers, init.body);
+  }
+
+  /** @internal A response from the parser: parts are byte strings as received. */
+  static fromWire(status: number, reason: string, version: string): SipResponse {
+    WIRE_RESPONSE.status = status;
+    WIRE_RESPONSE.reason = reason;
+    WIRE_RESPONSE.version = version;
+    return new SipResponse(WIRE_RESPONSE);
   }
 
   get isRequest(): false {

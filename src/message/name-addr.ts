@@ -1,6 +1,5 @@
-import { COMMA, DQUOTE, HT, LAQUOT, SEMI, SP, TOKEN } from './chars.js';
-import { Params, scanParams } from './params.js';
-import { SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
+import { COLON, COMMA, DQUOTE, HT, LAQUOT, SEMI, SP, TOKEN } from './chars.js';
+import { Params, quotedEnd, scanParams, simpleParamsEnd } from './params.js';
 import { quote, Scanner, unquote } from './scanner.js';
 import { textToBytes } from './text.js';
 import { AbsoluteUri, type SipUri, scanUri, type Uri } from './uri.js';
@@ -293,52 +292,116 @@ export function scanNameAddr(sc: Scanner): NameAddr {
 /*
  * Fast path for the common forms: [display-name] "<" URI ">" or a bare
  * addr-spec, then *( ";" token [ "=" value ] ) with no optional whitespace
- * around the separators. Every repeated class is followed by a character
- * outside it (or by a bounded run of spaces), so a match takes one pass and
- * the running time is linear. Other forms take the full scanner.
+ * around the separators. One pass over the characters, no backtracking; it
+ * returns null for any other form, which the full scanner then reads (and
+ * reports precisely when it is wrong). Where it returns a value, the full
+ * scanner would have made the same one.
  */
-const QSTR = '"(?:[^"\\\\\\x00-\\x1f\\x7f]|\\\\[\\x00-\\x09\\x0b\\x0c\\x0e-\\x7f])*"';
-const FAST_NAME_ADDR = new RegExp(
-  `(?:(?:(${QSTR})[ \\t]*|(${TOKEN_RE}+(?:[ \\t]+${TOKEN_RE}+)*)[ \\t]*)?<([^\\x00-\\x20<>"]+)>|([A-Za-z][A-Za-z0-9+.\\-]*:[^\\x00-\\x20;,?<>"]+))${SIMPLE_PARAMS_RE}`,
-  'y',
-);
 
-/** Tries the fast path at value[i]; on success FAST_NAME_ADDR.lastIndex is after the value. */
-function fastNameAddr(value: string, i: number, base: number): NameAddr | null {
-  FAST_NAME_ADDR.lastIndex = i;
-  const m = FAST_NAME_ADDR.exec(value);
-  if (m === null) return null;
-  const angle = m[3] !== undefined;
-  const uriRaw = (angle ? m[3] : m[4]) as string;
-  const params = m[5] as string;
-  const text = m[0] as string;
-  // The URI ends just before ">" + parameters (angle form) or just before the parameters.
-  const uriOffset = base + m.index + text.length - params.length - (angle ? 1 : 0) - uriRaw.length;
-  let parsed: Uri | undefined;
-  if (!angle) parsed = scanUri(uriRaw, 0, uriRaw.length, uriOffset, 'URI');
-  return NameAddr.fromWire(m[1] ?? m[2], uriRaw, uriOffset, params, angle, text, parsed);
+/** Where the last successful fastNameAddr stopped. */
+let fastEnd = 0;
+
+/** Tries the fast path at s[i, end); on success `fastEnd` is after the value. */
+function fastNameAddr(s: string, i: number, end: number, base: number): NameAddr | null {
+  const start = i;
+  let displayRaw: string | undefined;
+  let c = s.charCodeAt(i);
+  if (c === DQUOTE) {
+    const q = quotedEnd(s, i, end);
+    if (q === -1) return null;
+    displayRaw = s.slice(i, q);
+    i = q;
+    c = s.charCodeAt(i);
+    while (c === SP || c === HT) c = s.charCodeAt(++i);
+    if (c !== LAQUOT || i >= end) return null;
+  } else if (c !== LAQUOT) {
+    // Tokens separated by whitespace before "<" are a display name; one token
+    // followed by ':' starts an addr-spec.
+    let j = i;
+    for (;;) {
+      const t = j;
+      while (j < end && TOKEN[s.charCodeAt(j)] === 1) j++;
+      if (j === t) return null;
+      const last = j;
+      while (j < end && (s.charCodeAt(j) === SP || s.charCodeAt(j) === HT)) j++;
+      if (j >= end) return null;
+      const d = s.charCodeAt(j);
+      if (d === LAQUOT) {
+        displayRaw = s.slice(i, last);
+        i = j;
+        break;
+      }
+      if (d === COLON && t === i && j === last) return fastAddrSpec(s, i, end, base);
+      if (j === last) return null;
+    }
+  }
+  // "<" URI ">": the URI's characters are checked when it is read; a space
+  // just inside the brackets is for the full scanner to report.
+  const open = i;
+  const close = s.indexOf('>', open + 1);
+  if (close === -1 || close >= end || close === open + 1) return null;
+  c = s.charCodeAt(open + 1);
+  const l = s.charCodeAt(close - 1);
+  if (c === SP || c === HT || l === SP || l === HT) return null;
+  i = simpleParamsEnd(s, close + 1, end);
+  if (i === -1) return null;
+  fastEnd = i;
+  return NameAddr.fromWire(
+    displayRaw,
+    s.slice(open + 1, close),
+    base + open + 1,
+    s.slice(close + 1, i),
+    true,
+    start === 0 && i === s.length ? s : s.slice(start, i),
+  );
+}
+
+/** A bare addr-spec at s[i] (RFC 3261 §20.10: no ',', ';' or '?' in it), parsed now. */
+function fastAddrSpec(s: string, i: number, end: number, base: number): NameAddr | null {
+  let j = i;
+  while (j < end) {
+    const d = s.charCodeAt(j);
+    if (d === SEMI || d === COMMA || d === SP || d === HT) break;
+    if (d === 0x3f || d < 0x20 || d === LAQUOT || d === DQUOTE) return null;
+    j++;
+  }
+  const uriRaw = s.slice(i, j);
+  const parsed = scanUri(uriRaw, 0, uriRaw.length, base + i, 'URI');
+  const pe = simpleParamsEnd(s, j, end);
+  if (pe === -1) return null;
+  fastEnd = pe;
+  return NameAddr.fromWire(
+    undefined,
+    uriRaw,
+    base + i,
+    s.slice(j, pe),
+    false,
+    i === 0 && pe === s.length ? s : s.slice(i, pe),
+    parsed,
+  );
 }
 
 function fastNameAddrList(value: string, base: number, limit: number): NameAddr[] | null {
   const out: NameAddr[] = [];
+  const len = value.length;
   let i = 0;
   for (;;) {
-    const n = fastNameAddr(value, i, base);
+    const n = fastNameAddr(value, i, len, base);
     if (n === null || out.length >= limit) return null;
     out.push(n);
-    i = FAST_NAME_ADDR.lastIndex;
-    while (i < value.length && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
-    if (i === value.length) return out;
+    i = fastEnd;
+    while (i < len && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
+    if (i === len) return out;
     if (value.charCodeAt(i) !== COMMA) return null;
     i++;
-    while (i < value.length && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
+    while (i < len && (value.charCodeAt(i) === SP || value.charCodeAt(i) === HT)) i++;
   }
 }
 
 /** Parses a single-valued name-addr header value (From, To, Reply-To, Refer-To...). */
 export function parseNameAddr(value: string, what = 'name-addr', base = 0): NameAddr {
-  const fast = fastNameAddr(value, 0, base);
-  if (fast !== null && FAST_NAME_ADDR.lastIndex === value.length) return fast;
+  const fast = fastNameAddr(value, 0, value.length, base);
+  if (fast !== null && fastEnd === value.length) return fast;
   const sc = new Scanner(value, what, 0, value.length, base);
   const n = scanNameAddr(sc);
   sc.skipWs();

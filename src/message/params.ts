@@ -1,4 +1,4 @@
-import { EQUAL, PARAM_VALUE, SEMI } from './chars.js';
+import { BACKSLASH, CR, DQUOTE, EQUAL, LF, PARAM_VALUE, SEMI, TOKEN } from './chars.js';
 import { Scanner, unquote } from './scanner.js';
 import { bytesToText, textToBytes } from './text.js';
 
@@ -213,4 +213,48 @@ export function scanParams(sc: Scanner, valueTable: Uint8Array = PARAM_VALUE): P
     list.push(name, value);
   }
   return list === null ? Params.EMPTY : new Params(list);
+}
+
+/**
+ * End (after the closing quote) of the quoted-string opening at s[i], or -1
+ * when it is not the plain form: no control characters, quoted-pairs of
+ * ASCII other than CR and LF.
+ */
+export function quotedEnd(s: string, i: number, end: number): number {
+  let j = i + 1;
+  while (j < end) {
+    const c = s.charCodeAt(j);
+    if (c === DQUOTE) return j + 1;
+    if (c === BACKSLASH) {
+      const d = s.charCodeAt(j + 1);
+      if (j + 1 >= end || d > 0x7f || d === CR || d === LF) return -1;
+      j += 2;
+    } else if (c < 0x20 || c === 0x7f) return -1;
+    else j++;
+  }
+  return -1;
+}
+
+/**
+ * End of *( ";" token [ "=" ( value / quoted-string ) ] ) at s[i], or -1
+ * when not in that form (the simple parameter text the fast paths keep unsplit).
+ */
+export function simpleParamsEnd(s: string, i: number, end: number): number {
+  while (i < end && s.charCodeAt(i) === SEMI) {
+    const n = ++i;
+    while (i < end && TOKEN[s.charCodeAt(i)] === 1) i++;
+    if (i === n) return -1;
+    if (i < end && s.charCodeAt(i) === EQUAL) {
+      i++;
+      if (s.charCodeAt(i) === DQUOTE) {
+        i = quotedEnd(s, i, end);
+        if (i === -1) return -1;
+      } else {
+        const v = i;
+        while (i < end && PARAM_VALUE[s.charCodeAt(i)] === 1) i++;
+        if (i === v) return -1;
+      }
+    }
+  }
+  return i;
 }

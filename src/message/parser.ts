@@ -3,8 +3,8 @@ import { CR, DIGIT, HT, LF, SP, TOKEN } from './chars.js';
 import { HeaderField } from './header-field.js';
 import { H, lookupHeaderId } from './header-names.js';
 
-const HOT_TEMPLATE: number[] = new Array(HOT_MAX + 1).fill(-1);
 const H_VIA = H.VIA;
+if (HOT_MAX !== 11) throw new Error('the hot header index literal in parseHead needs HOT_MAX + 1 slots');
 const H_CONTENT_LENGTH = H.CONTENT_LENGTH;
 
 import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
@@ -42,15 +42,35 @@ function describe(c: number): string {
  */
 const SIP_2_0 = 'SIP/2.0';
 
-/** The text of src[start, end): a shared string when it is `word`, else a slice. */
-function shared(src: string, start: number, end: number, word: string): string {
-  return end - start === word.length && src.startsWith(word, start) ? word : src.slice(start, end);
+/** The SIP-Version at src[start, end) (already checked by versionLength): the shared string for 2.0. */
+function versionText(src: string, start: number, end: number): string {
+  return end - start === 7 && src.charCodeAt(start + 4) === 0x32 && src.charCodeAt(start + 6) === 0x30
+    ? SIP_2_0
+    : src.slice(start, end);
 }
 
 function toBuffer(data: Buffer | Uint8Array | string): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (Buffer.isBuffer(data)) return data;
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * A start line is checked piece by piece, without a search for CR first:
+ * every piece's scanner stops at a CR, and a failure looks for one before
+ * it reports, so a bare CR anywhere in the line is named as such.
+ */
+function lineFail(
+  src: string,
+  end: number,
+  base: number,
+  code: ParseErrorCode,
+  message: string,
+  at: number,
+): never {
+  const cr = src.indexOf('\r');
+  if (cr !== -1 && cr < end) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', base + cr);
+  return fail(code, message, base + at);
 }
 
 /** Length of a valid SIP-Version ("SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive) at s[i, end), else -1. */
@@ -76,24 +96,30 @@ function versionLength(s: string, i: number, end: number): number {
 
 function parseStatusLine(src: string, end: number, base: number): SipResponse {
   const vlen = versionLength(src, 0, end);
-  if (vlen === -1) fail(ParseErrorCode.VERSION, 'status line must start with SIP/2.0', base);
+  if (vlen === -1) lineFail(src, end, base, ParseErrorCode.VERSION, 'status line must start with SIP/2.0', 0);
   let i = vlen;
   if (i >= end || src.charCodeAt(i) !== SP)
-    fail(
+    lineFail(
+      src,
+      end,
+      base,
       ParseErrorCode.START_LINE,
       `expected a space after the SIP version, found ${i >= end ? 'end of line' : describe(src.charCodeAt(i))}`,
-      base + i,
+      i,
     );
   i++;
   if (src.charCodeAt(i) === SP || src.charCodeAt(i) === HT)
-    fail(ParseErrorCode.START_LINE, 'more than one space after the SIP version', base + i);
+    lineFail(src, end, base, ParseErrorCode.START_LINE, 'more than one space after the SIP version', i);
   const cStart = i;
   while (i < end && DIGIT[src.charCodeAt(i)] === 1) i++;
   if (i - cStart !== 3) {
-    fail(
+    lineFail(
+      src,
+      end,
+      base,
       ParseErrorCode.STATUS_CODE,
       i === cStart ? 'missing status code' : `status code must have 3 digits, found ${i - cStart}`,
-      base + cStart,
+      cStart,
     );
   }
   const status =
@@ -101,78 +127,107 @@ function parseStatusLine(src: string, end: number, base: number): SipResponse {
     (src.charCodeAt(cStart + 1) - 0x30) * 10 +
     (src.charCodeAt(cStart + 2) - 0x30);
   if (status < 100 || status > 699)
-    fail(ParseErrorCode.STATUS_CODE, `status code ${status} is outside 100-699`, base + cStart);
+    lineFail(src, end, base, ParseErrorCode.STATUS_CODE, `status code ${status} is outside 100-699`, cStart);
   let reason = '';
   if (i < end) {
     if (src.charCodeAt(i) !== SP)
-      fail(
+      lineFail(
+        src,
+        end,
+        base,
         ParseErrorCode.START_LINE,
         `expected a space after the status code, found ${describe(src.charCodeAt(i))}`,
-        base + i,
+        i,
       );
+    for (let k = i + 1; k < end; k++) {
+      if (src.charCodeAt(k) === CR) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', base + k);
+    }
     reason = src.slice(i + 1, end);
   }
-  const res = new SipResponse({ status, reason: '', version: shared(src, 0, vlen, SIP_2_0) });
-  res.setReasonBytes(reason);
-  return res;
+  return SipResponse.fromWire(status, reason, versionText(src, 0, vlen));
 }
 
 function parseRequestLine(src: string, end: number, base: number): SipRequest {
   let i = 0;
   while (i < end && TOKEN[src.charCodeAt(i)] === 1) i++;
   if (i === 0)
-    fail(
+    lineFail(
+      src,
+      end,
+      base,
       ParseErrorCode.START_LINE,
       `request line must start with a method, found ${end === 0 ? 'an empty line' : describe(src.charCodeAt(0))}`,
-      base,
+      0,
     );
   if (i >= end)
-    fail(ParseErrorCode.START_LINE, "request line must be 'Method SP Request-URI SP SIP-Version'", base + i);
-  if (src.charCodeAt(i) !== SP)
-    fail(ParseErrorCode.START_LINE, `invalid character ${describe(src.charCodeAt(i))} in method`, base + i);
-  const method = src.slice(0, i);
-  const uriStart = i + 1;
-  if (src.charCodeAt(end - 1) === SP || src.charCodeAt(end - 1) === HT) {
-    fail(ParseErrorCode.START_LINE, 'whitespace at the end of the request line', base + end - 1);
-  }
-  const lastSp = src.lastIndexOf(' ', end - 1);
-  if (lastSp < uriStart)
-    fail(
+    lineFail(
+      src,
+      end,
+      base,
       ParseErrorCode.START_LINE,
       "request line must be 'Method SP Request-URI SP SIP-Version'",
-      base + end,
+      i,
+    );
+  if (src.charCodeAt(i) !== SP)
+    lineFail(
+      src,
+      end,
+      base,
+      ParseErrorCode.START_LINE,
+      `invalid character ${describe(src.charCodeAt(i))} in method`,
+      i,
+    );
+  const uriStart = i + 1;
+  const last = src.charCodeAt(end - 1);
+  if (last === SP || last === HT)
+    lineFail(src, end, base, ParseErrorCode.START_LINE, 'whitespace at the end of the request line', end - 1);
+  // The last space: where "SIP/2.0" puts it, else found from the end.
+  let lastSp = end - 8;
+  if (lastSp < uriStart || src.charCodeAt(lastSp) !== SP) {
+    lastSp = end - 1;
+    while (lastSp >= uriStart && src.charCodeAt(lastSp) !== SP) lastSp--;
+  }
+  if (lastSp < uriStart)
+    lineFail(
+      src,
+      end,
+      base,
+      ParseErrorCode.START_LINE,
+      "request line must be 'Method SP Request-URI SP SIP-Version'",
+      end,
     );
   const vlen = versionLength(src, lastSp + 1, end);
   if (vlen !== end - lastSp - 1) {
-    fail(
+    lineFail(
+      src,
+      end,
+      base,
       ParseErrorCode.VERSION,
       `request line must end with the SIP version, found '${src.slice(lastSp + 1, Math.min(end, lastSp + 41))}'`,
-      base + lastSp + 1,
+      lastSp + 1,
     );
   }
-  if (lastSp === uriStart) fail(ParseErrorCode.START_LINE, 'empty Request-URI', base + uriStart);
-  const c = src.charCodeAt(uriStart);
-  if (c === SP || c === HT)
-    fail(ParseErrorCode.START_LINE, 'more than one space after the method', base + uriStart);
-  // Whitespace inside the Request-URI: two searches of the start line, then
-  // (only for a bad line) a look at each character for the first one.
-  const sp = src.indexOf(' ', uriStart);
-  if ((sp !== -1 && sp < lastSp) || src.lastIndexOf('\t', lastSp - 1) >= uriStart) {
-    for (let k = uriStart; k < lastSp; k++) {
-      const d = src.charCodeAt(k);
-      if (d === SP || d === HT) {
-        const where =
-          src.charCodeAt(lastSp - 1) === SP
+  if (lastSp === uriStart) lineFail(src, end, base, ParseErrorCode.START_LINE, 'empty Request-URI', uriStart);
+  // Whitespace or a CR inside the Request-URI (its characters are checked when it is parsed).
+  for (let k = uriStart; k < lastSp; k++) {
+    const d = src.charCodeAt(k);
+    if (d <= SP && (d === SP || d === HT || d === CR)) {
+      if (d === CR) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', base + k);
+      const where =
+        k === uriStart
+          ? 'more than one space after the method'
+          : src.charCodeAt(lastSp - 1) === SP
             ? 'more than one space before the SIP version'
             : 'whitespace inside the Request-URI';
-        fail(ParseErrorCode.START_LINE, where, base + k);
-      }
+      fail(ParseErrorCode.START_LINE, where, base + k);
     }
   }
-  const req = new SipRequest({ method, uri: '', version: shared(src, lastSp + 1, end, SIP_2_0) });
-  req.uriRaw = src.slice(uriStart, lastSp);
-  req.uriOffset = uriStart;
-  return req;
+  return SipRequest.fromWire(
+    src.slice(0, i),
+    src.slice(uriStart, lastSp),
+    uriStart,
+    versionText(src, lastSp + 1, end),
+  );
 }
 
 /**
@@ -227,8 +282,6 @@ function parseHead(
   let crlf = true;
   if (le > 0 && src.charCodeAt(le - 1) === CR) le--;
   else crlf = false;
-  const cr0 = src.indexOf('\r');
-  if (cr0 !== -1 && cr0 < le) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', start + cr0);
   const isResponse =
     le >= 4 &&
     (src.charCodeAt(0) | 0x20) === 0x73 &&
@@ -241,7 +294,8 @@ function parseHead(
   msg.startLineEnd = le;
   msg.limits = limits;
   const headers = msg.headers;
-  const hot = HOT_TEMPLATE.slice();
+  // One slot per hot header id (0..HOT_MAX), from a literal: cheaper than copying a template.
+  const hot = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
   msg.hot = hot;
 
   // Header fields: each line is found with one search; folded continuation

@@ -12,6 +12,8 @@ import {
   SipUri,
   Via,
 } from '../../src/index.js';
+import { parseNameAddr, scanNameAddr } from '../../src/message/name-addr.js';
+import { Scanner } from '../../src/message/scanner.js';
 
 const crlf = (...lines: string[]) => lines.join('\r\n');
 const SEED_MESSAGE = crlf(
@@ -264,6 +266,77 @@ describe('proxy edits keep untouched bytes', () => {
         assert.equal(back.uri.toString(), rewrite ? 'sip:bob@192.0.2.4:5062' : 'sip:bob@biloxi.example.com');
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('fast paths agree with the full scanners', () => {
+  // Each value is read twice: by the parser's entry point (which tries a fast
+  // path first) and by the full scanner alone. Both must accept the same
+  // values and read the same parts.
+  const SEEDS = [
+    '"Carol \\"C\\" Ames" <sip:carol@example.net>;tag=7c1d90b2',
+    'Bob  Smith<sip:bob@biloxi.example.com;transport=tcp>;tag=a;x="q;v"',
+    'sip:alice@atlanta.example.com;tag=88sja8x',
+    '<sips:[2001:db8::9]:5061>;expires=60;+sip.instance="<urn:uuid:1>";reg-id=1',
+  ];
+  const describeOne = (v: string): string => {
+    try {
+      const n = parseNameAddr(v);
+      return JSON.stringify([n.displayRaw, n.uriRaw, n.angle, n.params.raw(), n.toString(), n.tag]);
+    } catch (e) {
+      if (e instanceof SipParseError) return 'error';
+      throw e;
+    }
+  };
+  const describeFull = (v: string): string => {
+    try {
+      const sc = new Scanner(v, 'name-addr', 0, v.length, 0);
+      const n = scanNameAddr(sc);
+      sc.skipWs();
+      if (!sc.atEnd()) return 'error';
+      return JSON.stringify([n.displayRaw, n.uriRaw, n.angle, n.params.raw(), n.toString(), n.tag]);
+    } catch (e) {
+      if (e instanceof SipParseError) return 'error';
+      throw e;
+    }
+  };
+
+  test('name-addr values with random bytes changed, inserted or removed', () => {
+    const edit = fc.record({
+      at: fc.nat({ max: 80 }),
+      kind: fc.constantFrom('set', 'insert', 'delete'),
+      ch: fc.constantFrom(
+        ' ',
+        '\t',
+        '"',
+        '\\',
+        '<',
+        '>',
+        ';',
+        '=',
+        ',',
+        ':',
+        '@',
+        '?',
+        'a',
+        '\r',
+        '\x7f',
+        '\xe9',
+      ),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...SEEDS), fc.array(edit, { maxLength: 4 }), (seed, edits) => {
+        let v = seed;
+        for (const e of edits) {
+          const at = Math.min(e.at, v.length);
+          if (e.kind === 'set') v = v.slice(0, at) + e.ch + v.slice(at + 1);
+          else if (e.kind === 'insert') v = v.slice(0, at) + e.ch + v.slice(at);
+          else v = v.slice(0, at) + v.slice(at + 1);
+        }
+        assert.equal(describeOne(v), describeFull(v), JSON.stringify(v));
+      }),
+      { numRuns: 5000 },
     );
   });
 });
