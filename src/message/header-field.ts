@@ -26,7 +26,11 @@ export class HeaderField {
   idc: number;
   /** @internal End of the name in src; -1 until split. */
   ne: number;
-  /** @internal Trimmed value range in src (valid once split). */
+  /**
+   * @internal Value range in src: trimmed once `ve` is set; until then `vs`
+   * is just after the colon (the parser names every field but trims a value
+   * only when it is read).
+   */
   vs: number;
   ve: number;
   private nameText: string | null;
@@ -54,7 +58,7 @@ export class HeaderField {
     this.idc = id;
     this.ne = -1;
     this.vs = 0;
-    this.ve = 0;
+    this.ve = -1;
     this.nameText = name;
     this.valueText = value;
     this.cache = undefined;
@@ -108,17 +112,26 @@ export class HeaderField {
     this.ve = ve;
   }
 
-  /** @internal Records the split when the name end and colon are already known. */
+  /** @internal Records the split when the name end and colon are already known; the value is trimmed when read. */
   splitAt(ne: number, colon: number): void {
+    this.ne = ne;
+    this.vs = colon + 1;
+  }
+
+  /** @internal Makes [vs, ve) the trimmed value range, splitting the field first if needed. */
+  span(): void {
+    if (this.ne === -1) {
+      this.split();
+      return;
+    }
     const s = this.src as string;
     const le = this.le;
-    let vs = colon + 1;
+    let vs = this.vs;
     let c = s.charCodeAt(vs);
     while (vs < le && (c === SP || c === HT || c === 0x0d || c === 0x0a)) c = s.charCodeAt(++vs);
     let ve = le;
     c = s.charCodeAt(ve - 1);
     while (ve > vs && (c === SP || c === HT)) c = s.charCodeAt(--ve - 1);
-    this.ne = ne;
     this.vs = vs;
     this.ve = ve;
   }
@@ -168,7 +181,7 @@ export class HeaderField {
    */
   get value(): string {
     if (this.valueText === null) {
-      if (this.ne === -1) this.split();
+      if (this.ve === -1) this.span();
       const v = (this.src as string).slice(this.vs, this.ve);
       this.valueText = this.folded ? v.replace(/[\r\n]/g, ' ') : v;
     }
@@ -182,14 +195,13 @@ export class HeaderField {
   get text(): string {
     const v = this.value;
     if (!this.folded) return bytesToText(v);
-    if (this.ne === -1) this.split();
     return bytesToText(unfold((this.src as string).slice(this.vs, this.ve)));
   }
 
   /** Byte offset of the value in the message (-1 for fields made by code). */
   get valueOffset(): number {
     if (this.src === null) return -1;
-    if (this.ne === -1) this.split();
+    if (this.ve === -1) this.span();
     return this.base + this.vs;
   }
 

@@ -375,7 +375,8 @@ function parseHead(
           }
         } else if (id === H_CONTENT_LENGTH) {
           // Content-Length frames the message, so it is read now (RFC 3261 §18.3).
-          const v = contentLengthValue(src, field.vs, le, folded, start);
+          field.span();
+          const v = contentLengthValue(src, field.vs, field.ve, folded, start);
           if (cl !== -1 && v !== cl) {
             fail(
               ParseErrorCode.CONTENT_LENGTH,
