@@ -18,7 +18,7 @@ import {
 import { escapeUri, unescapeUri } from './escape.js';
 import { checkHost, type HostType, hostType } from './host.js';
 import { Params } from './params.js';
-import { HOST_RE } from './patterns.js';
+import { HOST_RE, nonCapturing, PORT_RE } from './patterns.js';
 import { bytesToText } from './text.js';
 
 /** Any URI: a SIP or SIPS URI, a tel URI, or another absolute URI kept as written. */
@@ -41,41 +41,41 @@ export interface SipUriInit {
 export class SipUri {
   readonly kind = 'sip' as const;
   readonly scheme: 'sip' | 'sips';
-  /** User part exactly as written, escapes included (byte string); undefined when absent. */
-  readonly userRaw: string | undefined;
-  /** Password exactly as written; undefined when absent. */
-  readonly passwordRaw: string | undefined;
-  /** Host as written (an IPv6 reference keeps its brackets). */
-  readonly host: string;
-  readonly port: number | undefined;
-  readonly params: Params;
-  /** URI headers exactly as written (escaped), in order. */
-  readonly headers: Params;
+  private userText: string | undefined;
+  private passwordText: string | undefined;
+  private hostText: string;
+  private portValue: number | undefined;
+  private paramList: Params;
+  private headerList: Params;
   private text: string | undefined;
+  /** False while only `text` is known (checked by the fast grammar); the parts are found on first use. */
+  private resolved: boolean;
 
   constructor(init: SipUriInit) {
     if (init === WIRE_INIT) {
       // Parser path: parts are byte strings already in wire form.
       const w = wire;
       this.scheme = w.scheme;
-      this.userRaw = w.userRaw;
-      this.passwordRaw = w.passwordRaw;
-      this.host = w.host;
-      this.port = w.port;
-      this.params = w.params;
-      this.headers = w.headers;
+      this.userText = w.userRaw;
+      this.passwordText = w.passwordRaw;
+      this.hostText = w.host;
+      this.portValue = w.port;
+      this.paramList = w.params;
+      this.headerList = w.headers;
       this.text = w.text;
+      this.resolved = w.resolved;
       return;
     }
     this.scheme = init.scheme ?? 'sip';
-    this.userRaw = init.user === undefined ? undefined : escapeUri(init.user, USER);
-    this.passwordRaw = init.password === undefined ? undefined : escapeUri(init.password, PASSWORD);
-    this.host = init.host;
-    this.port = init.port;
-    this.params =
+    this.userText = init.user === undefined ? undefined : escapeUri(init.user, USER);
+    this.passwordText = init.password === undefined ? undefined : escapeUri(init.password, PASSWORD);
+    this.hostText = init.host;
+    this.portValue = init.port;
+    this.paramList =
       init.params instanceof Params ? init.params : init.params ? Params.from(init.params) : Params.EMPTY;
-    this.headers = init.headers ? headerParams(init.headers) : Params.EMPTY;
+    this.headerList = init.headers ? headerParams(init.headers) : Params.EMPTY;
     this.text = undefined;
+    this.resolved = true;
   }
 
   /** @internal Builds from wire parts (byte strings) without escaping. */
@@ -97,7 +97,86 @@ export class SipUri {
     wire.params = params;
     wire.headers = headers;
     wire.text = text;
+    wire.resolved = true;
     return new SipUri(WIRE_INIT);
+  }
+
+  /**
+   * @internal A URI known only by its text, matched whole by the fast
+   * grammar: scheme ":" [user [":" password] "@"] host [":" port] params,
+   * no headers. Its parts are found with string searches when first read.
+   */
+  static checked(scheme: 'sip' | 'sips', text: string): SipUri {
+    wire.scheme = scheme;
+    wire.userRaw = undefined;
+    wire.passwordRaw = undefined;
+    wire.host = '';
+    wire.port = undefined;
+    wire.params = Params.EMPTY;
+    wire.headers = Params.EMPTY;
+    wire.text = text;
+    wire.resolved = false;
+    return new SipUri(WIRE_INIT);
+  }
+
+  /**
+   * Finds the parts of a URI the fast grammar matched. '@' appears only
+   * after the userinfo; the userinfo's first ':' starts the password; the
+   * host holds no ':' (an IPv6 reference ends at ']') and no ';'.
+   */
+  private resolve(): void {
+    const t = this.text as string;
+    let i = this.scheme === 'sip' ? 4 : 5;
+    const at = t.indexOf('@', i);
+    if (at !== -1) {
+      const colon = t.indexOf(':', i);
+      if (colon !== -1 && colon < at) {
+        this.userText = t.slice(i, colon);
+        this.passwordText = t.slice(colon + 1, at);
+      } else this.userText = t.slice(i, at);
+      i = at + 1;
+    }
+    let semi = t.indexOf(';', i);
+    if (semi === -1) semi = t.length;
+    const colon = t.charCodeAt(i) === 0x5b ? t.indexOf(']', i) + 1 : t.indexOf(':', i);
+    const hostEnd = colon === -1 || colon >= semi ? semi : colon;
+    this.hostText = t.slice(i, hostEnd);
+    if (hostEnd < semi) this.portValue = +t.slice(hostEnd + 1, semi);
+    if (semi < t.length) this.paramList = Params.fromSimple(t.slice(semi));
+    this.resolved = true;
+  }
+
+  /** User part exactly as written, escapes included (byte string); undefined when absent. */
+  get userRaw(): string | undefined {
+    if (!this.resolved) this.resolve();
+    return this.userText;
+  }
+
+  /** Password exactly as written; undefined when absent. */
+  get passwordRaw(): string | undefined {
+    if (!this.resolved) this.resolve();
+    return this.passwordText;
+  }
+
+  /** Host as written (an IPv6 reference keeps its brackets). */
+  get host(): string {
+    if (!this.resolved) this.resolve();
+    return this.hostText;
+  }
+
+  get port(): number | undefined {
+    if (!this.resolved) this.resolve();
+    return this.portValue;
+  }
+
+  get params(): Params {
+    if (!this.resolved) this.resolve();
+    return this.paramList;
+  }
+
+  /** URI headers exactly as written (escaped), in order. */
+  get headers(): Params {
+    return this.headerList;
   }
 
   /** User part as text (escapes decoded); undefined when absent. */
@@ -263,6 +342,7 @@ export class AbsoluteUri {
 
 const WIRE_INIT: SipUriInit = { host: '' };
 const wire = {
+  resolved: true,
   scheme: 'sip' as 'sip' | 'sips',
   userRaw: undefined as string | undefined,
   passwordRaw: undefined as string | undefined,
@@ -298,6 +378,11 @@ export function scanUri(s: string, start = 0, end = s.length, base = 0, what = '
     const fast = fastSipUri(s, start, end);
     if (fast !== null) return fast;
   }
+  return scanUriFull(s, start, end, base, what);
+}
+
+/** @internal scanUri without its fast path: the grammar in full (tests hold the fast path to it). */
+export function scanUriFull(s: string, start: number, end: number, base: number, what: string): Uri {
   let i = start;
   if (i >= end) uriError('empty URI', base + i, what);
   if (ALPHA[s.charCodeAt(i)] !== 1)
@@ -344,35 +429,23 @@ export function scanUri(s: string, start = 0, end = s.length, base = 0, what = '
  * retry fails at once, so the match stays linear in the input.
  */
 const FAST_SIP_URI = new RegExp(
-  `([sS][iI][pP][sS]?):(?:([A-Za-z0-9\\-_.!~*'()%&=+$,;?/]+)(?::([A-Za-z0-9\\-_.!~*'()%&=+$,]*))?@)?${HOST_RE}(?::([0-9]{1,5}))?((?:;[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+(?:=[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+)?)*)`,
+  `[sS][iI][pP][sS]?:(?:[A-Za-z0-9\\-_.!~*'()%&=+$,;?/]+(?::[A-Za-z0-9\\-_.!~*'()%&=+$,]*)?@)?${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?(?:;[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+(?:=[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+)?)*`,
   'y',
 );
 
 function fastSipUri(s: string, start: number, end: number): SipUri | null {
   FAST_SIP_URI.lastIndex = start;
-  const m = FAST_SIP_URI.exec(s);
-  if (m === null || FAST_SIP_URI.lastIndex !== end) return null;
-  const host = m[4] as string;
-  if (host.charCodeAt(0) === 0x5b && checkHost(host, 0, host.length) !== null) return null;
-  let port: number | undefined;
-  if (m[5] !== undefined) {
-    port = +m[5];
-    if (port > 65535) return null;
+  if (!FAST_SIP_URI.test(s) || FAST_SIP_URI.lastIndex !== end) return null;
+  const scheme = s.charCodeAt(start + 3) === COLON ? 'sip' : 'sips';
+  const text = start === 0 && end === s.length ? s : s.slice(start, end);
+  // IPv6 references are checked in code (their ABNF is not a simple pattern).
+  const lb = text.indexOf('[');
+  if (lb !== -1) {
+    const at = text.indexOf('@');
+    const hs = at === -1 ? scheme.length + 1 : at + 1;
+    if (lb === hs && checkHost(text, lb, text.indexOf(']', lb) + 1) !== null) return null;
   }
-  const sch = m[1] as string;
-  const scheme = sch.length === 3 ? 'sip' : 'sips';
-  const user = m[2];
-  if (user !== undefined && user.length === 0) return null;
-  return SipUri.fromWire(
-    scheme,
-    user,
-    m[3],
-    host,
-    port,
-    Params.fromSimple(m[6] as string),
-    Params.EMPTY,
-    start === 0 && end === s.length ? s : s.slice(start, end),
-  );
+  return SipUri.checked(scheme, text);
 }
 
 function scanSipUri(

@@ -14,6 +14,7 @@ import {
 } from '../../src/index.js';
 import { parseNameAddr, scanNameAddr } from '../../src/message/name-addr.js';
 import { Scanner } from '../../src/message/scanner.js';
+import { scanUri, scanUriFull, type Uri } from '../../src/message/uri.js';
 
 const crlf = (...lines: string[]) => lines.join('\r\n');
 const SEED_MESSAGE = crlf(
@@ -335,6 +336,58 @@ describe('fast paths agree with the full scanners', () => {
           else v = v.slice(0, at) + v.slice(at + 1);
         }
         assert.equal(describeOne(v), describeFull(v), JSON.stringify(v));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  const uriParts = (read: () => Uri): string => {
+    try {
+      const u = read();
+      if (u.kind !== 'sip') return JSON.stringify([u.kind, u.toString()]);
+      return JSON.stringify([
+        u.scheme,
+        u.userRaw,
+        u.passwordRaw,
+        u.host,
+        u.port,
+        u.params.raw(),
+        u.headers.raw(),
+        u.toString(),
+      ]);
+    } catch (e) {
+      if (e instanceof SipParseError) return 'error';
+      throw e;
+    }
+  };
+
+  test('SIP URIs with random bytes changed, inserted or removed', () => {
+    const seeds = [
+      'sip:carol@198.51.100.17:5060;transport=udp',
+      'sips:alice:secret@atlanta.example.com;maddr=[2001:db8::1];lr',
+      'sip:[2001:db8::9]:5061;x=a:b',
+      'SIP:user;phone=1@host.example.:65535;ttl=9',
+      'sip:10.0.0.255;a=%41',
+    ];
+    const edit = fc.record({
+      at: fc.nat({ max: 70 }),
+      kind: fc.constantFrom('set', 'insert', 'delete'),
+      ch: fc.constantFrom(':', '@', ';', '=', '[', ']', '.', '?', '&', '%', '9', '0', 'a', '-', ' ', '\xe9'),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds), fc.array(edit, { maxLength: 4 }), (seed, edits) => {
+        let v = seed;
+        for (const e of edits) {
+          const at = Math.min(e.at, v.length);
+          if (e.kind === 'set') v = v.slice(0, at) + e.ch + v.slice(at + 1);
+          else if (e.kind === 'insert') v = v.slice(0, at) + e.ch + v.slice(at);
+          else v = v.slice(0, at) + v.slice(at + 1);
+        }
+        assert.equal(
+          uriParts(() => scanUri(v)),
+          uriParts(() => scanUriFull(v, 0, v.length, 0, 'URI')),
+          JSON.stringify(v),
+        );
       }),
       { numRuns: 5000 },
     );
