@@ -30,7 +30,7 @@ function bestOfProcesses(script, names, processes, roundsFor) {
   return best;
 }
 
-export function runMessageBench({ rounds = 20, processes = 3 } = {}) {
+export function runMessageBench({ rounds = 20, processes = 5 } = {}) {
   const bufs = MIX.map((s) => Buffer.from(s, 'latin1'));
   // The slow parsers need fewer rounds to reach a stable best.
   const parse = bestOfProcesses('./parse-one.mjs', ['sipwire', 'sip', 'jssip', 'sip.js'], processes, (n) =>

@@ -7,7 +7,7 @@ import { runTransactionBench } from './transactions.mjs';
 console.log(`sipwire benchmarks — Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
 runMessageBench({
   rounds: Number(process.env.BENCH_ROUNDS ?? 20),
-  processes: Number(process.env.BENCH_PROCESSES ?? 3),
+  processes: Number(process.env.BENCH_PROCESSES ?? 5),
 });
 await runTransactionBench({
   rounds: Number(process.env.BENCH_TX_ROUNDS ?? 3),
