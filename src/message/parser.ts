@@ -147,6 +147,8 @@ function parseStatusLine(src: string, end: number, base: number): SipResponse {
   return SipResponse.fromWire(status, reason, versionText(src, 0, vlen));
 }
 
+const REQUEST_LINE_FORM = "request line must be 'Method SP Request-URI SP SIP-Version'";
+
 function parseRequestLine(src: string, end: number, base: number): SipRequest {
   let i = 0;
   while (i < end && TOKEN[src.charCodeAt(i)] === 1) i++;
@@ -159,15 +161,7 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
       `request line must start with a method, found ${end === 0 ? 'an empty line' : describe(src.charCodeAt(0))}`,
       0,
     );
-  if (i >= end)
-    lineFail(
-      src,
-      end,
-      base,
-      ParseErrorCode.START_LINE,
-      "request line must be 'Method SP Request-URI SP SIP-Version'",
-      i,
-    );
+  if (i >= end) lineFail(src, end, base, ParseErrorCode.START_LINE, REQUEST_LINE_FORM, i);
   if (src.charCodeAt(i) !== SP)
     lineFail(
       src,
@@ -187,15 +181,7 @@ function parseRequestLine(src: string, end: number, base: number): SipRequest {
     lastSp = end - 1;
     while (lastSp >= uriStart && src.charCodeAt(lastSp) !== SP) lastSp--;
   }
-  if (lastSp < uriStart)
-    lineFail(
-      src,
-      end,
-      base,
-      ParseErrorCode.START_LINE,
-      "request line must be 'Method SP Request-URI SP SIP-Version'",
-      end,
-    );
+  if (lastSp < uriStart) lineFail(src, end, base, ParseErrorCode.START_LINE, REQUEST_LINE_FORM, end);
   const vlen = versionLength(src, lastSp + 1, end);
   if (vlen !== end - lastSp - 1) {
     lineFail(

@@ -281,6 +281,17 @@ describe('fast paths agree with the full scanners', () => {
     'sip:alice@atlanta.example.com;tag=88sja8x',
     '<sips:[2001:db8::9]:5061>;expires=60;+sip.instance="<urn:uuid:1>";reg-id=1',
   ];
+  type Edit = { at: number; kind: 'set' | 'insert' | 'delete'; ch: string };
+  const applyEdits = (seed: string, edits: Edit[]): string => {
+    let v = seed;
+    for (const e of edits) {
+      const at = Math.min(e.at, v.length);
+      if (e.kind === 'set') v = v.slice(0, at) + e.ch + v.slice(at + 1);
+      else if (e.kind === 'insert') v = v.slice(0, at) + e.ch + v.slice(at);
+      else v = v.slice(0, at) + v.slice(at + 1);
+    }
+    return v;
+  };
   const describeOne = (v: string): string => {
     try {
       const n = parseNameAddr(v);
@@ -328,13 +339,7 @@ describe('fast paths agree with the full scanners', () => {
     });
     fc.assert(
       fc.property(fc.constantFrom(...SEEDS), fc.array(edit, { maxLength: 4 }), (seed, edits) => {
-        let v = seed;
-        for (const e of edits) {
-          const at = Math.min(e.at, v.length);
-          if (e.kind === 'set') v = v.slice(0, at) + e.ch + v.slice(at + 1);
-          else if (e.kind === 'insert') v = v.slice(0, at) + e.ch + v.slice(at);
-          else v = v.slice(0, at) + v.slice(at + 1);
-        }
+        const v = applyEdits(seed, edits);
         assert.equal(describeOne(v), describeFull(v), JSON.stringify(v));
       }),
       { numRuns: 5000 },
@@ -376,13 +381,7 @@ describe('fast paths agree with the full scanners', () => {
     });
     fc.assert(
       fc.property(fc.constantFrom(...seeds), fc.array(edit, { maxLength: 4 }), (seed, edits) => {
-        let v = seed;
-        for (const e of edits) {
-          const at = Math.min(e.at, v.length);
-          if (e.kind === 'set') v = v.slice(0, at) + e.ch + v.slice(at + 1);
-          else if (e.kind === 'insert') v = v.slice(0, at) + e.ch + v.slice(at);
-          else v = v.slice(0, at) + v.slice(at + 1);
-        }
+        const v = applyEdits(seed, edits);
         assert.equal(
           uriParts(() => scanUri(v)),
           uriParts(() => scanUriFull(v, 0, v.length, 0, 'URI')),
