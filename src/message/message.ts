@@ -1075,11 +1075,6 @@ export class SipResponse extends SipMessage {
     this.startLineEnd = -1;
   }
 
-  /** @internal */
-  setReasonBytes(r: string): void {
-    this.reasonText = r;
-  }
-
   protected afterWake(_m: SipMessage): void {}
 
   protected detachStartLine(text: string): void {

@@ -473,9 +473,8 @@ function finish(msg: SipMessage, buf: Buffer, limits: Readonly<ParseLimits>, str
   return msg;
 }
 
+/** Content-Length from the field's trimmed value range src[vs, ve). */
 function contentLengthValue(src: string, vs: number, ve: number, folded: boolean, base: number): number {
-  while (vs < ve && (src.charCodeAt(vs) === SP || src.charCodeAt(vs) === HT)) vs++;
-  while (ve > vs && (src.charCodeAt(ve - 1) === SP || src.charCodeAt(ve - 1) === HT)) ve--;
   let v = 0;
   let digits = 0;
   for (let i = vs; i < ve; i++) {

@@ -438,14 +438,13 @@ function fastSipUri(s: string, start: number, end: number): SipUri | null {
   if (!FAST_SIP_URI.test(s) || FAST_SIP_URI.lastIndex !== end) return null;
   const scheme = s.charCodeAt(start + 3) === COLON ? 'sip' : 'sips';
   const text = start === 0 && end === s.length ? s : s.slice(start, end);
+  const uri = SipUri.checked(scheme, text);
   // IPv6 references are checked in code (their ABNF is not a simple pattern).
-  const lb = text.indexOf('[');
-  if (lb !== -1) {
-    const at = text.indexOf('@');
-    const hs = at === -1 ? scheme.length + 1 : at + 1;
-    if (lb === hs && checkHost(text, lb, text.indexOf(']', lb) + 1) !== null) return null;
+  if (text.indexOf('[') !== -1) {
+    const host = uri.host;
+    if (host.charCodeAt(0) === 0x5b && checkHost(host, 0, host.length) !== null) return null;
   }
-  return SipUri.checked(scheme, text);
+  return uri;
 }
 
 function scanSipUri(
