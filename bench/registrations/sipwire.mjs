@@ -64,18 +64,12 @@ export async function startSipwire({ dir, port, users, password, domain, readyTi
 }
 
 /**
- * ======================================================================
- * STUB — heap bytes per stored binding, sipwire, with `bindings` (100,000)
- * bindings held by the registrar. To be written against the server API
- * (src/server/) once it exists; until then it returns { skipped, note }.
- *
- * Intended shape: in a process started with --expose-gc, open the
- * registrar's binding store on a fresh SQLite file, gc() twice and read
- * process.memoryUsage().heapUsed, add `bindings` distinct bindings
- * (user00000@bench.test .. with one contact each, through the same code path
- * a REGISTER takes), gc() twice, read heapUsed again, and return
- * { bytesPerBinding: (after - before) / bindings, bindings }.
- * ======================================================================
+ * Heap bytes per stored binding with `bindings` (default 100,000) bindings
+ * stored, measured by bench/bindings.mjs in a process of its own
+ * (--expose-gc): bindings are written to the location store the server runs
+ * on (SQLite, a fresh file) and to the in-memory store, with heapUsed read
+ * after gc() before and after. Also the RSS growth per binding with SQLite
+ * (its page cache lives outside the V8 heap).
  */
 export async function measureSipwireHeapPerBinding({ bindings = 100_000 } = {}) {
   // Measured in a process of its own with --expose-gc (bench/bindings.mjs).
