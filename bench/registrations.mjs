@@ -13,7 +13,12 @@
 //     two processes contend for the SQLite file (Kamailio's best durable
 //     figure here);
 //   - sipwire: `sipwire serve` on its SQLite store (durable: a 200 means on
-//     disk).
+//     disk);
+//   - floor, floor-durable: references, not registrars: a Node script that
+//     answers with fixed text over the same UDP socket API, without and with
+//     a durable SQLite write per binding (bench/registrations/floor-server.mjs).
+//     What sipwire costs above floor-durable is its SIP processing: parsing,
+//     validation, transactions, digest verification, the registrar.
 // Each step prints the achieved rate, the failures and the server's CPU time
 // per successful registration (user + system of all its processes, from
 // /proc). The summary gives each server's highest rate held with no failure
@@ -21,7 +26,7 @@
 //
 // Alone: node bench/registrations.mjs  (needs scripts/install-peers.sh run
 // once for SIPp and Kamailio, and `npm run build` for sipwire). Environment:
-//   REG_BENCH_SERVERS   kamailio-mem,kamailio-db1,kamailio-db1-single,sipwire
+//   REG_BENCH_SERVERS   kamailio-mem,kamailio-db1,kamailio-db1-single,sipwire,floor,floor-durable
 //   REG_BENCH_RATES     100,200,500,1000,1500,2000   (registrations per second)
 //   REG_BENCH_SECONDS   4       seconds per step
 //   REG_BENCH_WARMUP    1000    registrations before the steps (at 200/s), 0 for none
@@ -42,6 +47,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { kamailioModuleDir } from './peers.mjs';
+import { startFloor } from './registrations/floor.mjs';
 import { errorLines, startKamailio } from './registrations/kamailio.mjs';
 import { freeUdpPort, fsType, onPath } from './registrations/procs.mjs';
 import { runSipp, writeSippUsers } from './registrations/sipp.mjs';
@@ -68,7 +74,14 @@ import {
 
 const DOMAIN = 'bench.test';
 const PASSWORD = 'pw';
-const DEFAULT_SERVERS = ['kamailio-mem', 'kamailio-db1', 'kamailio-db1-single', 'sipwire'];
+const DEFAULT_SERVERS = [
+  'kamailio-mem',
+  'kamailio-db1',
+  'kamailio-db1-single',
+  'sipwire',
+  'floor',
+  'floor-durable',
+];
 const KNOWN_SERVERS = DEFAULT_SERVERS;
 
 /** Options from the environment (see the top of this file). */
@@ -119,6 +132,8 @@ async function startServer(kind, o, dir, users) {
     mkdirSync(sub, { recursive: true });
     return startSipwire({ dir: sub, port, users, password: PASSWORD, domain: DOMAIN });
   }
+  if (kind === 'floor' || kind === 'floor-durable')
+    return startFloor({ dir: join(dir, kind), port, durable: kind === 'floor-durable' });
   return { skipped: `unknown server '${kind}' (known: ${KNOWN_SERVERS.join(', ')})` };
 }
 
@@ -229,6 +244,32 @@ function printSummary(results, o) {
         '    target CPU/registration <= Kamailio in memory at 1000/s: not comparable (one of them did not hold 1000/s)',
       );
     }
+  }
+  printFloors(ours, results);
+}
+
+/**
+ * sipwire's CPU per registration split against the floors, at each rate
+ * sipwire and both floors held: the socket API's share, the durable write's,
+ * and what sipwire's SIP processing adds on top.
+ */
+function printFloors(ours, results) {
+  const floor = results.find((r) => r.kind === 'floor' && !r.skipped);
+  const durable = results.find((r) => r.kind === 'floor-durable' && !r.skipped);
+  if (!floor || !durable) return;
+  const rates = ours.steps
+    .filter(held)
+    .map((s) => s.rate)
+    .filter((r) => heldAt(floor, r) && heldAt(durable, r));
+  if (rates.length === 0) console.log('    floors: no rate held by sipwire and both floors');
+  for (const rate of rates) {
+    const f = heldAt(floor, rate).cpuUsPerReg;
+    const d = heldAt(durable, rate).cpuUsPerReg;
+    const s = heldAt(ours, rate).cpuUsPerReg;
+    console.log(
+      `    at ${rate}/s, CPU us/reg: node floor ${fmt(f)}, node floor + durable write ${fmt(d)}, sipwire ${fmt(s)}: ` +
+        `SIP processing above the durable floor ${fmt(s - d)} us (${fmt((100 * (s - d)) / s)}% of sipwire's)`,
+    );
   }
 }
 
