@@ -15,6 +15,10 @@ export class AuthHeader {
   private readonly list: ReadonlyArray<string>;
   /** Basic credentials and other token68 forms; undefined otherwise. */
   readonly token68: string | undefined;
+  /** The parameter names in lower case, in list order (made on the first lookup). */
+  private lowerNames: string[] | undefined;
+  /** Values as text, by parameter index, as get() made them. */
+  private texts: Array<string | undefined> | undefined;
 
   constructor(scheme: string, params: ReadonlyArray<string> | Record<string, string> = [], token68?: string) {
     this.scheme = scheme;
@@ -25,6 +29,15 @@ export class AuthHeader {
       this.list = list;
     }
     this.token68 = token68;
+    this.lowerNames = undefined;
+    this.texts = undefined;
+  }
+
+  /** @internal A value from the parser, with its parameter names already in lower case. */
+  static parsed(scheme: string, list: string[], lowerNames: string[]): AuthHeader {
+    const h = new AuthHeader(scheme, list);
+    h.lowerNames = lowerNames;
+    return h;
   }
 
   /** True when the scheme is Digest (case-insensitive). */
@@ -34,15 +47,33 @@ export class AuthHeader {
 
   /** A parameter as text (quotes removed); undefined when absent. Names are case-insensitive. */
   get(name: string): string | undefined {
-    const raw = this.getRaw(name);
-    return raw === undefined ? undefined : raw.charCodeAt(0) === 0x22 ? unquote(raw) : bytesToText(raw);
+    const at = this.indexOf(name);
+    if (at === -1) return undefined;
+    this.texts ??= [];
+    const texts = this.texts;
+    let text = texts[at];
+    if (text === undefined) {
+      const raw = this.list[2 * at + 1] as string;
+      text = raw.charCodeAt(0) === 0x22 ? unquote(raw) : bytesToText(raw);
+      texts[at] = text;
+    }
+    return text;
   }
 
   getRaw(name: string): string | undefined {
-    const lower = name.toLowerCase();
-    for (let i = 0; i < this.list.length; i += 2)
-      if (this.list[i]!.toLowerCase() === lower) return this.list[i + 1];
-    return undefined;
+    const at = this.indexOf(name);
+    return at === -1 ? undefined : this.list[2 * at + 1];
+  }
+
+  /** Index of the first parameter named `name` (any case), or -1. */
+  private indexOf(name: string): number {
+    let lower = this.lowerNames;
+    if (lower === undefined) {
+      lower = [];
+      for (let i = 0; i < this.list.length; i += 2) lower.push((this.list[i] as string).toLowerCase());
+      this.lowerNames = lower;
+    }
+    return lower.indexOf(name.toLowerCase());
   }
 
   has(name: string): boolean {
@@ -140,21 +171,22 @@ export function parseAuthHeader(
     sc.fail(`unexpected text after the credentials${sc.describeHere()}`);
   }
   const list: string[] = [];
+  const lowerNames: string[] = [];
   for (;;) {
     sc.skipWs();
     const name = sc.token('a parameter name');
     sc.expect(EQUAL, `'=' after '${name}'`);
     const v = sc.peek() === 0x22 ? sc.quotedRaw() : sc.token(`a value for '${name}'`);
-    for (let n = 0; n < list.length; n += 2) {
-      if (list[n]!.toLowerCase() === name.toLowerCase()) sc.fail(`parameter '${name}' appears twice`);
-    }
+    const lower = name.toLowerCase();
+    if (lowerNames.includes(lower)) sc.fail(`parameter '${name}' appears twice`);
+    lowerNames.push(lower);
     list.push(name, v);
     sc.skipWs();
     if (sc.atEnd()) break;
     if (sc.peek() !== COMMA) sc.fail(`expected ',' between parameters${sc.describeHere()}`);
     sc.i++;
   }
-  const h = new AuthHeader(scheme, list);
+  const h = AuthHeader.parsed(scheme, list, lowerNames);
   if (lower === 'digest') checkDigest(h, kind, sc);
   return h;
 }

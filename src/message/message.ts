@@ -182,9 +182,11 @@ export abstract class SipMessage {
    * (RFC 3261 §17.2.2 Timer J, RFC 6026 Timers L and M): its start line and
    * header fields become one string and the field objects go; the next read
    * splits them again from that string. The message writes the same bytes
-   * asleep or awake.
+   * asleep or awake. `wire`, when given, must be what toBuffer() returns for
+   * the message as it is now (the bytes just sent): the sleeping text is
+   * then taken from them rather than written again.
    */
-  sleep(): void {
+  sleep(wire?: Buffer): void {
     if (this.sleepText !== null) return;
     const whole = this.wholeSource();
     if (whole !== null) {
@@ -213,23 +215,31 @@ export abstract class SipMessage {
         if (v.indexOf('\n') !== -1 || v.indexOf('\r') !== -1) return;
       }
     }
-    // The text written on the wire (with a Content-Length matching the body).
-    let text = headText(this);
     const bodyLen = this.bodyLength;
+    let text: string;
+    let bodyAt: number;
+    if (wire !== undefined && wire.length >= bodyLen) {
+      // The bytes sent: the text, body included, already in one piece.
+      text = latin1(wire);
+      bodyAt = text.length - bodyLen;
+    } else {
+      // The text written on the wire (with a Content-Length matching the body),
+      // the body joining it one character per byte; as one flat string, it holds
+      // no part of the source text it was cut from.
+      const head = headText(this);
+      bodyAt = head.length;
+      text = flat(bodyLen > 0 ? head + (this.bodyInSource() ?? latin1(this.body)) : head);
+    }
     if (bodyLen > 0) {
-      // The body joins the text (one character per byte): the bytes received, or a
-      // buffer cut from them, are let go.
-      const at = text.length;
-      text += this.bodyInSource() ?? latin1(this.body);
-      this.bodyStart = at;
-      this.bodyEnd = at + bodyLen;
+      // The bytes received, or a buffer cut from them, are let go.
+      this.bodyStart = bodyAt;
+      this.bodyEnd = bodyAt + bodyLen;
       this.bodyBuf = null;
       this.bodySrc = null;
       this.bodyAsleep = true;
     }
-    // One flat string: it holds no part of the source text it was cut from.
-    this.sleepText = flat(text);
-    this.detachStartLine(this.sleepText);
+    this.sleepText = text;
+    this.detachStartLine(text);
     this.fieldList = ASLEEP;
     this.hot = null;
     this.src = null;

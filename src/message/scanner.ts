@@ -134,24 +134,30 @@ export function unquote(raw: string): string {
   if (raw.length < 2 || raw.charCodeAt(0) !== DQUOTE) return raw;
   const inner = raw.slice(1, -1);
   if (inner.indexOf('\\') === -1) return bytesToText(inner);
+  // Each backslash drops, the character after it stays (quoted-pair).
   let out = '';
+  let from = 0;
   for (let i = 0; i < inner.length; i++) {
-    const c = inner.charCodeAt(i);
-    if (c === BACKSLASH && i + 1 < inner.length) {
-      out += inner[i + 1];
-      i++;
-    } else out += inner[i];
+    if (inner.charCodeAt(i) === BACKSLASH && i + 1 < inner.length) {
+      out += inner.slice(from, i);
+      from = ++i;
+    }
   }
-  return bytesToText(out);
+  return bytesToText(out + inner.slice(from));
 }
 
 /** Writes text as a quoted-string, escaping '"' and '\'. */
 export function quote(text: string): string {
+  // Nothing to escape (the common case): the text in one piece.
+  if (text.indexOf('"') === -1 && text.indexOf('\\') === -1) return `"${text}"`;
   let out = '"';
+  let from = 0;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '"' || ch === '\\') out += '\\';
-    out += ch;
+    const c = text.charCodeAt(i);
+    if (c === DQUOTE || c === BACKSLASH) {
+      out += `${text.slice(from, i)}\\`;
+      from = i;
+    }
   }
-  return `${out}"`;
+  return `${out}${text.slice(from)}"`;
 }

@@ -176,7 +176,7 @@ class ClientLeg implements Channel, ClientTransactionUser {
     this.bytes = undefined;
   }
 
-  send(m: SipMessage): void {
+  send(m: SipMessage): Buffer | undefined {
     if (m !== this.sent) {
       this.sent = m;
       this.bytes = m.toBuffer();
@@ -185,6 +185,7 @@ class ClientLeg implements Channel, ClientTransactionUser {
       if (this.key !== '') this.transactions.clientTransportError(this.key, e);
       else this.fail(e);
     });
+    return this.bytes;
   }
 
   response(r: SipResponse): void {
@@ -235,10 +236,12 @@ class ServerLeg implements Channel, ServerTransactionUser {
     this.reliable = isReliable(source.transport);
   }
 
-  send(m: SipMessage): void {
+  send(m: SipMessage): Buffer {
     // Serialized at each send: a response is retransmitted seldom, and a server
     // holding many answered transactions should not hold their bytes as well.
-    this.stack.sendResponse(m.toBuffer(), m as SipResponse, this.source, this.request);
+    const bytes = m.toBuffer();
+    this.stack.sendResponse(bytes, m as SipResponse, this.source, this.request);
+    return bytes;
   }
 
   ack(a: SipRequest): void {

@@ -53,10 +53,10 @@ export class InviteServerTransaction
   respond(response: SipResponse): void {
     const status = response.status;
     switch (this.stateValue) {
-      case 'proceeding':
+      case 'proceeding': {
         this.timerTrying.stop();
         this.last = response;
-        this.ctx.send(response);
+        const wire = this.ctx.send(response);
         if (status < 200) return;
         // From here the request only serves to recognise retransmissions: it sleeps.
         this.request.sleep();
@@ -74,8 +74,9 @@ export class InviteServerTransaction
         if (!this.ctx.reliable) this.timerG = this.arm(this.timerG, this.intervalG);
         this.timerH = this.arm(this.timerH, sixtyFourT1(this.ctx.timers));
         // Kept to answer retransmissions (and for Timer G): asleep.
-        response.sleep();
+        response.sleep(wire);
         return;
+      }
       case 'accepted':
         // RFC 6026 §8.7: "While in the Accepted state, if the TU passes a 2xx
         // response, the server transaction MUST pass the response to the transport layer."

@@ -33,7 +33,8 @@ export const DEFAULT_MAX_SERVER_TRANSACTIONS = 200_000;
 /** How a message reaches the network for one transaction. */
 export interface Channel {
   readonly reliable: boolean;
-  send(message: SipRequest | SipResponse): void;
+  /** Sends; returns the bytes made of the message now, if it made them (see TransactionContext.send). */
+  send(message: SipRequest | SipResponse): Buffer | undefined;
 }
 
 /** What became of a request handed to the layer (RFC 3261 §17.2.3). */
@@ -199,8 +200,8 @@ abstract class Link<T, U> implements TransactionContext {
     this.key = key;
   }
 
-  send(message: SipRequest | SipResponse): void {
-    this.channel.send(message);
+  send(message: SipRequest | SipResponse): Buffer | undefined {
+    return this.channel.send(message);
   }
 
   protected leave(): void {

@@ -75,14 +75,14 @@ export class NonInviteServerTransaction
     this.timerTrying.stop();
     this.stateValue = 'completed';
     this.last = response;
-    this.ctx.send(response);
+    const wire = this.ctx.send(response);
     // "When the server transaction enters the Completed state, it MUST set Timer J."
     this.timerJ.start(timerJ(this.ctx.timers, this.ctx.reliable));
     // From here the request only serves to recognise retransmissions, and the response to
     // answer them: both sleep while the transaction lingers (64*T1 over UDP).
     if (!this.ctx.reliable) {
       this.request.sleep();
-      response.sleep();
+      response.sleep(wire);
     }
   }
 

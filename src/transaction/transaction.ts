@@ -32,8 +32,12 @@ export interface TransactionContext {
   readonly timers: TimerSettings;
   /** True for TCP, TLS, WS, WSS, SCTP: no retransmissions, zero-length wait timers. */
   readonly reliable: boolean;
-  /** Hands a message to the transport. A failure is reported back through `transportError()`. */
-  send(message: SipRequest | SipResponse): void;
+  /**
+   * Hands a message to the transport; returns the bytes it made of it, when
+   * it made them now (undefined otherwise). A failure is reported back
+   * through `transportError()`.
+   */
+  send(message: SipRequest | SipResponse): Buffer | undefined;
 }
 
 export type ClientState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   AuthHeader,
   canonicalAlgorithm,
@@ -20,6 +21,7 @@ import {
   type UserLookup,
   type VerifyResult,
 } from '../../src/index.js';
+import { quote, unquote } from '../../src/message/scanner.js';
 
 const REALM = 'biloxi.com';
 const URI = 'sip:bob@biloxi.com';
@@ -256,6 +258,39 @@ describe('digest values (RFC test vectors)', () => {
     const e = new DigestError('x');
     assert.ok(e instanceof Error, 'an Error');
     assert.equal(e.name, 'DigestError', 'name');
+  });
+});
+
+describe('auth-param values', () => {
+  test('names are found in any case, values read as text once quotes and escapes are gone', () => {
+    const h = credentialsOf(
+      'Digest USERNAME="a\\\\b\\"c", Realm="r", nonce="n", uri="sip:r", response="0123456789abcdef0123456789abcdef", nc=00000001',
+    );
+    assert.equal(h.get('username'), 'a\\b"c');
+    assert.equal(h.get('UserName'), 'a\\b"c', 'the same text on a second read, by another spelling');
+    assert.equal(h.getRaw('username'), '"a\\\\b\\"c"');
+    assert.equal(h.get('realm'), 'r');
+    assert.equal(h.get('nc'), '00000001');
+    assert.equal(h.get('cnonce'), undefined);
+    assert.deepEqual(h.names(), ['USERNAME', 'Realm', 'nonce', 'uri', 'response', 'nc']);
+  });
+
+  test('a parameter given twice, in any case, is refused', () => {
+    assert.throws(
+      () => credentialsOf('Digest username="a", realm="r", REALM="s", nonce="n", uri="u", response="00"'),
+      /parameter 'REALM' appears twice/,
+    );
+  });
+
+  test('quote and unquote are inverses for any text, with quotes and backslashes escaped', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '"', '\\', ' ', 'z') }), (text) => {
+        const q = quote(text);
+        assert.equal(q.length, text.length + 2 + (text.match(/["\\]/g)?.length ?? 0));
+        assert.equal(unquote(q), text);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  createResponse,
   NameAddr,
   Params,
   parseMessage,
@@ -243,6 +244,35 @@ describe('sleeping messages', () => {
     const before = wire(m);
     m.sleep();
     assert.equal(wire(m), before);
+  });
+
+  test('a message put to sleep with the bytes it was just sent as sleeps as without them', () => {
+    const edit = (m: SipRequest) => {
+      m.decrementMaxForwards();
+      m.appendHeader('Record-Route', '<sip:proxy.example.com;lr>');
+      m.body = Buffer.from('v=0\r\no=- 1 1 IN IP4 \xe9\r\n', 'latin1');
+    };
+    const byText = parseMessage(INVITE) as SipRequest;
+    edit(byText);
+    byText.sleep();
+    const byBytes = parseMessage(INVITE) as SipRequest;
+    edit(byBytes);
+    const sent = byBytes.toBuffer();
+    byBytes.sleep(sent);
+    assert.deepEqual(byBytes.toBuffer(), sent, 'the same bytes, asleep');
+    assert.deepEqual(byBytes.toBuffer(), byText.toBuffer());
+    assert.deepEqual(
+      byBytes.body,
+      Buffer.from('v=0\r\no=- 1 1 IN IP4 \xe9\r\n', 'latin1'),
+      'the body, byte for byte',
+    );
+    assert.equal(byBytes.maxForwards, 69);
+    assert.deepEqual(byBytes.getAll('Record-Route'), ['<sip:proxy.example.com;lr>']);
+    const made = createResponse(byBytes, 200, 'OK', { toTag: 'a1' });
+    const bytes = made.toBuffer();
+    made.sleep(bytes);
+    assert.deepEqual(made.toBuffer(), bytes, 'a response made here, asleep from its bytes');
+    assert.equal(made.to?.tag, 'a1');
   });
 
   test('the start line is kept as it arrived, or as it is changed while asleep', () => {

@@ -36,8 +36,9 @@ export function response(req: SipRequest, status: number, toTag = 'b1a2c3'): Sip
 export class RecordingChannel implements Channel {
   readonly sent: Array<SipRequest | SipResponse> = [];
   constructor(readonly reliable = false) {}
-  send(m: SipRequest | SipResponse): void {
+  send(m: SipRequest | SipResponse): undefined {
     this.sent.push(m);
+    return undefined;
   }
   /** Start lines of what was sent, e.g. ['INVITE', '100', 'ACK']. */
   get lines(): string[] {
