@@ -1,3 +1,4 @@
+import { H } from '../message/header-names.js';
 import type { SipRequest } from '../message/message.js';
 import type { Via } from '../message/via.js';
 
@@ -51,9 +52,12 @@ export function hasLooped(
   tag: () => string,
   mentionsUs: (rawVia: string) => boolean = () => true,
 ): boolean {
-  // Most requests carry no Via of ours with a second part: found from the raw text, without parsing.
+  // Most requests carry no Via of ours with a second part: found from each
+  // field's raw text (all its values at once), without parsing or splitting.
   let candidate = false;
-  for (const raw of req.getAll('Via')) {
+  for (const f of req.headers) {
+    if (f.idc !== H.VIA) continue;
+    const raw = f.value;
     if (raw.includes('.', raw.indexOf('branch=')) && mentionsUs(raw)) {
       candidate = true;
       break;
