@@ -238,6 +238,11 @@ export class Via {
     else if (recStart > rportEnd)
       out = splice(splice(t, recStart, recEnd, `=${address}`), rportEnd, rportEnd, rport);
     else out = splice(splice(t, rportEnd, rportEnd, rport), recStart, recEnd, `=${address}`);
+    // A Via known by its text keeps the text's head: the edited value is written
+    // as it was read, with the new parameters (simple ones, as before).
+    const text = this.text;
+    if (text !== undefined && text.endsWith(t))
+      return Via.checked(text.slice(0, text.length - t.length) + out);
     return new Via(this.transport, this.host, this.port, out, this.protocol, this.version);
   }
 

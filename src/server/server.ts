@@ -470,14 +470,16 @@ export class SipServer {
     if (result.status === 200) {
       if (removing) this.stats.unregistered++;
       else this.stats.registered++;
-      this.log.info(
-        {
-          aor,
-          bindings: result.bindings.length,
-          source: `${ctx.source.transport}:${ctx.source.address}:${ctx.source.port}`,
-        },
-        removing ? 'unregistered' : 'registered',
-      );
+      // The line's fields are only made when it is written.
+      if (this.log.isLevelEnabled('info'))
+        this.log.info(
+          {
+            aor,
+            bindings: result.bindings.length,
+            source: `${ctx.source.transport}:${ctx.source.address}:${ctx.source.port}`,
+          },
+          removing ? 'unregistered' : 'registered',
+        );
     }
   }
 }

@@ -128,6 +128,11 @@ describe('Via (RFC 3261 §20.42)', () => {
           `${text} from ${from}`,
         );
         assert.equal(got === v, expected === w, `${text} from ${from}: unchanged when nothing is added`);
+        assert.deepEqual([got.transport, got.host, got.port], [w!.transport, w!.host, w!.port]);
+        const head = text.slice(0, text.indexOf(';'));
+        assert.ok(got.toString().startsWith(`${head};`), `${text} from ${from}: the head as written`);
+        const [again] = parseViaList(got.toString());
+        assert.deepEqual([...again!.params.entries()], [...got.params.entries()], 'written as it reads');
       }
     }
   });
