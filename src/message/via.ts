@@ -241,8 +241,7 @@ export class Via {
     // A Via known by its text keeps the text's head: the edited value is written
     // as it was read, with the new parameters (simple ones, as before).
     const text = this.text;
-    if (text !== undefined && text.endsWith(t))
-      return Via.checked(text.slice(0, text.length - t.length) + out);
+    if (text?.endsWith(t)) return Via.checked(text.slice(0, text.length - t.length) + out);
     return new Via(this.transport, this.host, this.port, out, this.protocol, this.version);
   }
 
