@@ -126,13 +126,37 @@ export function digestResponse(p: DigestResponseParams): string {
   }
   // RFC 7616 §3.4.3: A2 = Method ":" request-uri [":" H(entity-body)] for auth-int.
   // RFC 8760 §2.6 item 7: an empty body hashes as the empty string.
-  const a2 =
-    p.qop === 'auth-int' ? `${p.method}:${p.uri}:${hash(base, p.body ?? '')}` : `${p.method}:${p.uri}`;
-  const h2 = hash(base, a2);
+  const h2 =
+    p.qop === 'auth-int'
+      ? hash(base, `${p.method}:${p.uri}:${hash(base, p.body ?? '')}`)
+      : ha2(base, `${p.method}:${p.uri}`);
   if (p.qop === undefined) return hash(base, `${h1}:${p.nonce}:${h2}`);
   if (p.nc === undefined || p.cnonce === undefined) throw new DigestError(`qop=${p.qop} needs nc and cnonce`);
   // RFC 7616 §3.4.1: KD(H(A1), nonce ":" nc ":" cnonce ":" qop ":" H(A2)).
   return hash(base, `${h1}:${p.nonce}:${p.nc}:${p.cnonce}:${p.qop}:${h2}`);
+}
+
+/**
+ * H(A2) without a body (qop auth, or none), remembered: a registrar hashes
+ * the same "REGISTER:sip:domain" for every registration. At most
+ * HA2_REMEMBERED per algorithm; a full table starts again empty.
+ */
+const HA2_REMEMBERED = 1024;
+const ha2Known: Record<BaseAlgorithm, Map<string, string>> = {
+  MD5: new Map(),
+  'SHA-256': new Map(),
+  'SHA-512-256': new Map(),
+};
+
+function ha2(base: BaseAlgorithm, a2: string): string {
+  const known = ha2Known[base];
+  let h = known.get(a2);
+  if (h === undefined) {
+    h = hash(base, a2);
+    if (known.size >= HA2_REMEMBERED) known.clear();
+    known.set(a2, h);
+  }
+  return h;
 }
 
 /** True when `text` can go inside a quoted-string on one header line (RFC 3261 §25.1 qdtext). */

@@ -145,16 +145,20 @@ function nameOf(f: HeaderField): string {
 }
 
 /**
- * Checks each header line and every typed value the role needs. Returns the
+ * Checks each header line (unless `lines` is false: a second pass over
+ * lines already checked) and every typed value the role needs. Returns the
  * first problem as (header name, error), or null.
  */
 function checkFields(
   m: SipMessage,
   needs: Set<number> | null,
   hot: Set<number>,
+  lines = true,
 ): [string, SipParseError] | null {
-  const bareCr = findBareCr(m);
-  if (bareCr !== null) return bareCr;
+  if (lines) {
+    const bareCr = findBareCr(m);
+    if (bareCr !== null) return bareCr;
+  }
   // Which known headers were seen, by id: a stamp per id instead of a set per message.
   const gen = nextStamp();
   for (const f of m.headers) {
@@ -167,7 +171,7 @@ function checkFields(
     }
     if (id === 0) {
       // A header name must be a token (RFC 3261 §7.3.1); known names are by construction.
-      if (f.src === null) continue;
+      if (!lines || f.src === null) continue;
       const name = f.name;
       for (let i = 0; i < name.length; i++) {
         if (TOKEN[name.charCodeAt(i)] !== 1) {
@@ -471,7 +475,8 @@ const NONE = new Set<number>();
  * rest again.
  */
 export function validateRegisterAfterProxy(req: SipRequest, options: ValidationOptions = {}): Verdict {
-  const problem = checkFields(req, REGISTRAR_EXTRA, NONE);
+  // The header lines themselves passed the proxy's checks.
+  const problem = checkFields(req, REGISTRAR_EXTRA, NONE, false);
   if (problem !== null) return badHeader(problem[0], problem[1]);
   const supported = options.supported ?? [];
   const unknown = req.require.filter((t) => !supported.includes(t));

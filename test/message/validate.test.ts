@@ -8,6 +8,7 @@ import {
   validateRequest,
   validateResponse,
 } from '../../src/index.js';
+import { validateRegisterAfterProxy } from '../../src/message/validate.js';
 
 const crlf = (...lines: string[]) => lines.join('\r\n');
 function request(
@@ -133,6 +134,34 @@ describe('request validation (RFC 3261 §8.2, §16.3)', () => {
       outcome(inspect(reg([], '<tel:+15551234>'), { role: 'registrar' }).verdict),
       '400 Bad To header',
     );
+  });
+
+  test('registrar checks after the proxy checks give the verdict of the registrar role at once', () => {
+    const reg = (extra: string[]) => request('REGISTER', extra, { uri: 'sip:biloxi.com' });
+    const cases = [
+      reg(['Contact: <sip:bob@192.0.2.4>', 'Expires: 3600']),
+      reg(['Contact: <sip:bob@192.0.2.4>;expires=abc']),
+      reg(['Contact: <sip:bob@192.0.2.4', 'Expires: 60']),
+      reg(['Contact: *', 'Expires: 10']),
+      reg(['Expires: soon']),
+      reg(['Require: frobnication']),
+      reg(['Authorization: Digest username="bob", realm="biloxi.com"']),
+      reg([
+        'Authorization: Digest username="bob", realm="biloxi.com", nonce="n", uri="sip:biloxi.com", response="00"',
+      ]),
+      reg(['X-Name\x01: v', 'Contact: <sip:bob@192.0.2.4>']),
+      reg(['Subject: a\rb', 'Contact: <sip:bob@192.0.2.4>']),
+      reg(['Contact: <sip:bob@192.0.2.4>', 'Date: yesterday']),
+    ];
+    for (const text of cases) {
+      const oneStep = outcome(
+        validateRequest(parseMessage(text) as SipRequest, { role: 'registrar', strict: false }),
+      );
+      const req = parseMessage(text) as SipRequest;
+      const proxy = validateRequest(req, { role: 'proxy', strict: false });
+      const twoSteps = proxy.action === 'accept' ? outcome(validateRegisterAfterProxy(req)) : outcome(proxy);
+      assert.equal(twoSteps, oneStep, JSON.stringify(text.split('\r\n').slice(7, -3)));
+    }
   });
 
   test('lenient mode ignores malformed headers the role does not need (§8.2.2)', () => {
