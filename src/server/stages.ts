@@ -23,6 +23,8 @@ export const SERVER_METHODS = ['REGISTER', 'OPTIONS'];
  *   auth       digest authentication of callers of our domains (407), no open relaying
  *   location   requests for our domains: the registered contacts (§16.5)
  *   forward    proxy to the target set (§16.6), or redirect it (3xx)
+ * Stages that never wait are plain functions returning next()'s promise (or
+ * nothing when they answer): an async wrapper would add a promise per stage.
  */
 export function defaultStages(server: SipServer): NamedStage[] {
   return [
@@ -37,7 +39,7 @@ export function defaultStages(server: SipServer): NamedStage[] {
   ];
 }
 
-async function cancelStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+function cancelStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> | undefined {
   if (ctx.method !== 'CANCEL') return next();
   if (ctx.incoming !== undefined && ctx.server.proxy.cancel(ctx.incoming)) {
     ctx.end();
@@ -51,7 +53,7 @@ async function cancelStage(ctx: RouteContext, next: () => Promise<void>): Promis
   ctx.reply(481, 'Call/Transaction Does Not Exist');
 }
 
-async function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> | undefined {
   const req = ctx.request;
   // §16.3 item 3: OPTIONS with Max-Forwards 0 is answered here (the stack refused other methods with 483).
   if (req.method === 'OPTIONS' && req.maxForwards === 0) {
@@ -61,7 +63,7 @@ async function sanityStage(ctx: RouteContext, next: () => Promise<void>): Promis
   return next();
 }
 
-async function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> | undefined {
   const proxy = ctx.server.proxy;
   ctx.destination = proxy.preprocess(ctx.request, ctx.source);
   // §16.3 item 4 (RFC 5393), on the request without our own Route values (an ACK is never answered).
@@ -96,7 +98,7 @@ async function routeStage(ctx: RouteContext, next: () => Promise<void>): Promise
   else ctx.reply(481, 'Call/Transaction Does Not Exist');
 }
 
-async function localStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
+function localStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> | undefined {
   const uri = ctx.sipUri;
   const forUs =
     ctx.request.route.length === 0 &&
@@ -117,11 +119,11 @@ function answerOptions(ctx: RouteContext): void {
   ]);
 }
 
-async function registrarStage(
+function registrarStage(
   server: SipServer,
   ctx: RouteContext,
   next: () => Promise<void>,
-): Promise<void> {
+): Promise<void> | undefined {
   if (ctx.method !== 'REGISTER') return next();
   // A REGISTER routed on through us to another registrar is proxied like any request.
   if (ctx.request.route.length > 0) return next();
@@ -138,7 +140,7 @@ async function registrarStage(
     ctx.reply(verdict.status, verdict.reason, verdict.headers);
     return;
   }
-  await server.register(ctx);
+  return server.register(ctx);
 }
 
 async function authStage(ctx: RouteContext, next: () => Promise<void>): Promise<void> {
