@@ -236,9 +236,23 @@ export class Registrar {
       request.contact.some((c) => !c.wildcard && c.params.has('reg-id'))
     )
       headers.push(['Require', 'outbound']);
-    headers.push(['Date', new Date(now).toUTCString()]);
+    headers.push(['Date', httpDate(now)]);
     return { status: 200, reason: 'OK', headers, bindings };
   }
+}
+
+/** The last Date text made, and the second it names: a busy registrar writes the same one many times. */
+let dateSecond = Number.NaN;
+let dateText = '';
+
+/** RFC 1123 date of a time in ms (RFC 3261 §20.17), at one-second resolution. */
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateText = new Date(second * 1000).toUTCString();
+    dateSecond = second;
+  }
+  return dateText;
 }
 
 /** The +sip.instance of a contact without quotes and angle brackets (RFC 5626 §4.1). */

@@ -416,7 +416,7 @@ export class SipServer {
       if (proxy) consumeCredentials(ctx.request, (r) => r === realm);
       return true;
     }
-    await pause(outcome.delayMs);
+    if (outcome.delayMs > 0) await pause(outcome.delayMs);
     if (outcome.kind === 'challenge') {
       this.stats.challenged++;
       ctx.reply(
@@ -504,7 +504,7 @@ export function consumeCredentials(req: SipRequest, ours: (realm: string) => boo
 }
 
 function pause(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 export type { SipRequest };
