@@ -11,6 +11,17 @@ import {
   TxTimer,
 } from './transaction.js';
 
+/** Transactions answered in this turn whose requests are to sleep at its end. */
+const drowsy: NonInviteServerTransaction[] = [];
+
+function sleepDrowsy(): void {
+  try {
+    for (let i = 0; i < drowsy.length; i++) (drowsy[i] as NonInviteServerTransaction).sleepRequest();
+  } finally {
+    drowsy.length = 0;
+  }
+}
+
 /**
  * Non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8) with the RFC
  * 4320 rules: the only provisional response is 100, it is never sent over
@@ -79,11 +90,18 @@ export class NonInviteServerTransaction
     // "When the server transaction enters the Completed state, it MUST set Timer J."
     this.timerJ.start(timerJ(this.ctx.timers, this.ctx.reliable));
     // From here the request only serves to recognise retransmissions, and the response to
-    // answer them: both sleep while the transaction lingers (64*T1 over UDP).
+    // answer them: both sleep while the transaction lingers (64*T1 over UDP). The request
+    // sleeps once the TU's work of this turn is done: a TU that ends the transaction at
+    // once (a challenge answered statelessly, RFC 3261 §8.2.7) spares it the work.
     if (!this.ctx.reliable) {
-      this.request.sleep();
+      if (drowsy.push(this) === 1) queueMicrotask(sleepDrowsy);
       response.sleep(wire);
     }
+  }
+
+  /** @internal The request goes to sleep if the transaction still lingers. */
+  sleepRequest(): void {
+    if (this.stateValue === 'completed') this.request.sleep();
   }
 
   forget(): void {

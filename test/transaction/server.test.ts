@@ -185,13 +185,14 @@ describe('non-INVITE server transaction (RFC 3261 Figure 8, RFC 4320)', () => {
     assert.equal(layer.size.servers, 0);
   });
 
-  test('while it lingers over UDP its request and response sleep; a retransmission gets the same bytes', () => {
+  test('while it lingers over UDP its request and response sleep; a retransmission gets the same bytes', async () => {
     const { channel, tx, req, layer } = setup('OPTIONS');
     const res = response(req, 200);
     const bytes = res.toBuffer();
     const reqFields = req.headers;
     const resFields = res.headers;
     tx.respond(res);
+    await Promise.resolve(); // the request sleeps at the end of the turn
     assert.notEqual(req.headers, reqFields, 'the request slept (its fields were split again on reading)');
     assert.notEqual(res.headers, resFields, 'the response slept');
     layer.receiveRequest(parseMessage(req.toBuffer()) as SipRequest, channel);
@@ -234,6 +235,24 @@ describe('non-INVITE server transaction (RFC 3261 Figure 8, RFC 4320)', () => {
     tx.respond(response(req, 200));
     tx.transportError(new Error('y'));
     assert.deepEqual(tu.events, ['transport-error y', 'terminated']);
+  });
+});
+
+describe('lingering messages (memory, not behaviour)', () => {
+  test('over UDP an answered request sleeps at the end of the turn, unless the TU ended the transaction in it', async () => {
+    for (const forget of [false, true]) {
+      const { tx, req } = setup('OPTIONS');
+      req.decrementMaxForwards(); // edited: sleeping writes its text anew
+      const fields = req.headers;
+      tx.respond(response(req, forget ? 401 : 200));
+      if (forget) tx.forget();
+      assert.equal(req.headers, fields, 'still awake in the turn that answered it');
+      await Promise.resolve();
+      if (forget) assert.equal(req.headers, fields, 'an ended transaction leaves its request awake');
+      else assert.notEqual(req.headers, fields, 'asleep, then split again when read');
+      assert.equal(req.maxForwards, 69, 'the same values either way');
+      assert.equal(tx.state, forget ? 'terminated' : 'completed');
+    }
   });
 });
 
