@@ -320,12 +320,17 @@ export function namesHop(value: string, port: number): boolean {
   return new RegExp(`^sips?:(?:[^@;]*@)?127\\.0\\.0\\.1:${port}(?:;|$)`, 'i').test(uri) && /;lr\b/i.test(uri);
 }
 
-/** A short account of a trace, for assertion messages. */
-export function describeTrace(run: SippRun, max = 6): string {
-  const picked = run.trace
-    .slice(0, max)
-    .map((m) => `--- ${m.direction} (${m.transport})\n${m.text.trimEnd()}`);
-  return `${run.traceFile}:\n${picked.join('\n')}`;
+/**
+ * A short account of a trace, for assertion messages: its first `max`
+ * messages, or (`last`) its last ones, where a call that never completed
+ * left off.
+ */
+export function describeTrace(run: SippRun, max = 6, last = false): string {
+  const picked = (last ? run.trace.slice(-max) : run.trace.slice(0, max)).map(
+    (m) => `--- ${m.direction} (${m.transport})\n${m.text.trimEnd()}`,
+  );
+  const where = last ? `last ${picked.length} of ${run.trace.length} messages` : `first ${picked.length}`;
+  return `${run.traceFile} (${where}):\n${picked.join('\n')}`;
 }
 
 // ---- sipwire serve ------------------------------------------------------------
@@ -536,7 +541,7 @@ export async function callThroughProxies(options: {
   assert.equal(
     uac.code,
     0,
-    `SIPp uac: not every call completed (exit ${uac.code}):\n${uac.errors}\n${describeTrace(uac)}\n--- uas\n${describeTrace(callee)}${kamailioLog}`,
+    `SIPp uac: not every call completed (exit ${uac.code}):\n${uac.errors}\n${describeTrace(uac, 10, true)}\n--- uas\n${describeTrace(callee, 10, true)}${kamailioLog}`,
   );
   assert.equal(callee.code, 0, `SIPp uas: not every call completed (exit ${callee.code}):\n${callee.errors}`);
   const problems = checkDialogsThroughProxies(callee, { hops, uacPort, calls, transport });
