@@ -15,11 +15,15 @@ import {
 const drowsy: NonInviteServerTransaction[] = [];
 
 function sleepDrowsy(): void {
-  try {
-    for (let i = 0; i < drowsy.length; i++) (drowsy[i] as NonInviteServerTransaction).sleepRequest();
-  } finally {
-    drowsy.length = 0;
+  for (let i = 0; i < drowsy.length; i++) {
+    try {
+      (drowsy[i] as NonInviteServerTransaction).sleepRequest();
+    } catch {
+      // Sleeping only saves memory: a request that cannot sleep stays awake (and
+      // a microtask must not throw into the process).
+    }
   }
+  drowsy.length = 0;
 }
 
 /**

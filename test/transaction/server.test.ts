@@ -254,6 +254,20 @@ describe('lingering messages (memory, not behaviour)', () => {
       assert.equal(tx.state, forget ? 'terminated' : 'completed');
     }
   });
+
+  test('a request that cannot sleep stays awake, and the others answered in the turn still sleep', async () => {
+    const a = setup('OPTIONS');
+    const b = setup('OPTIONS');
+    a.req.sleep = () => {
+      throw new Error('cannot sleep');
+    };
+    const fields = b.req.headers;
+    a.tx.respond(response(a.req, 200));
+    b.tx.respond(response(b.req, 200));
+    await Promise.resolve();
+    assert.notEqual(b.req.headers, fields, 'the second one slept');
+    assert.equal(a.req.maxForwards, 70);
+  });
 });
 
 describe('matching requests to server transactions (RFC 3261 §17.2.3)', () => {
