@@ -139,9 +139,8 @@ function parseStatusLine(src: string, end: number, base: number): SipResponse {
         `expected a space after the status code, found ${describe(src.charCodeAt(i))}`,
         i,
       );
-    for (let k = i + 1; k < end; k++) {
-      if (src.charCodeAt(k) === CR) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', base + k);
-    }
+    const cr = src.indexOf('\r', i + 1);
+    if (cr !== -1 && cr < end) fail(ParseErrorCode.START_LINE, 'bare CR in the start line', base + cr);
     reason = src.slice(i + 1, end);
   }
   return SipResponse.fromWire(status, reason, versionText(src, 0, vlen));

@@ -63,7 +63,7 @@ export class SipUri {
       this.paramList = w.params;
       this.headerList = w.headers;
       this.text = w.text;
-      this.resolved = w.resolved;
+      this.resolved = true;
       return;
     }
     this.scheme = init.scheme ?? 'sip';
@@ -97,7 +97,6 @@ export class SipUri {
     wire.params = params;
     wire.headers = headers;
     wire.text = text;
-    wire.resolved = true;
     return new SipUri(WIRE_INIT);
   }
 
@@ -107,16 +106,18 @@ export class SipUri {
    * no headers. Its parts are found with string searches when first read.
    */
   static checked(scheme: 'sip' | 'sips', text: string): SipUri {
-    wire.scheme = scheme;
-    wire.userRaw = undefined;
-    wire.passwordRaw = undefined;
-    wire.host = '';
-    wire.port = undefined;
-    wire.params = Params.EMPTY;
-    wire.headers = Params.EMPTY;
-    wire.text = text;
-    wire.resolved = false;
-    return new SipUri(WIRE_INIT);
+    const uri = SipUri.fromWire(
+      scheme,
+      undefined,
+      undefined,
+      '',
+      undefined,
+      Params.EMPTY,
+      Params.EMPTY,
+      text,
+    );
+    uri.resolved = false;
+    return uri;
   }
 
   /**
@@ -342,7 +343,6 @@ export class AbsoluteUri {
 
 const WIRE_INIT: SipUriInit = { host: '' };
 const wire = {
-  resolved: true,
   scheme: 'sip' as 'sip' | 'sips',
   userRaw: undefined as string | undefined,
   passwordRaw: undefined as string | undefined,

@@ -33,7 +33,7 @@ export const DEFAULT_MAX_SERVER_TRANSACTIONS = 200_000;
 /** How a message reaches the network for one transaction. */
 export interface Channel {
   readonly reliable: boolean;
-  /** Sends; returns the bytes made of the message now, if it made them (see TransactionContext.send). */
+  /** Sends; returns the bytes sent for the message, if it has them (see TransactionContext.send). */
   send(message: SipRequest | SipResponse): Buffer | undefined;
 }
 

@@ -33,8 +33,8 @@ export interface TransactionContext {
   /** True for TCP, TLS, WS, WSS, SCTP: no retransmissions, zero-length wait timers. */
   readonly reliable: boolean;
   /**
-   * Hands a message to the transport; returns the bytes it made of it, when
-   * it made them now (undefined otherwise). A failure is reported back
+   * Hands a message to the transport; returns the bytes sent for it, when
+   * the context has them (undefined otherwise). A failure is reported back
    * through `transportError()`.
    */
   send(message: SipRequest | SipResponse): Buffer | undefined;
