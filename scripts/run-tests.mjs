@@ -31,6 +31,15 @@ if (files.length === 0) {
   console.error(`no test files for tier '${tier}'`);
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...process.argv.slice(3), ...files];
+// A test that never ends fails by name after five minutes instead of holding the tier (and CI) for ever.
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  '--test-timeout=300000',
+  ...process.argv.slice(3),
+  ...files,
+];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);
