@@ -251,6 +251,9 @@ async function placeCalls({ proxyPort, uasPort, rate, calls, holdMs, workDir, ta
     String(await newPort()),
     '-d',
     String(holdMs),
+    // A 180 that a proxy with parallel workers (Kamailio) forwards after the
+    // 200 must not end up waking nothing (see uac.xml).
+    '-pause_msg_ign',
   ];
   // Room for two seconds of calls beyond the hold before SIPp holds new calls back.
   const open = limit ?? Math.max(100, Math.ceil(rate * (holdMs / 1000 + 2)));

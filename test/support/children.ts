@@ -21,29 +21,58 @@ export interface Child {
 
 const live = new Set<Child>();
 
-/** Starts `program`; the child is tracked until it exits. */
+/** The most output kept per child: the end of it, which is where a failure shows. */
+const OUTPUT_LIMIT = 200_000;
+
+/**
+ * Starts `program` in a process group of its own; the child is tracked until
+ * it exits. Signals go to the whole group, so a program that forks workers
+ * (Kamailio) leaves none behind, and once the child has exited its pipes are
+ * closed here, so a straggler still holding them cannot keep this process
+ * alive.
+ */
 export function start(program: string, args: string[], cwd: string): Child {
-  const p = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const add = (d: Buffer) => {
     output += d.toString('utf8');
+    if (output.length > OUTPUT_LIMIT) output = output.slice(-OUTPUT_LIMIT / 2);
   };
   p.stdout?.on('data', add);
   p.stderr?.on('data', add);
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (p.pid !== undefined) process.kill(-p.pid, sig);
+    } catch {
+      // The group is gone already.
+    }
+  };
   const exited = new Promise<Exit>((resolve) => {
     p.on('error', (e) => {
       output += `\n[cannot run ${program}: ${e.message}]`;
       resolve({ code: null, signal: null });
     });
-    p.on('exit', (code, signal) => resolve({ code, signal }));
+    p.on('exit', (code, sig) => {
+      // Whatever the program forked goes with it. Its last words are read
+      // until the pipes close, or for a moment at most.
+      signal('SIGKILL');
+      const finish = () => {
+        clearTimeout(timer);
+        p.stdout?.destroy();
+        p.stderr?.destroy();
+        resolve({ code, signal: sig });
+      };
+      const timer = setTimeout(finish, 200);
+      p.once('close', finish);
+    });
   });
   const child: Child = {
     process: p,
     output: () => output,
     exited,
-    async stop(signal = 'SIGTERM', graceMs = 5000) {
-      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
-      const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
+    async stop(sig = 'SIGTERM', graceMs = 5000) {
+      if (p.exitCode === null && p.signalCode === null) signal(sig);
+      const timer = setTimeout(() => signal('SIGKILL'), graceMs);
       const r = await exited;
       clearTimeout(timer);
       return r;

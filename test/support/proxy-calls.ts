@@ -5,7 +5,6 @@
 // the call benchmark's Kamailio, bench/peers.mjs), and calls placed through a
 // path of proxies with what the callee received checked.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import {
 } from '../../bench/peers.mjs';
 import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
+import { start, stopAll } from './children.js';
 import { freePort } from './net.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -32,7 +32,6 @@ export type Transport = keyof typeof SIPP_TRANSPORT;
 // ---- scratch folders and child processes --------------------------------------
 
 const scratch = new Set<string>();
-const live = new Set<ChildProcess>();
 
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -42,50 +41,11 @@ export function tempDir(prefix: string): string {
 
 /** Ends every process the tests started and removes their folders (unless KEEP_INTEROP_FILES=1). */
 export async function cleanUp(): Promise<void> {
-  await Promise.all([...live].map((p) => stopProcess(p, 1000)));
+  await stopAll();
   if (process.env.KEEP_INTEROP_FILES !== '1') {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   }
   scratch.clear();
-}
-
-interface Started {
-  process: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-function start(program: string, args: string[], cwd: string): Started {
-  const p = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(p);
-  let text = '';
-  const add = (d: Buffer) => {
-    text += d.toString('utf8');
-    if (text.length > 200_000) text = text.slice(-100_000);
-  };
-  p.stdout?.on('data', add);
-  p.stderr?.on('data', add);
-  const exited = new Promise<number | null>((resolve) => {
-    p.on('error', (e) => {
-      text += `\n[cannot run ${program}: ${e.message}]`;
-      live.delete(p);
-      resolve(null);
-    });
-    p.on('exit', (code) => {
-      live.delete(p);
-      resolve(code);
-    });
-  });
-  return { process: p, output: () => text, exited };
-}
-
-async function stopProcess(p: ChildProcess, graceMs: number): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
-  await gone;
-  clearTimeout(timer);
 }
 
 /**
@@ -137,14 +97,19 @@ function sippCommon(dir: string, name: string): string[] {
 
 function sippProcess(args: string[], dir: string, name: string): SippProcess {
   const child = start('sipp', args, dir);
-  const done = child.exited.then((code) => {
+  const done = child.exited.then(({ code }) => {
     const traceFile = join(dir, `${name}-messages.log`);
     const errorFile = join(dir, `${name}-errors.log`);
     const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8') : '';
     const trace = existsSync(traceFile) ? parseSippTrace(readFileSync(traceFile, 'latin1')) : [];
     return { code, errors: `${errors.slice(-3000)}${child.output().slice(-2000)}`, trace, traceFile };
   });
-  return { done, stop: () => stopProcess(child.process, 2000) };
+  return {
+    done,
+    stop: async () => {
+      await child.stop('SIGTERM', 2000);
+    },
+  };
 }
 
 /** SIPp's uas on 127.0.0.1:port: answers `calls` calls, then exits 0 (1 if one failed). */
@@ -210,6 +175,8 @@ export function runUac(options: {
     String(options.holdMs ?? 100),
     '-max_socket',
     '10',
+    // See uac.xml: a 180 that comes after the 200 must not stop the call.
+    '-pause_msg_ign',
     ...sippCommon(dir, 'uac'),
   ];
   return sippProcess(args, dir, 'uac').done;
@@ -228,6 +195,8 @@ export interface TracedMessage {
   /** Header fields in order, names as written, values unfolded. */
   headers: Array<[string, string]>;
   text: string;
+  /** Seconds since midnight when SIPp logged it, if the trace says. */
+  time: number | undefined;
 }
 
 const COMPACT: Record<string, string> = {
@@ -247,10 +216,13 @@ const COMPACT: Record<string, string> = {
  */
 export function parseSippTrace(text: string): TracedMessage[] {
   const out: TracedMessage[] = [];
-  const blocks = text.split(/^-{20,}[^\n]*\n/m);
-  for (const block of blocks) {
+  // Each message follows a line of dashes ending in its date and time.
+  const blocks = text.split(/^-{20,}([^\n]*)\n/m);
+  for (let i = 2; i < blocks.length; i += 2) {
+    const block = blocks[i]!;
     const head = /^(\w+) message (sent|received)[^\n]*\n\n?/.exec(block);
     if (!head) continue;
+    const clock = /(\d\d):(\d\d):(\d\d(?:\.\d+)?)\s*$/.exec(blocks[i - 1]!);
     const message = block.slice(head[0].length).replace(/^\s*\n/, '');
     const [top = '', ...rest] = message.split(/\r?\n\r?\n/)[0]!.split(/\r?\n/);
     const headers: Array<[string, string]> = [];
@@ -271,6 +243,7 @@ export function parseSippTrace(text: string): TracedMessage[] {
       startLine: top.trim(),
       headers,
       text: message,
+      time: clock ? (Number(clock[1]) * 60 + Number(clock[2])) * 60 + Number(clock[3]) : undefined,
     });
   }
   return out;
@@ -331,6 +304,26 @@ export function describeTrace(run: SippRun, max = 6, last = false): string {
   );
   const where = last ? `last ${picked.length} of ${run.trace.length} messages` : `first ${picked.length}`;
   return `${run.traceFile} (${where}):\n${picked.join('\n')}`;
+}
+
+/**
+ * One line per Call-ID in a SIPp trace: each message as > (sent) or <
+ * (received), its method or status and CSeq method, and milliseconds since
+ * the trace's first message; a call that stopped short shows where.
+ */
+export function summarizeCalls(run: SippRun): string {
+  const start = run.trace.find((m) => m.time !== undefined)?.time;
+  const calls = new Map<string, string[]>();
+  for (const m of run.trace) {
+    const id = headerValues(m, 'call-id')[0] ?? '?';
+    const cseq = headerValues(m, 'cseq')[0]?.split(/\s+/)[1] ?? '?';
+    const what = m.status === undefined ? (m.method ?? '?') : `${m.status}/${cseq}`;
+    const at = m.time === undefined || start === undefined ? '' : `@${Math.round((m.time - start) * 1000)}`;
+    const list = calls.get(id) ?? [];
+    list.push(`${m.direction === 'sent' ? '>' : '<'}${what}${at}`);
+    calls.set(id, list);
+  }
+  return [...calls].map(([id, list]) => `  ${id}: ${list.join(' ')}`).join('\n');
 }
 
 // ---- sipwire serve ------------------------------------------------------------
@@ -405,11 +398,17 @@ export async function startKamailio(options: { port: number; routing: string[] }
     }
     if ((await sipOptions(port, 300)) === 200) break;
     if (Date.now() > until) {
-      await stopProcess(child.process, 1000);
+      await child.stop('SIGTERM', 1000);
       throw new Error(`kamailio did not answer OPTIONS on ${port}:\n${child.output().slice(-3000)}`);
     }
   }
-  return { port, log: () => child.output(), stop: () => stopProcess(child.process, 3000) };
+  return {
+    port,
+    log: () => child.output(),
+    stop: async () => {
+      await child.stop('SIGTERM', 3000);
+    },
+  };
 }
 
 /** Whether a program can be run (found on PATH). */
@@ -541,7 +540,7 @@ export async function callThroughProxies(options: {
   assert.equal(
     uac.code,
     0,
-    `SIPp uac: not every call completed (exit ${uac.code}):\n${uac.errors}\n${describeTrace(uac, 10, true)}\n--- uas\n${describeTrace(callee, 10, true)}${kamailioLog}`,
+    `SIPp uac: not every call completed (exit ${uac.code}):\n${uac.errors}\n--- uac calls\n${summarizeCalls(uac)}\n--- uas calls\n${summarizeCalls(callee)}\n${describeTrace(uac, 10, true)}\n--- uas\n${describeTrace(callee, 10, true)}${kamailioLog}`,
   );
   assert.equal(callee.code, 0, `SIPp uas: not every call completed (exit ${callee.code}):\n${callee.errors}`);
   const problems = checkDialogsThroughProxies(callee, { hops, uacPort, calls, transport });
