@@ -8,6 +8,7 @@ console.log(`sipwire benchmarks — Node ${process.version}, ${cpus().length} x 
 runMessageBench({
   rounds: Number(process.env.BENCH_ROUNDS ?? 20),
   processes: Number(process.env.BENCH_PROCESSES ?? 5),
+  maxProcesses: Number(process.env.BENCH_MAX_PROCESSES ?? 15),
 });
 await runTransactionBench({
   rounds: Number(process.env.BENCH_TX_ROUNDS ?? 3),
