@@ -31,13 +31,18 @@ if (files.length === 0) {
   console.error(`no test files for tier '${tier}'`);
   process.exit(1);
 }
-// A test that never ends fails by name after five minutes instead of holding the tier (and CI) for ever.
+// A test that never ends fails by name after five minutes instead of holding the tier (and CI) for ever;
+// and once every test of a file has finished, its process ends even if something (a socket a failed
+// test left open) would keep it alive (--test-force-exit, Node 20.14 and later).
+const [major, minor] = process.versions.node.split('.').map(Number);
+const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
 const args = [
   '--import',
   'tsx',
   '--test',
   '--test-reporter=spec',
   '--test-timeout=300000',
+  ...forceExit,
   ...process.argv.slice(3),
   ...files,
 ];

@@ -130,16 +130,43 @@ export class TestDnsServer {
     return Buffer.concat([header, body]);
   }
 
+  /**
+   * Listens on UDP and TCP 127.0.0.1 on one port and resolves with
+   * "127.0.0.1:port". The port is the one the kernel gives the UDP socket;
+   * the same number may be taken for TCP (as the local port of a connection
+   * made meanwhile), and then both are let go and another is tried.
+   */
   async start(): Promise<string> {
-    const socket = createSocket('udp4');
-    this.socket = socket;
-    socket.on('message', (msg, rinfo) => {
-      if (this.mode === 'silent') return;
-      socket.send(this.answer(msg, true), rinfo.port, rinfo.address);
-    });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    const port = socket.address().port;
-    this.tcp = createServer((c) => {
+    for (let attempt = 1; ; attempt++) {
+      const socket = createSocket('udp4');
+      socket.on('message', (msg, rinfo) => {
+        if (this.mode === 'silent') return;
+        socket.send(this.answer(msg, true), rinfo.port, rinfo.address);
+      });
+      socket.on('error', () => {});
+      await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+      const port = socket.address().port;
+      const tcp = this.tcpServer();
+      const listened = await new Promise<Error | undefined>((r) => {
+        tcp.once('error', r);
+        tcp.listen(port, '127.0.0.1', () => {
+          tcp.off('error', r);
+          r(undefined);
+        });
+      });
+      if (listened === undefined) {
+        tcp.on('error', () => {});
+        this.socket = socket;
+        this.tcp = tcp;
+        return `127.0.0.1:${port}`;
+      }
+      socket.close();
+      if (attempt >= 20) throw listened;
+    }
+  }
+
+  private tcpServer(): Server {
+    return createServer((c) => {
       let buf = Buffer.alloc(0);
       c.on('error', () => {});
       c.on('data', (d) => {
@@ -152,8 +179,6 @@ export class TestDnsServer {
         c.end(Buffer.concat([len, reply]));
       });
     });
-    await new Promise<void>((r) => this.tcp?.listen(port, '127.0.0.1', () => r()));
-    return `127.0.0.1:${port}`;
   }
 
   /** "127.0.0.1:port" once started. */
