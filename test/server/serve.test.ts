@@ -5,10 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeUser } from '../../src/cli/serve-commands.js';
-import { SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
+import {
+  newCallId,
+  newTag,
+  SipRequest,
+  SipStack,
+  type TransportAddress,
+  UserAgent,
+} from '../../src/index.js';
 import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+import { assertNothingLeft, openHandles } from '../support/net.js';
 
 async function server(
   options: { open?: boolean; minExpires?: number; guard?: object; maxServerTransactions?: number } = {},
@@ -51,7 +59,12 @@ async function raw(port: number, text: (local: number) => string): Promise<strin
     }),
   );
   s.send(Buffer.from(text(local), 'latin1'), port, '127.0.0.1');
-  const out = await Promise.race([got, new Promise<string>((r) => setTimeout(() => r('(nothing)'), 3000))]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const out = await Promise.race([
+    got,
+    new Promise<string>((r) => (timer = setTimeout(() => r('(nothing)'), 3000))),
+  ]);
+  clearTimeout(timer);
   s.close();
   return out;
 }
@@ -338,5 +351,56 @@ describe('sipwire serve: counters', () => {
     } finally {
       await memory.s.stop(0);
     }
+  });
+});
+
+describe('sipwire serve: stop', () => {
+  test('on its SQLite store, after a registration over UDP and an OPTIONS over TCP, stop() leaves no socket or timer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sipwire-stop-'));
+    const before = await openHandles();
+    const s = new SipServer({
+      listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+      db: join(dir, 'sipwire.db'),
+      open: true,
+      domains: ['example.test'],
+      logger: createLogger({ level: 'silent', pretty: false }),
+    });
+    try {
+      const bound = await s.start();
+      const udp = bound.find((b) => b.transport === 'udp') as TransportAddress;
+      const tcp = bound.find((b) => b.transport === 'tcp') as TransportAddress;
+      const reply = await raw(udp.port, (local) => register(local, []));
+      assert.match(reply, /^SIP\/2\.0 200 OK\r\n/, reply);
+      const ua = new SipStack({ listen: ['tcp:127.0.0.1:0'] });
+      await ua.start();
+      try {
+        const out = await ua.request(
+          new SipRequest({
+            method: 'OPTIONS',
+            uri: `sip:example.test`,
+            headers: [
+              ['Max-Forwards', 70],
+              ['To', '<sip:example.test>'],
+              ['From', `<sip:probe@127.0.0.1>;tag=${newTag()}`],
+              ['Call-ID', newCallId('127.0.0.1')],
+              ['CSeq', '1 OPTIONS'],
+            ],
+          }),
+          { target: `tcp:127.0.0.1:${tcp.port}` },
+        );
+        assert.equal((await out.final).status, 200, 'OPTIONS over TCP answered');
+      } finally {
+        await ua.stop();
+      }
+      const busy = await openHandles();
+      assert.ok(
+        busy.UDPWrap > before.UDPWrap && busy.TCPServerWrap > before.TCPServerWrap,
+        JSON.stringify(busy),
+      );
+    } finally {
+      await s.stop(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await assertNothingLeft(before, 'sipwire serve stopped');
   });
 });

@@ -62,3 +62,29 @@ export function run(
     });
   });
 }
+
+/** Open sockets, listening sockets and timers of this process, by kind. */
+export interface OpenHandles {
+  UDPWrap: number;
+  TCPSocketWrap: number;
+  TCPServerWrap: number;
+  Timeout: number;
+}
+
+/** What this process has open now, once the handles closed before the call have left (a few loop turns). */
+export async function openHandles(): Promise<OpenHandles> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  const count: OpenHandles = { UDPWrap: 0, TCPSocketWrap: 0, TCPServerWrap: 0, Timeout: 0 };
+  for (const r of process.getActiveResourcesInfo()) if (r in count) count[r as keyof OpenHandles]++;
+  return count;
+}
+
+/** Fails unless every socket open at `before` is all that is open now, and no timer was added. */
+export async function assertNothingLeft(before: OpenHandles, what: string): Promise<void> {
+  const after = await openHandles();
+  const { Timeout, ...sockets } = after;
+  const { Timeout: timersBefore, ...socketsBefore } = before;
+  if (JSON.stringify(sockets) !== JSON.stringify(socketsBefore) || Timeout > timersBefore) {
+    throw new Error(`${what}: left open: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
+  }
+}

@@ -16,7 +16,7 @@ import {
   TransportError,
 } from '../../src/index.js';
 import { testCertificate } from '../support/certs.js';
-import { freePort } from '../support/net.js';
+import { assertNothingLeft, freePort, openHandles } from '../support/net.js';
 
 function options(target: string, method = 'OPTIONS', extra: Array<[string, string]> = []): SipRequest {
   return new SipRequest({
@@ -355,5 +355,39 @@ describe('requests over 1300 bytes (RFC 3261 §18.1.1)', () => {
       await both.stop();
       await udpOnly.stop();
     }
+  });
+});
+
+describe('stop() lets go of everything', () => {
+  test('after INVITE, OPTIONS and MESSAGE transactions over UDP and TCP, no socket or timer is left', async () => {
+    const before = await openHandles();
+    const server = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+    const client = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+    server.onRequest((inc) => inc.respond(200, undefined, { toTag: 'srv' }));
+    try {
+      const [u, t] = (await server.start()) as [TransportAddress, TransportAddress];
+      await client.start();
+      // Answered transactions linger for retransmissions (Timers D, J, K, L), and the
+      // TCP connection stays for reuse: stop() must end them all.
+      for (const [target, method] of [
+        [u, 'OPTIONS'],
+        [t, 'OPTIONS'],
+        [u, 'INVITE'],
+        [t, 'MESSAGE'],
+      ] as const) {
+        const out = await client.request(options(`127.0.0.1:${target.port}`, method), {
+          target: addr(target),
+        });
+        assert.equal((await out.final).status, 200, `${method} over ${target.transport} answered`);
+      }
+      const busy = await openHandles();
+      assert.ok(busy.UDPWrap >= before.UDPWrap + 2, `two UDP sockets while running: ${JSON.stringify(busy)}`);
+      assert.ok(busy.TCPSocketWrap >= before.TCPSocketWrap + 2, `a TCP connection: ${JSON.stringify(busy)}`);
+      assert.ok(busy.Timeout > before.Timeout, `transaction timers while running: ${JSON.stringify(busy)}`);
+    } finally {
+      await client.stop();
+      await server.stop();
+    }
+    await assertNothingLeft(before, 'two stacks stopped');
   });
 });
