@@ -570,7 +570,7 @@ describe('registrar (sipwire serve) against SIPp and baresip', { timeout: 10 * T
           bs.events.some((e) => e.type === 'UNREGISTERING' && e.accountaor === AOR),
           `baresip reported UNREGISTERING:\n${bs.tail()}`,
         );
-        await bs.waitForOutput(/;expires=0\r?\n[^]*^SIP\/2\.0 200 OK\r?$/m, 5000).catch(() => undefined);
+        await bs.waitForOutput(/;expires=0\r?\n[\s\S]*^SIP\/2\.0 200 OK\r?$/m, 5000).catch(() => undefined);
         const unregister = bs.output.indexOf(`Contact: <${sentContact}>;expires=0`);
         assert.ok(unregister >= 0, `baresip sent a REGISTER with expires=0:\n${bs.tail()}`);
         assert.match(
@@ -616,7 +616,7 @@ describe('registrar (sipwire serve) against SIPp and baresip', { timeout: 10 * T
       // second may be read after the first.
       await bs
         .waitForOutput(
-          /SIP\/2\.0 401 Unauthorized[^]*?WWW-Authenticate: [^\n]*\n[^]*?WWW-Authenticate: /,
+          /SIP\/2\.0 401 Unauthorized[\s\S]*?WWW-Authenticate: [^\n]*\n[\s\S]*?WWW-Authenticate: /,
           5000,
         )
         .catch(() => undefined);
