@@ -12,6 +12,7 @@ Commands:
       --listen ADDR (udp and tcp on 0.0.0.0:5060) --domain D --db FILE (sipwire.db)
       --config FILE.yaml --open --advertise HOST --log-level L --stats-interval S (60; 0: none)
       --digest-algorithms SHA-256,MD5 --min-expires S --max-expires S --tls-cert F --tls-key F
+      --commit-interval MS  least time between two commits of the database (10; 0: at once)
       --routes FILE.ts   routing written in TypeScript (or JavaScript)
       --redirect         answer calls to our users with 302 and their contacts
       --stateless        relay without transactions (a front end)

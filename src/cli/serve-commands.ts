@@ -29,6 +29,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       advertise: { type: 'string' },
       'log-level': { type: 'string' },
       'stats-interval': { type: 'string' },
+      'commit-interval': { type: 'string' },
       'digest-algorithms': { type: 'string' },
       'min-expires': { type: 'string' },
       'max-expires': { type: 'string' },
@@ -59,6 +60,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
     advertise: cfg.advertise,
     domains: cfg.domains,
     db: cfg.db,
+    commitIntervalMs: cfg.commitIntervalMs,
     open: cfg.open,
     registrar: cfg.registrar,
     auth: { algorithms: cfg.auth.algorithms, qop: cfg.auth.qop, nonceTtlMs: cfg.auth.nonceTtl * 1000 },
@@ -131,7 +133,16 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
   return 0;
 }
 
-function applyFlags(cfg: ServeConfig, v: Record<string, string | boolean | string[] | undefined>): void {
+type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/** The value of --`flag` as a whole number in [min, max]; a UsageError saying `what` it must be otherwise. */
+function wholeNumber(v: FlagValues, flag: string, min: number, max: number, what: string): number {
+  const n = Number(v[flag]);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be ${what} ${max}`);
+  return n;
+}
+
+function applyFlags(cfg: ServeConfig, v: FlagValues): void {
   if (v.listen !== undefined) {
     const list = v.listen as string[];
     for (const l of list) parseTransportAddress(l);
@@ -150,16 +161,25 @@ function applyFlags(cfg: ServeConfig, v: Record<string, string | boolean | strin
     cfg.logLevel = level as LogLevel;
   }
   if (v['stats-interval'] !== undefined) {
-    const n = Number(v['stats-interval']);
-    if (!Number.isInteger(n) || n < 0 || n > 86400)
-      throw new UsageError('--stats-interval must be a whole number of seconds from 0 (none) to 86400');
-    cfg.statsInterval = n;
+    cfg.statsInterval = wholeNumber(
+      v,
+      'stats-interval',
+      0,
+      86400,
+      'a whole number of seconds from 0 (none) to',
+    );
+  }
+  if (v['commit-interval'] !== undefined) {
+    cfg.commitIntervalMs = wholeNumber(v, 'commit-interval', 0, 1000, 'a whole number of ms from 0 to');
   }
   if (v['max-transactions'] !== undefined) {
-    const n = Number(v['max-transactions']);
-    if (!Number.isInteger(n) || n < 1 || n > 10_000_000)
-      throw new UsageError('--max-transactions must be a whole number from 1 to 10000000');
-    cfg.limits.maxTransactions = n;
+    cfg.limits.maxTransactions = wholeNumber(
+      v,
+      'max-transactions',
+      1,
+      10_000_000,
+      'a whole number from 1 to',
+    );
   }
   if (v['digest-algorithms'] !== undefined) {
     cfg.auth.algorithms = (v['digest-algorithms'] as string).split(',').map((a) => {

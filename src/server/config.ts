@@ -22,6 +22,7 @@ import type { LogLevel } from './log.js';
  *   listen: [udp:0.0.0.0:5060, tcp:0.0.0.0:5060]
  *   domains: [example.com]
  *   db: /var/lib/sipwire/sipwire.db
+ *   commit_interval_ms: 10
  *   open: false
  *   advertise: 203.0.113.5
  *   log: { level: info, stats_interval: 60 }
@@ -37,6 +38,8 @@ export interface ServeConfig {
   listen: string[];
   domains: string[];
   db: string;
+  /** The least time between two commits of the location store, ms (0: every turn's writes at once). */
+  commitIntervalMs: number;
   open: boolean;
   advertise?: string;
   logLevel: LogLevel;
@@ -82,6 +85,7 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   listen: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'],
   domains: [],
   db: 'sipwire.db',
+  commitIntervalMs: 10,
   open: false,
   logLevel: 'info',
   statsInterval: 60,
@@ -162,6 +166,9 @@ export function parseConfig(text: string, file = 'config', base: ServeConfig = c
     },
     db: (v) => {
       cfg.db = str(v, 'db', where);
+    },
+    commit_interval_ms: (n) => {
+      cfg.commitIntervalMs = int(n, 'commit_interval_ms', where, 0, 1000);
     },
     open: (v) => {
       cfg.open = bool(v, 'open', where);

@@ -27,6 +27,9 @@ import type { Binding, LocationStore, UserStore } from './store/types.js';
 
 /** Option tags the server supports (RFC 3327 Path, RFC 5626 outbound). */
 export const SERVER_SUPPORTED = ['path', 'outbound'];
+
+/** The least time between two commits of the SQLite location store by default, ms. */
+export const DEFAULT_COMMIT_INTERVAL_MS = 10;
 export { SERVER_METHODS };
 
 /** A routes module's entry: rearranges the pipeline (see README, "Routing in TypeScript"). */
@@ -43,6 +46,14 @@ export interface ServerOptions {
   db?: string;
   /** Serve without authentication. */
   open?: boolean;
+  /**
+   * The least time between two commits of the SQLite location store, ms
+   * (default 10; 0: every event-loop turn's writes at once). A REGISTER is
+   * still answered 200 only once its binding is on disk; under load this
+   * bounds the syncs per second and makes each cover more registrations,
+   * at the cost of up to this much added delay before the 200.
+   */
+  commitIntervalMs?: number;
   registrar?: RegistrarOptions;
   auth?: {
     algorithms?: DigestAlgorithm[];
@@ -126,7 +137,10 @@ export class SipServer {
       this.users = new MemoryUserStore();
     } else {
       const db = openDatabase(options.db ?? 'sipwire.db');
-      this.location = new SqliteLocationStore(db, { closeDatabase: true });
+      this.location = new SqliteLocationStore(db, {
+        closeDatabase: true,
+        commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
+      });
       this.users = new SqliteUserStore(db);
       // Nonces stay valid across restarts (and across processes sharing the file).
       secret = setting(db, 'nonce-secret', () => randomBytes(32));

@@ -183,5 +183,8 @@ describe('sipwire serve --max-transactions', () => {
     const bad = await serve(['--max-transactions', '0']).done;
     assert.equal(bad.code, 2, bad.out);
     assert.match(bad.out, /--max-transactions must be a whole number from 1/);
+    const slow = await serve(['--commit-interval', '1001']).done;
+    assert.equal(slow.code, 2, slow.out);
+    assert.match(slow.out, /--commit-interval must be a whole number of ms from 0 to 1000/);
   });
 });

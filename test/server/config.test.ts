@@ -10,6 +10,7 @@ describe('sipwire serve configuration (YAML)', () => {
         'domains:',
         '  - Example.COM',
         'db: /tmp/x.db',
+        'commit_interval_ms: 0',
         'registrar:',
         '  min_expires: 30',
         'auth:',
@@ -26,6 +27,8 @@ describe('sipwire serve configuration (YAML)', () => {
     assert.deepEqual(cfg.auth.algorithms, ['MD5'], 'algorithms');
     assert.equal(cfg.logLevel, 'debug', 'log level');
     assert.equal(cfg.statsInterval, 15, 'stats interval');
+    assert.equal(cfg.commitIntervalMs, 0, 'commit interval');
+    assert.equal(parseConfig('open: false').commitIntervalMs, 10, 'commits at most every 10 ms by default');
     assert.equal(parseConfig('open: false').statsInterval, 60, 'a stats line a minute by default');
     assert.equal(cfg.open, false, 'closed by default');
     assert.equal(cfg.limits.maxTransactions, 5000, 'max_transactions');
@@ -52,6 +55,10 @@ describe('sipwire serve configuration (YAML)', () => {
       ['log:\n  levle: info', /line 2: 'levle' is not a setting \(did you mean 'level'\?\)/],
       ['log:\n  stats_interval: -1', /line 2: log\.stats_interval must be a whole number from 0 to 86400/],
       ['db: [a\n', /serve\.yaml line \d/],
+      [
+        'db: x.db\ncommit_interval_ms: 5000',
+        /line 2: commit_interval_ms must be a whole number from 0 to 1000/,
+      ],
       ['proxy:\n  mode: relay', /line 2: proxy\.mode must be proxy, redirect or stateless, not 'relay'/],
       ['proxy:\n  timer_c: 30', /line 2: proxy\.timer_c must be a whole number from 181/],
       ['proxy:\n  upstream: "http://x"', /line 2: proxy\.upstream: /],

@@ -515,18 +515,31 @@ describe('SQLite specifics', () => {
     } finally {
       await split.close();
     }
-    const windowed = openSqliteStores(join(dir, 'window.db'), { commitWindowMs: 50 });
+    const spaced = openSqliteStores(join(dir, 'interval.db'), { commitIntervalMs: 50 });
+    const turn = () => new Promise((r) => setImmediate(r));
     try {
-      const a = windowed.locations.apply(ALICE, upsert(binding(ALICE, 'a')), T0);
-      await new Promise((r) => setImmediate(r));
+      const s = spaced.locations;
+      assert.deepEqual(keys(await s.apply(ALICE, upsert(binding(ALICE, 'a')), T0)), ['a'], 'first write');
+      assert.deepEqual(s.stats, { batches: 1, writes: 1 }, 'with no commit before it, committed at once');
+      // Queued within 50 ms of that commit: they wait for the interval to end, and share one commit.
+      const b = s.apply(ALICE, upsert(binding(ALICE, 'b')), T0);
+      await turn();
+      await turn();
+      assert.deepEqual(s.stats, { batches: 1, writes: 1 }, 'not committed in the next turns');
       await new Promise((r) => setTimeout(r, 5));
-      const b = windowed.locations.apply(ALICE, upsert(binding(ALICE, 'b')), T0);
-      const [ra, rb] = await Promise.all([a, b]);
-      assert.deepEqual(keys(ra), ['a'], 'the first call sees its own write');
-      assert.deepEqual(keys(rb).sort(), ['a', 'b'], 'the second sees both');
-      assert.deepEqual(windowed.locations.stats, { batches: 1, writes: 2 }, 'one transaction for both');
+      const c = s.apply(ALICE, upsert(binding(ALICE, 'c')), T0);
+      const [rb, rc] = await Promise.all([b, c]);
+      assert.deepEqual(keys(rb).sort(), ['a', 'b'], 'the second call sees its own write');
+      assert.deepEqual(keys(rc).sort(), ['a', 'b', 'c'], 'the third sees all');
+      assert.deepEqual(s.stats, { batches: 2, writes: 3 }, 'one commit for the two');
+      // Once the interval has passed with no commit, a write goes at once again.
+      await new Promise((r) => setTimeout(r, 60));
+      const d = s.apply(ALICE, upsert(binding(ALICE, 'd')), T0);
+      await turn();
+      assert.deepEqual(s.stats, { batches: 3, writes: 4 }, 'committed in the next turn');
+      await d;
     } finally {
-      await windowed.close();
+      await spaced.close();
     }
   });
 
@@ -636,16 +649,18 @@ describe('SQLite specifics', () => {
 
   test('close() commits the queued writes first', async () => {
     const path = join(tempDir(), 'sipwire.db');
-    const stores = openSqliteStores(path, { commitWindowMs: 60_000 });
+    const stores = openSqliteStores(path, { commitIntervalMs: 60_000 });
+    await stores.locations.apply(ALICE, upsert(binding(ALICE, 'early')), T0);
+    // Within a minute of that commit: this one waits for the interval.
     const pending = stores.locations.apply(ALICE, upsert(binding(ALICE, 'late')), T0);
     const read = stores.locations.lookup(ALICE, T0);
     await stores.close();
-    assert.deepEqual(keys(await pending), ['late'], 'the queued apply() resolved');
-    assert.deepEqual(keys(await read), ['late'], 'the read waiting for it completed');
+    assert.deepEqual(keys(await pending).sort(), ['early', 'late'], 'the queued apply() resolved');
+    assert.deepEqual(keys(await read).sort(), ['early', 'late'], 'the read waiting for it completed');
     const db = openDatabase(path);
     const n = db.prepare<[], number>('SELECT count(*) FROM bindings').pluck().get();
     db.close();
-    assert.equal(n, 1, 'the write is in the file');
+    assert.equal(n, 2, 'the writes are in the file');
   });
 
   test('durability: a binding whose apply() resolved survives SIGKILL right after (5 times)', async () => {

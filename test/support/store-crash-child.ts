@@ -27,9 +27,12 @@ const binding = (aor: string, k: string): Binding => ({
   updatedAt: now,
 });
 
-// A commit window makes a store that resolved before committing fail this
-// test for sure: the kill would land inside the window.
-const store = new SqliteLocationStore(openDatabase(path), { commitWindowMs: 25 });
+// A commit interval makes a store that resolved before committing fail this
+// test for sure: the binding is queued just after a commit, so it waits for
+// the interval to end, and a kill would land inside it.
+const store = new SqliteLocationStore(openDatabase(path), { commitIntervalMs: 25 });
+const first = binding('sip:filler@example.com', `${key}-first`);
+await store.apply(first.aor, { upsert: [first], remove: [] }, now);
 await store.apply(
   'sip:crash@example.com',
   { upsert: [binding('sip:crash@example.com', key)], remove: [] },
