@@ -8,8 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
 import { type Browser, launchBrowser, type Page } from '../support/browser.js';
 import { testCertificate } from '../support/certs.js';
-import { bound, type Child, start, stopAll, until } from '../support/children.js';
-import { freePort, run } from '../support/net.js';
+import { bound, type Child, stopAll, until } from '../support/children.js';
+import { freePort } from '../support/net.js';
+import { ROOT, sipwireCommand, startServe } from '../support/sipwire-cli.js';
 
 // JsSIP in a real browser (Debian's Chromium, headless, driven over the
 // DevTools protocol) against `sipwire serve` on a SQLite file: two tabs
@@ -22,14 +23,8 @@ import { freePort, run } from '../support/net.js';
 // browser at test time from the npm package (esbuild); test/interop/browser-page.js
 // holds the page's helpers.
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const BIN = join(ROOT, 'src', 'cli', 'bin.ts');
 const DOMAIN = 'example.test';
 const USERS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
-
-async function sipwire(args: string[]): Promise<{ code: number | null; output: string }> {
-  return run(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd: ROOT, timeoutMs: 30_000 });
-}
 
 /** JsSIP as one script that sets window.JsSIP, then the page's helpers. */
 async function pageScripts(): Promise<{ jssip: string; harness: string }> {
@@ -92,36 +87,24 @@ describe('JsSIP in Chromium with sipwire serve (WS, WSS, WebRTC call)', { timeou
     dir = mkdtempSync(join(tmpdir(), 'sipwire-browser-'));
     db = join(dir, 'sipwire.db');
     for (const [user, password] of Object.entries(USERS)) {
-      const r = await sipwire(['user', 'add', `${user}@${DOMAIN}`, '--password', password, '--db', db]);
+      const r = await sipwireCommand([
+        'user',
+        'add',
+        `${user}@${DOMAIN}`,
+        '--password',
+        password,
+        '--db',
+        db,
+      ]);
       assert.equal(r.code, 0, `sipwire user add ${user}:\n${r.output}`);
     }
     const cert = testCertificate();
     ports = { ws: await freePort(), wss: await freePort(), udp: await freePort() };
-    server = start(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        BIN,
-        'serve',
-        '--listen',
-        `ws:127.0.0.1:${ports.ws}`,
-        '--listen',
-        `wss:127.0.0.1:${ports.wss}`,
-        '--listen',
-        `udp:127.0.0.1:${ports.udp}`,
-        '--tls-cert',
-        cert.certFile,
-        '--tls-key',
-        cert.keyFile,
-        '--domain',
-        DOMAIN,
-        '--db',
-        db,
-        '--log-level',
-        'warn',
-      ],
-      ROOT,
+    server = startServe(
+      [`ws:127.0.0.1:${ports.ws}`, `wss:127.0.0.1:${ports.wss}`, `udp:127.0.0.1:${ports.udp}`],
+      DOMAIN,
+      db,
+      ['--tls-cert', cert.certFile, '--tls-key', cert.keyFile],
     );
     await until(
       () =>
@@ -169,7 +152,7 @@ describe('JsSIP in Chromium with sipwire serve (WS, WSS, WebRTC call)', { timeou
     ]).catch((e: Error) => assert.fail(`${e.message}${said()}`));
     assert.equal(a, 1, 'the 200 lists alice’s one binding');
     assert.equal(b, 1, 'the 200 lists bob’s one binding');
-    const listed = await sipwire(['registrations', '--db', db]);
+    const listed = await sipwireCommand(['registrations', '--db', db]);
     assert.equal(listed.code, 0, listed.output);
     const line = (aor: string) => listed.output.split('\n').find((l) => l.includes(aor)) ?? '';
     // The FROM column is the flow the REGISTER came in on (JsSIP writes transport=ws in its

@@ -8,7 +8,8 @@ import type { Binding } from '../../src/server/store/types.js';
 import { Baresip } from '../support/baresip.js';
 import { bound, type Child, start, stopAll, until, within } from '../support/children.js';
 import { field, fields } from '../support/headers.js';
-import { freePort, run } from '../support/net.js';
+import { freePort } from '../support/net.js';
+import { ROOT, sipwireCommand, startServe } from '../support/sipwire-cli.js';
 
 // The registrar of `sipwire serve` (digest authentication, SQLite location
 // service) against real SIP programs on loopback: SIPp (Debian sip-tester
@@ -27,8 +28,6 @@ import { freePort, run } from '../support/net.js';
 // `serve --digest-algorithms MD5`, and the default SHA-256-then-MD5 challenge is
 // checked for its form (by SIPp) and for what baresip does with it.
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const BIN = join(ROOT, 'src', 'cli', 'bin.ts');
 const SCENARIOS = join(ROOT, 'test', 'interop', 'scenarios');
 const DOMAIN = 'example.test';
 const AOR = `sip:alice@${DOMAIN}`;
@@ -58,11 +57,6 @@ async function cleanUp(): Promise<void> {
 
 // ---- sipwire serve and its database ---------------------------------------------------
 
-/** Runs a sipwire command to its end. */
-async function sipwireCommand(args: string[]): Promise<{ code: number | null; output: string }> {
-  return run(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd: ROOT, timeoutMs: 30_000 });
-}
-
 interface Server {
   child: Child;
   port: number;
@@ -76,27 +70,7 @@ async function serve(extra: string[]): Promise<Server> {
   assert.equal(add.code, 0, `sipwire user add failed:\n${add.output}`);
   assert.match(add.output, /^added alice@example\.test$/m, `sipwire user add said:\n${add.output}`);
   const port = await freePort();
-  const child = start(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      BIN,
-      'serve',
-      '--listen',
-      `udp:127.0.0.1:${port}`,
-      '--listen',
-      `tcp:127.0.0.1:${port}`,
-      '--domain',
-      DOMAIN,
-      '--db',
-      db,
-      '--log-level',
-      'warn',
-      ...extra,
-    ],
-    ROOT,
-  );
+  const child = startServe([`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`], DOMAIN, db, extra);
   let ended = false;
   void child.exited.then(() => {
     ended = true;

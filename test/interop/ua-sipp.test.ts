@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { bound, type Child, start, stopAll, until, within } from '../support/children.js';
 import { freePort } from '../support/net.js';
+import { ROOT, startSipwire } from '../support/sipwire-cli.js';
 
 // The user agent and its commands (sipwire call, sipwire answer) against
 // SIPp (Debian sip-tester 3.6.1), both run as real programs on loopback.
 // SIPp's own scenarios are in test/interop/scenarios/. SIPp 3.6.1 from
 // Debian has no OpenSSL: no TLS, and its verifyauth checks MD5 only.
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const BIN = join(ROOT, 'src', 'cli', 'bin.ts');
 const SCENARIOS = join(ROOT, 'test', 'interop', 'scenarios');
 const SIPP_TRANSPORT = { udp: 'u1', tcp: 't1' } as const;
 type Transport = keyof typeof SIPP_TRANSPORT;
@@ -107,9 +106,7 @@ function invitesReceived(log: string): string[] {
 
 // ---- sipwire --------------------------------------------------------------------
 
-function sipwire(args: string[]): Child {
-  return start(process.execPath, ['--import', 'tsx', BIN, ...args], ROOT);
-}
+const sipwire = startSipwire;
 
 /** Starts `sipwire answer` and waits until it listens. */
 async function answer(args: string[]): Promise<Child> {
