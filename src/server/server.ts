@@ -361,6 +361,24 @@ export class SipServer {
     return addressOfRecord(bare);
   }
 
+  /**
+   * True when the binding can be reached only over the connection it
+   * registered on and that connection is closed: an RFC 5626 binding
+   * (instance and reg-id) whose flow is gone (§5.3: the flow failed), or one
+   * registered over WebSocket, whose Contact a server cannot open a
+   * connection to (RFC 7118 §5). With a Path, the edge proxy keeps the flow.
+   */
+  flowFailed(b: Binding): boolean {
+    const f = b.flow;
+    if (f === undefined || f.transport === 'udp' || b.path.length > 0) return false;
+    if (b.regId === undefined && f.transport !== 'ws' && f.transport !== 'wss') return false;
+    const t = f.transport as Target['transport'];
+    return (
+      (f.connectionId === undefined || this.stack.transports.connectionById(f.connectionId) === undefined) &&
+      this.stack.transports.findConnection(t, f.address, f.port) === undefined
+    );
+  }
+
   /** The proxy target for a registered binding: its Path, or the flow it registered on (RFC 5626 §5.3). */
   targetOf(b: Binding): ProxyTarget {
     let flow: Target | undefined;

@@ -210,22 +210,38 @@ function sipsTargets(ctx: RouteContext, uri: SipUri, bindings: Binding[]): Proxy
   const sips = uri.scheme === 'sips';
   const out: ProxyTarget[] = [];
   let notSecure = 0;
+  let failed = 0;
+  // RFC 5626 §7: one target per instance at a time; its other flows (reg-ids) stand in when
+  // the preferred one has failed. Bindings come in order of preference.
+  const instances = new Set<string>();
   for (const b of bindings) {
+    // RFC 5626 §5.3: a flow that no longer exists takes no request (it would fail with 430).
+    if (server.flowFailed(b)) {
+      failed++;
+      continue;
+    }
+    if (b.instanceId !== undefined && instances.has(b.instanceId)) continue;
     const t = server.targetOf(b);
     const contactSips = isSips(t.uri);
     if (sips && !contactSips) {
       notSecure++;
       continue;
     }
-    if (!contactSips) {
-      out.push(t);
-      continue;
+    let target = t;
+    if (contactSips) {
+      const destination = tlsDestination(t, sips);
+      if (destination === null) continue;
+      target = { ...t, uri: sips ? t.uri : (t.uri as SipUri).with({ scheme: 'sip' }), destination };
     }
-    const destination = tlsDestination(t, sips);
-    if (destination === null) continue;
-    out.push({ ...t, uri: sips ? t.uri : (t.uri as SipUri).with({ scheme: 'sip' }), destination });
+    out.push(target);
+    if (b.instanceId !== undefined) instances.add(b.instanceId);
   }
   if (out.length > 0) return out;
+  if (failed === bindings.length) {
+    // A 430 is for proxies only (RFC 5626 §11.5): the caller learns the user cannot be reached now.
+    ctx.reply(480, 'Temporarily Unavailable (the connection the user registered on is closed)');
+    return undefined;
+  }
   const agent = uri.host;
   if (notSecure > 0)
     ctx.reply(480, 'Temporarily Unavailable', [['Warning', `380 ${agent} "SIPS Not Allowed"`]]);

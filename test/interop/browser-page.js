@@ -77,6 +77,25 @@
       return state.messages.slice();
     },
 
+    /** Calls `target`; resolves with how it failed: JsSIP's cause, the status and reason phrase. */
+    callFails(target) {
+      return new Promise((resolve, reject) => {
+        state.ua.call(target, {
+          mediaConstraints: media,
+          pcConfig,
+          eventHandlers: {
+            confirmed: () => reject(new Error('the call was answered')),
+            failed: (e) =>
+              resolve({
+                cause: e.cause,
+                status: e.message?.status_code ?? null,
+                reason: e.message?.reason_phrase ?? null,
+              }),
+          },
+        });
+      });
+    },
+
     /** Calls `target` with audio; resolves once the call is confirmed (2xx and ACK). */
     call(target) {
       return new Promise((resolve, reject) => {

@@ -24,7 +24,7 @@ import { ROOT, sipwireCommand, startServe } from '../support/sipwire-cli.js';
 // holds the page's helpers.
 
 const DOMAIN = 'example.test';
-const USERS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
+const USERS = { alice: 'alice-secret', bob: 'bob-secret', carol: 'carol-secret' } as const;
 
 /** JsSIP as one script that sets window.JsSIP, then the page's helpers. */
 async function pageScripts(): Promise<{ jssip: string; harness: string }> {
@@ -77,6 +77,7 @@ describe('JsSIP in Chromium with sipwire serve (WS, WSS, WebRTC call)', { timeou
   let browser: Browser;
   let alice: Page;
   let bob: Page;
+  let url: string;
 
   /** What the server and both tabs said, for a failure message. */
   const said = () =>
@@ -116,7 +117,7 @@ describe('JsSIP in Chromium with sipwire serve (WS, WSS, WebRTC call)', { timeou
     assert.equal(server.process.exitCode, null, `sipwire serve ended on start:\n${server.output()}`);
 
     http = await servePage(await pageScripts());
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
     // The server's certificate is self-signed; the browser is told to accept it.
     browser = await launchBrowser(['--ignore-certificate-errors']);
     alice = await browser.open(url, 'window.JsSIP && window.harness');
@@ -200,5 +201,30 @@ describe('JsSIP in Chromium with sipwire serve (WS, WSS, WebRTC call)', { timeou
       [['remote', false]],
       `bob’s call ended by alice’s BYE: ${JSON.stringify(ended)}`,
     );
+  });
+
+  test('a call to a user whose tab closed without unregistering is answered 480 (RFC 5626 §5.3)', async () => {
+    const carol = await browser.open(url, 'window.JsSIP && window.harness');
+    await carol.evaluate(
+      `harness.register('ws://127.0.0.1:${ports.ws}', 'sip:carol@${DOMAIN}', '${USERS.carol}')`,
+    );
+    await carol.close();
+    // The binding stays until it expires; the WebSocket it came on is gone.
+    await until(
+      async () =>
+        (await sipwireCommand(['registrations', '--db', db])).output.includes(`sip:carol@${DOMAIN}`),
+      5000,
+      'carol registered',
+    );
+    const r = await alice.evaluate<{ cause: string; status: number | null; reason: string | null }>(
+      `harness.callFails('sip:carol@${DOMAIN}')`,
+      30_000,
+    );
+    assert.deepEqual(
+      [r.status, r.cause],
+      [480, 'Unavailable'],
+      `alice's call failed with: ${JSON.stringify(r)}${said()}`,
+    );
+    assert.match(r.reason ?? '', /connection the user registered on is closed/, 'the reason says why');
   });
 });

@@ -24,6 +24,8 @@ export interface Page {
   evaluate<T = unknown>(expression: string, timeoutMs?: number): Promise<T>;
   /** What the page logged (console and uncaught errors), oldest first. */
   log(): string[];
+  /** Closes the tab, as a user closing it would: the page gets no chance to clean up. */
+  close(): Promise<void>;
 }
 
 export interface Browser {
@@ -172,6 +174,10 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
       return {
         evaluate: (expression, timeoutMs) => evaluateIn(sessionId, expression, timeoutMs),
         log: () => log.slice(),
+        async close() {
+          await send('Target.closeTarget', { targetId });
+          logs.delete(sessionId);
+        },
       };
     },
     output: () => child.output(),
