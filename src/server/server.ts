@@ -309,6 +309,7 @@ export class SipServer {
       'transport.droppedDatagrams': t.droppedDatagrams,
       'transport.framingErrors': t.framingErrors,
       'transport.refusedConnections': t.refusedConnections,
+      'transport.stunBindings': t.stunBindings,
       'transactions.clients': tx.clients,
       'transactions.servers': tx.servers,
       ...storeStats(this.location),

@@ -23,6 +23,7 @@ import {
   stripV4Mapped,
   WsConnection,
 } from './connection.js';
+import { looksLikeStun, stunBindingAnswer } from './stun.js';
 
 /** Where a message came from. */
 export interface Source {
@@ -125,7 +126,13 @@ export class TransportLayer {
   private readonly connecting: Map<string, Promise<Connection>>;
   private readonly connections: Map<number, Connection>;
   /** Counters for what was refused or dropped. */
-  readonly stats: { droppedDatagrams: number; framingErrors: number; refusedConnections: number };
+  readonly stats: {
+    droppedDatagrams: number;
+    framingErrors: number;
+    refusedConnections: number;
+    /** STUN Binding Requests answered on the UDP ports (RFC 5626 §8 keep-alives). */
+    stunBindings: number;
+  };
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   /** Peer addresses seen lately, so the sources of their datagrams share one string each. */
   private readonly peerAddresses: Map<string, string>;
@@ -147,7 +154,7 @@ export class TransportLayer {
     this.pool = new Map();
     this.connecting = new Map();
     this.connections = new Map();
-    this.stats = { droppedDatagrams: 0, framingErrors: 0, refusedConnections: 0 };
+    this.stats = { droppedDatagrams: 0, framingErrors: 0, refusedConnections: 0, stunBindings: 0 };
     this.keepAlive = undefined;
     this.peerAddresses = new Map();
     if (this.options.keepAliveMs > 0) {
@@ -261,13 +268,13 @@ export class TransportLayer {
     const bound = socket.address();
     const actual: TransportAddress = { transport: 'udp', host: address.host, port: bound.port };
     socket.on('message', (data, rinfo) => {
-      // CRLF keep-alives and STUN (first byte 0 or 1, RFC 5626 §4.4.2) are not SIP.
-      if (
-        data.length === 0 ||
-        data[0] === 0x00 ||
-        data[0] === 0x01 ||
-        (data.length <= 4 && data.every((b) => b === 13 || b === 10))
-      ) {
+      // CRLF keep-alives are not SIP; STUN keep-alives (RFC 5626 §8) are answered here.
+      if (data.length === 0 || (data.length <= 4 && data.every((b) => b === 13 || b === 10))) return;
+      if (looksLikeStun(data)) {
+        const answer = stunBindingAnswer(data, stripV4Mapped(rinfo.address), rinfo.port);
+        if (answer === null) return;
+        this.stats.stunBindings++;
+        socket.send(answer, rinfo.port, rinfo.address, () => {});
         return;
       }
       this.handlers.message(data, {
