@@ -2,10 +2,11 @@
 # Installs the SIP programs the interop tier and the benchmarks run against, from
 # Debian's packages: SIPp (sip-tester), sipsak, baresip (baresip-core), and
 # Kamailio with its SQLite driver (kamailio, kamailio-sqlite-modules, which ships
-# db_sqlite.so) for the registration benchmark, and Chromium (chromium), in which
-# the browser interop test runs JsSIP. Idempotent; needs root or sudo.
+# db_sqlite.so) for the registration benchmark, Chromium (chromium), in which
+# the browser interop test runs JsSIP, and a STUN client (stun-client) for the
+# keep-alive answer of the UDP ports. Idempotent; needs root or sudo.
 set -euo pipefail
-PACKAGES=(sip-tester sipsak baresip-core kamailio kamailio-sqlite-modules chromium)
+PACKAGES=(sip-tester sipsak baresip-core kamailio kamailio-sqlite-modules chromium stun-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")

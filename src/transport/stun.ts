@@ -15,14 +15,24 @@ const HEADER = 20;
 const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;
 const BINDING_ERROR = 0x0111;
+const ATTR_MAPPED_ADDRESS = 0x0001;
+const ATTR_CHANGE_REQUEST = 0x0003;
 const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
 const ATTR_ERROR_CODE = 0x0009;
 const ATTR_UNKNOWN_ATTRIBUTES = 0x000a;
 const ATTR_FINGERPRINT = 0x8028;
 /** "STUN" (RFC 5389 §15.5), XORed into the CRC of FINGERPRINT. */
 const FINGERPRINT_XOR = 0x5354554e;
-/** Comprehension-required attributes RFC 5389 §18.2 defines; the rest are unknown here. */
-const KNOWN_REQUIRED = new Set([0x0001, 0x0006, 0x0008, 0x0009, 0x000a, 0x0014, 0x0015, 0x0020]);
+/**
+ * Comprehension-required attributes RFC 5389 §18.2 and RFC 3489 §11.2 define
+ * (RESPONSE-ADDRESS, CHANGE-REQUEST, SOURCE-ADDRESS, CHANGED-ADDRESS,
+ * PASSWORD and REFLECTED-FROM among them); the rest are unknown here. None
+ * changes the answer: it goes to the source of the request.
+ */
+const KNOWN_REQUIRED = new Set([
+  0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007, 0x0008, 0x0009, 0x000a, 0x000b, 0x0014, 0x0015,
+  0x0020,
+]);
 
 /** True for the first byte of a STUN message: its two top bits are zero (RFC 5389 §6), unlike any SIP message. */
 export function looksLikeStun(data: Buffer): boolean {
@@ -32,14 +42,17 @@ export function looksLikeStun(data: Buffer): boolean {
 /**
  * The answer to a datagram that is a well-formed STUN Binding Request from
  * `address`:`port`: a Binding Response (or a 420 error response); null for
- * anything else, which is to be dropped.
+ * anything else, which is to be dropped. A request without the magic cookie
+ * comes from an RFC 3489 client and gets MAPPED-ADDRESS instead (RFC 5389
+ * §12.2); one asking for an answer from another address or port
+ * (CHANGE-REQUEST) gets none, as this server has no other.
  */
 export function stunBindingAnswer(data: Buffer, address: string, port: number): Buffer | null {
   if (data.length < HEADER || (data[0] as number) >= 0x40) return null;
   if (data.readUInt16BE(0) !== BINDING_REQUEST) return null;
   const length = data.readUInt16BE(2);
   if (length % 4 !== 0 || HEADER + length !== data.length) return null;
-  if (data.readUInt32BE(4) !== MAGIC_COOKIE) return null;
+  const classic = data.readUInt32BE(4) !== MAGIC_COOKIE;
   const family = isIP(address);
   if (family === 0) return null;
   // The attributes (RFC 5389 §15): type, length, value padded to 4 bytes; FINGERPRINT last.
@@ -51,7 +64,10 @@ export function stunBindingAnswer(data: Buffer, address: string, port: number): 
     const len = data.readUInt16BE(at + 2);
     const next = at + 4 + Math.ceil(len / 4) * 4;
     if (next > data.length) return null;
-    if (type === ATTR_FINGERPRINT) {
+    if (type === ATTR_CHANGE_REQUEST) {
+      if (len !== 4) return null;
+      if ((data.readUInt32BE(at + 4) & 0x06) !== 0) return null;
+    } else if (type === ATTR_FINGERPRINT && !classic) {
       if (len !== 4 || next !== data.length) return null;
       if (data.readUInt32BE(at + 4) !== (crc32(data, 0, at) ^ FINGERPRINT_XOR) >>> 0) return null;
       fingerprint = true;
@@ -60,7 +76,8 @@ export function stunBindingAnswer(data: Buffer, address: string, port: number): 
     }
     at = next;
   }
-  const tid = data.subarray(8, 20);
+  // The transaction ID: 96 bits after the cookie, or RFC 3489's 128 bits in their place.
+  const tid = data.subarray(classic ? 4 : 8, 20);
   if (unknown.length > 0) {
     // RFC 5389 §15.6, §15.9: 420 Unknown Attribute, with the types it did not understand.
     const reason = Buffer.from('Unknown Attribute', 'latin1');
@@ -75,12 +92,20 @@ export function stunBindingAnswer(data: Buffer, address: string, port: number): 
       [ATTR_UNKNOWN_ATTRIBUTES, list],
     ]);
   }
-  return message(
-    BINDING_SUCCESS,
-    tid,
-    [[ATTR_XOR_MAPPED_ADDRESS, xorMappedAddress(address, family, port, tid)]],
-    fingerprint,
-  );
+  const mapped: [number, Buffer] = classic
+    ? [ATTR_MAPPED_ADDRESS, mappedAddress(address, family, port)]
+    : [ATTR_XOR_MAPPED_ADDRESS, xorMappedAddress(address, family, port, tid)];
+  return message(BINDING_SUCCESS, tid, [mapped], fingerprint);
+}
+
+/** MAPPED-ADDRESS (RFC 5389 §15.1, RFC 3489 §11.2.1): family, port and address as they are. */
+function mappedAddress(address: string, family: number, port: number): Buffer {
+  const bytes = family === 4 ? ipv4Bytes(address) : ipv6Bytes(address);
+  const value = Buffer.alloc(4 + bytes.length);
+  value.writeUInt8(family === 4 ? 0x01 : 0x02, 1);
+  value.writeUInt16BE(port, 2);
+  for (let i = 0; i < bytes.length; i++) value[4 + i] = bytes[i] as number;
+  return value;
 }
 
 /** XOR-MAPPED-ADDRESS (RFC 5389 §15.2): the port XOR the cookie's top half, the address XOR the cookie (and, for IPv6, the transaction ID). */
@@ -132,8 +157,8 @@ function message(type: number, tid: Buffer, attrs: Array<[number, Buffer]>, fing
   const out = Buffer.alloc(HEADER + size);
   out.writeUInt16BE(type, 0);
   out.writeUInt16BE(size, 2);
-  out.writeUInt32BE(MAGIC_COOKIE, 4);
-  tid.copy(out, 8);
+  if (tid.length === 12) out.writeUInt32BE(MAGIC_COOKIE, 4);
+  tid.copy(out, 20 - tid.length);
   let at = HEADER;
   for (const [t, v] of attrs) {
     out.writeUInt16BE(t, at);

@@ -129,16 +129,34 @@ describe('STUN keep-alives (RFC 5626 §8, RFC 5389)', () => {
     );
   });
 
-  test('anything else gets nothing: other types, no cookie, wrong lengths, SIP', () => {
+  test('an RFC 3489 client (no magic cookie) gets MAPPED-ADDRESS and its 128-bit ID back (RFC 5389 §12.2)', () => {
+    const id = Buffer.from('0123456789abcdeffedcba9876543210', 'hex');
+    const change = (flags: number) => {
+      const v = Buffer.alloc(4);
+      v.writeUInt32BE(flags, 0);
+      return v;
+    };
+    const req = bindingRequest(TID, [[0x0003, change(0)]]);
+    id.copy(req, 4);
+    const answer = stunBindingAnswer(req, '192.0.2.9', 40001) as Buffer;
+    assert.equal(answer.readUInt16BE(0), 0x0101, 'Binding Response');
+    assert.deepEqual(answer.subarray(4, 20), id, 'the whole ID as sent');
+    // MAPPED-ADDRESS: 0x0001, length 8, family 1, the port and address as they are.
+    assert.equal(answer.subarray(20).toString('hex'), `000100080001${(40001).toString(16)}c0000209`);
+    // Asking for an answer from another address or port: this server has none, so no answer.
+    const other = bindingRequest(TID, [[0x0003, change(0x06)]]);
+    id.copy(other, 4);
+    assert.equal(stunBindingAnswer(other, '192.0.2.9', 40001), null);
+  });
+
+  test('anything else gets nothing: other types, wrong lengths, SIP', () => {
     const req = bindingRequest(TID);
     const indication = Buffer.from(req);
     indication.writeUInt16BE(0x0011, 0);
-    const noCookie = Buffer.from(req);
-    noCookie.writeUInt32BE(0, 4);
     const longer = Buffer.concat([req, Buffer.alloc(4)]);
     const odd = Buffer.from(req);
     odd.writeUInt16BE(2, 2);
-    for (const b of [indication, noCookie, longer, odd, req.subarray(0, 19)]) {
+    for (const b of [indication, longer, odd, req.subarray(0, 19)]) {
       assert.equal(stunBindingAnswer(b, '192.0.2.1', 1), null);
     }
     assert.equal(looksLikeStun(Buffer.from('OPTIONS sip:x SIP/2.0\r\n')), false);
