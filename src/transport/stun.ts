@@ -12,15 +12,17 @@ import { isIP } from 'node:net';
 /** RFC 5389 §6: the fixed value in bytes 4-7 of every message. */
 const MAGIC_COOKIE = 0x2112a442;
 const HEADER = 20;
-const BINDING_REQUEST = 0x0001;
-const BINDING_SUCCESS = 0x0101;
-const BINDING_ERROR = 0x0111;
-const ATTR_MAPPED_ADDRESS = 0x0001;
-const ATTR_CHANGE_REQUEST = 0x0003;
-const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
-const ATTR_ERROR_CODE = 0x0009;
-const ATTR_UNKNOWN_ATTRIBUTES = 0x000a;
-const ATTR_FINGERPRINT = 0x8028;
+/** Message types (RFC 5389 §6, §18.1). */
+const TYPE = { bindingRequest: 0x0001, bindingSuccess: 0x0101, bindingError: 0x0111 } as const;
+/** Attribute types (RFC 5389 §18.2, RFC 3489 §11.2). */
+const ATTR = {
+  mappedAddress: 0x0001,
+  changeRequest: 0x0003,
+  errorCode: 0x0009,
+  unknownAttributes: 0x000a,
+  xorMappedAddress: 0x0020,
+  fingerprint: 0x8028,
+} as const;
 /** "STUN" (RFC 5389 §15.5), XORed into the CRC of FINGERPRINT. */
 const FINGERPRINT_XOR = 0x5354554e;
 /**
@@ -49,7 +51,7 @@ export function looksLikeStun(data: Buffer): boolean {
  */
 export function stunBindingAnswer(data: Buffer, address: string, port: number): Buffer | null {
   if (data.length < HEADER || (data[0] as number) >= 0x40) return null;
-  if (data.readUInt16BE(0) !== BINDING_REQUEST) return null;
+  if (data.readUInt16BE(0) !== TYPE.bindingRequest) return null;
   const length = data.readUInt16BE(2);
   if (length % 4 !== 0 || HEADER + length !== data.length) return null;
   const classic = data.readUInt32BE(4) !== MAGIC_COOKIE;
@@ -64,10 +66,10 @@ export function stunBindingAnswer(data: Buffer, address: string, port: number): 
     const len = data.readUInt16BE(at + 2);
     const next = at + 4 + Math.ceil(len / 4) * 4;
     if (next > data.length) return null;
-    if (type === ATTR_CHANGE_REQUEST) {
+    if (type === ATTR.changeRequest) {
       if (len !== 4) return null;
       if ((data.readUInt32BE(at + 4) & 0x06) !== 0) return null;
-    } else if (type === ATTR_FINGERPRINT && !classic) {
+    } else if (type === ATTR.fingerprint && !classic) {
       if (len !== 4 || next !== data.length) return null;
       if (data.readUInt32BE(at + 4) !== (crc32(data, 0, at) ^ FINGERPRINT_XOR) >>> 0) return null;
       fingerprint = true;
@@ -87,15 +89,15 @@ export function stunBindingAnswer(data: Buffer, address: string, port: number): 
     reason.copy(errorValue, 4);
     const list = Buffer.alloc(unknown.length * 2);
     for (let i = 0; i < unknown.length; i++) list.writeUInt16BE(unknown[i] as number, i * 2);
-    return message(BINDING_ERROR, tid, [
-      [ATTR_ERROR_CODE, errorValue],
-      [ATTR_UNKNOWN_ATTRIBUTES, list],
+    return message(TYPE.bindingError, tid, [
+      [ATTR.errorCode, errorValue],
+      [ATTR.unknownAttributes, list],
     ]);
   }
   const mapped: [number, Buffer] = classic
-    ? [ATTR_MAPPED_ADDRESS, mappedAddress(address, family, port)]
-    : [ATTR_XOR_MAPPED_ADDRESS, xorMappedAddress(address, family, port, tid)];
-  return message(BINDING_SUCCESS, tid, [mapped], fingerprint);
+    ? [ATTR.mappedAddress, mappedAddress(address, family, port)]
+    : [ATTR.xorMappedAddress, xorMappedAddress(address, family, port, tid)];
+  return message(TYPE.bindingSuccess, tid, [mapped], fingerprint);
 }
 
 /** MAPPED-ADDRESS (RFC 5389 §15.1, RFC 3489 §11.2.1): family, port and address as they are. */
@@ -167,7 +169,7 @@ function message(type: number, tid: Buffer, attrs: Array<[number, Buffer]>, fing
     at += 4 + Math.ceil(v.length / 4) * 4;
   }
   if (fingerprint) {
-    out.writeUInt16BE(ATTR_FINGERPRINT, at);
+    out.writeUInt16BE(ATTR.fingerprint, at);
     out.writeUInt16BE(4, at + 2);
     out.writeUInt32BE((crc32(out, 0, at) ^ FINGERPRINT_XOR) >>> 0, at + 4);
   }
