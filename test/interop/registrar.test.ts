@@ -490,6 +490,56 @@ describe('registrar (sipwire serve) against SIPp and baresip', { timeout: 10 * T
     }
   });
 
+  test('baresip with RFC 5626 outbound over UDP keeps its flow with STUN keep-alives, which sipwire answers', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    let b: Baresip | undefined;
+    try {
+      // Counters every second, to read the STUN answers from.
+      const server = await serve([
+        '--digest-algorithms',
+        'MD5',
+        '--log-level',
+        'info',
+        '--stats-interval',
+        '1',
+      ]);
+      b = await Baresip.start({ uuid: true });
+      const bs = b;
+      await bs.addAccount(
+        `<${AOR}>;auth_pass=${PASSWORD};outbound="sip:127.0.0.1:${server.port}";regint=60;sipnat=outbound`,
+      );
+      const outcome = await bs.registration(AOR);
+      assert.equal(outcome.type, 'REGISTER_OK', `baresip's registration failed:\n${bs.tail()}`);
+      await bs.waitForOutput(/^Require: outbound\r?$/m, 5000).catch(() => undefined);
+      assert.match(bs.output, /;reg-id=1/, `baresip registered with a reg-id:\n${bs.tail()}`);
+      assert.match(
+        bs.output,
+        /^Require: outbound\r?$/m,
+        `the 200 said the flow is kept (RFC 5626 §6):\n${bs.tail()}`,
+      );
+      // libre sends its first Binding Request as soon as the flow is set up, and gives the flow
+      // up (registering again) when none is answered.
+      const answered = () => {
+        const counts = [...server.child.output().matchAll(/"transport\.stunBindings":(\d+)/g)];
+        return Number(counts.at(-1)?.[1] ?? 0);
+      };
+      await until(
+        () => answered() >= 1,
+        10_000,
+        `no STUN Binding Request answered:\n${server.child.output()}`,
+      );
+      const listed = await registrations(server.db);
+      assert.equal(listed.rows.length, 1, `one binding, the flow's:\n${listed.text}`);
+      const exit = await bs.quit();
+      assert.equal(exit.code, 0, `baresip exit status ${exit.code} (${exit.signal}):\n${bs.tail()}`);
+      await stopServer(server);
+    } finally {
+      await b?.stop();
+      await cleanUp();
+    }
+  });
+
   for (const transport of ['udp', 'tcp'] as const) {
     test(`baresip registers with a password over ${transport.toUpperCase()} and unregisters when it quits`, {
       timeout: TEST_TIMEOUT,

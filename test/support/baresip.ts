@@ -43,6 +43,11 @@ export interface BaresipOptions {
   answerMode?: 'auto' | 'manual';
   /** Milliseconds to wait for baresip to be ready. */
   startTimeoutMs?: number;
+  /**
+   * Give baresip an instance UUID (its uuid module), which accounts with
+   * `sipnat=outbound` (RFC 5626) need.
+   */
+  uuid?: boolean;
 }
 
 /** How long a test waits for baresip (or sipwire) to do one thing, by default. */
@@ -67,7 +72,7 @@ const MODULE_PATH = '/usr/lib/baresip/modules';
 /** The account's address of record; `regint=0` keeps it from registering. */
 const AOR = 'sip:baresip@127.0.0.1';
 
-function configText(sipPort: number, ctrlPort: number): string {
+function configText(sipPort: number, ctrlPort: number, uuid: boolean): string {
   return [
     'poll_method\t\tepoll',
     `sip_listen\t\t127.0.0.1:${sipPort}`,
@@ -82,6 +87,7 @@ function configText(sipPort: number, ctrlPort: number): string {
     'module\t\t\tg711.so',
     'module\t\t\taubridge.so',
     'module_tmp\t\taccount.so',
+    ...(uuid ? ['module_tmp\t\tuuid.so'] : []),
     'module_app\t\tmenu.so',
     'module_app\t\tctrl_tcp.so',
     `ctrl_tcp_listen\t\t127.0.0.1:${ctrlPort}`,
@@ -155,7 +161,7 @@ export class Baresip {
       let ctrlPort = await freePort();
       while (ctrlPort === sipPort || ctrlPort === sipPort + 1) ctrlPort = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'baresip-'));
-      writeFileSync(join(dir, 'config'), configText(sipPort, ctrlPort));
+      writeFileSync(join(dir, 'config'), configText(sipPort, ctrlPort, options.uuid === true));
       writeFileSync(join(dir, 'accounts'), `<${AOR}>;regint=0;answermode=${options.answerMode ?? 'auto'}\n`);
       writeFileSync(join(dir, 'contacts'), '');
       const proc = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
