@@ -135,10 +135,16 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
 
 type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
-/** The value of --`flag` as a whole number in [min, max]; a UsageError saying `what` it must be otherwise. */
-function wholeNumber(v: FlagValues, flag: string, min: number, max: number, what: string): number {
+/**
+ * The value of --`flag` as a whole number in [min, max] (of `unit`; `minNote`
+ * says what the least value means); a UsageError saying so otherwise.
+ */
+function wholeNumber(v: FlagValues, flag: string, min: number, max: number, unit = '', minNote = ''): number {
   const n = Number(v[flag]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be ${what} ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const of = unit === '' ? '' : ` of ${unit}`;
+    throw new UsageError(`--${flag} must be a whole number${of} from ${min}${minNote} to ${max}`);
+  }
   return n;
 }
 
@@ -161,25 +167,13 @@ function applyFlags(cfg: ServeConfig, v: FlagValues): void {
     cfg.logLevel = level as LogLevel;
   }
   if (v['stats-interval'] !== undefined) {
-    cfg.statsInterval = wholeNumber(
-      v,
-      'stats-interval',
-      0,
-      86400,
-      'a whole number of seconds from 0 (none) to',
-    );
+    cfg.statsInterval = wholeNumber(v, 'stats-interval', 0, 86400, 'seconds', ' (none)');
   }
   if (v['commit-interval'] !== undefined) {
-    cfg.commitIntervalMs = wholeNumber(v, 'commit-interval', 0, 1000, 'a whole number of ms from 0 to');
+    cfg.commitIntervalMs = wholeNumber(v, 'commit-interval', 0, 1000, 'ms');
   }
   if (v['max-transactions'] !== undefined) {
-    cfg.limits.maxTransactions = wholeNumber(
-      v,
-      'max-transactions',
-      1,
-      10_000_000,
-      'a whole number from 1 to',
-    );
+    cfg.limits.maxTransactions = wholeNumber(v, 'max-transactions', 1, 10_000_000);
   }
   if (v['digest-algorithms'] !== undefined) {
     cfg.auth.algorithms = (v['digest-algorithms'] as string).split(',').map((a) => {

@@ -12,6 +12,7 @@ import type { SipResolver } from '../resolver/resolver.js';
 import type { IntakeOptions } from '../stack/intake.js';
 import { type IncomingRequest, SipStack } from '../stack/sip-stack.js';
 import { ipFamily, type TransportAddress } from '../transport/address.js';
+import type { Connection } from '../transport/connection.js';
 import type { Source, Target, TlsOptions } from '../transport/transport-layer.js';
 import { Authenticator } from './authenticator.js';
 import type { GuardOptions } from './guard.js';
@@ -23,7 +24,7 @@ import { bindingTarget, defaultStages, SERVER_METHODS } from './stages.js';
 import { MemoryLocationStore, MemoryUserStore } from './store/memory.js';
 import { openDatabase, SqliteLocationStore, SqliteUserStore, setting } from './store/sqlite.js';
 import { startSweeper } from './store/sweeper.js';
-import type { Binding, LocationStore, UserStore } from './store/types.js';
+import type { Binding, Flow, LocationStore, UserStore } from './store/types.js';
 
 /** Option tags the server supports (RFC 3327 Path, RFC 5626 outbound). */
 export const SERVER_SUPPORTED = ['path', 'outbound'];
@@ -373,10 +374,15 @@ export class SipServer {
     const f = b.flow;
     if (f === undefined || f.transport === 'udp' || b.path.length > 0) return false;
     if (b.regId === undefined && f.transport !== 'ws' && f.transport !== 'wss') return false;
-    const t = f.transport as Target['transport'];
+    return this.flowConnection(f) === undefined;
+  }
+
+  /** The open connection of a connection-oriented flow: the one it came on, or another to the same peer. */
+  private flowConnection(f: Flow): Connection | undefined {
+    const t = this.stack.transports;
     return (
-      (f.connectionId === undefined || this.stack.transports.connectionById(f.connectionId) === undefined) &&
-      this.stack.transports.findConnection(t, f.address, f.port) === undefined
+      (f.connectionId !== undefined ? t.connectionById(f.connectionId) : undefined) ??
+      t.findConnection(f.transport as Target['transport'], f.address, f.port)
     );
   }
 
@@ -387,11 +393,14 @@ export class SipServer {
     if (f !== undefined) {
       if (f.transport === 'udp') flow = { transport: 'udp', address: f.address, port: f.port };
       else {
-        const t = f.transport as Target['transport'];
-        const c =
-          (f.connectionId !== undefined ? this.stack.transports.connectionById(f.connectionId) : undefined) ??
-          this.stack.transports.findConnection(t, f.address, f.port);
-        if (c !== undefined) flow = { transport: t, address: f.address, port: f.port, connection: c };
+        const c = this.flowConnection(f);
+        if (c !== undefined)
+          flow = {
+            transport: f.transport as Target['transport'],
+            address: f.address,
+            port: f.port,
+            connection: c,
+          };
       }
     }
     return bindingTarget(b, flow);

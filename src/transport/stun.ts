@@ -36,9 +36,14 @@ const KNOWN_REQUIRED = new Set([
   0x0020,
 ]);
 
-/** True for the first byte of a STUN message: its two top bits are zero (RFC 5389 §6), unlike any SIP message. */
+/**
+ * True when a datagram starts as a STUN request or response does (RFC 5389
+ * §6: the top bits of the type zero, the method Binding's first byte 0 or 1),
+ * unlike any SIP message, including one after the line breaks RFC 3261 §7.5
+ * lets come first.
+ */
 export function looksLikeStun(data: Buffer): boolean {
-  return data.length > 0 && (data[0] as number) < 0x40;
+  return data.length > 0 && (data[0] as number) <= 0x01;
 }
 
 /**
@@ -95,30 +100,27 @@ export function stunBindingAnswer(data: Buffer, address: string, port: number): 
     ]);
   }
   const mapped: [number, Buffer] = classic
-    ? [ATTR.mappedAddress, mappedAddress(address, family, port)]
-    : [ATTR.xorMappedAddress, xorMappedAddress(address, family, port, tid)];
+    ? [ATTR.mappedAddress, addressValue(address, family, port, null)]
+    : [ATTR.xorMappedAddress, addressValue(address, family, port, tid)];
   return message(TYPE.bindingSuccess, tid, [mapped], fingerprint);
 }
 
-/** MAPPED-ADDRESS (RFC 5389 §15.1, RFC 3489 §11.2.1): family, port and address as they are. */
-function mappedAddress(address: string, family: number, port: number): Buffer {
+/**
+ * MAPPED-ADDRESS (RFC 5389 §15.1, RFC 3489 §11.2.1) when `tid` is null:
+ * family, port and address as they are; else XOR-MAPPED-ADDRESS (§15.2): the
+ * port XOR the cookie's top half, the address XOR the cookie and, for IPv6,
+ * the transaction ID.
+ */
+function addressValue(address: string, family: number, port: number, tid: Buffer | null): Buffer {
   const bytes = family === 4 ? ipv4Bytes(address) : ipv6Bytes(address);
   const value = Buffer.alloc(4 + bytes.length);
   value.writeUInt8(family === 4 ? 0x01 : 0x02, 1);
-  value.writeUInt16BE(port, 2);
-  for (let i = 0; i < bytes.length; i++) value[4 + i] = bytes[i] as number;
-  return value;
-}
-
-/** XOR-MAPPED-ADDRESS (RFC 5389 §15.2): the port XOR the cookie's top half, the address XOR the cookie (and, for IPv6, the transaction ID). */
-function xorMappedAddress(address: string, family: number, port: number, tid: Buffer): Buffer {
-  const bytes = family === 4 ? ipv4Bytes(address) : ipv6Bytes(address);
-  const value = Buffer.alloc(4 + bytes.length);
-  value.writeUInt8(family === 4 ? 0x01 : 0x02, 1);
-  value.writeUInt16BE(port ^ (MAGIC_COOKIE >>> 16), 2);
   const mask = Buffer.alloc(16);
-  mask.writeUInt32BE(MAGIC_COOKIE, 0);
-  tid.copy(mask, 4);
+  if (tid !== null) {
+    mask.writeUInt32BE(MAGIC_COOKIE, 0);
+    tid.copy(mask, 4);
+  }
+  value.writeUInt16BE(port ^ mask.readUInt16BE(0), 2);
   for (let i = 0; i < bytes.length; i++) value[4 + i] = (bytes[i] as number) ^ (mask[i] as number);
   return value;
 }

@@ -32,6 +32,26 @@
     session.on('failed', (e) => state.ended.push({ originator: e.originator, cause: e.cause, failed: true }));
   }
 
+  /** Calls `target` with audio; resolves with 'confirmed', or with how the call failed. */
+  function dial(target) {
+    return new Promise((resolve) => {
+      const session = state.ua.call(target, {
+        mediaConstraints: media,
+        pcConfig,
+        eventHandlers: {
+          confirmed: () => resolve('confirmed'),
+          failed: (e) =>
+            resolve({
+              cause: e.cause,
+              status: e.message?.status_code ?? null,
+              reason: e.message?.reason_phrase ?? null,
+            }),
+        },
+      });
+      track(session);
+    });
+  }
+
   window.harness = {
     /** Registers `uri` over the WebSocket at `wsUrl`; resolves with the registrar's 200 Contact count. */
     register(wsUrl, uri, password) {
@@ -77,38 +97,18 @@
       return state.messages.slice();
     },
 
-    /** Calls `target`; resolves with how it failed: JsSIP's cause, the status and reason phrase. */
-    callFails(target) {
-      return new Promise((resolve, reject) => {
-        state.ua.call(target, {
-          mediaConstraints: media,
-          pcConfig,
-          eventHandlers: {
-            confirmed: () => reject(new Error('the call was answered')),
-            failed: (e) =>
-              resolve({
-                cause: e.cause,
-                status: e.message?.status_code ?? null,
-                reason: e.message?.reason_phrase ?? null,
-              }),
-          },
-        });
-      });
+    /** Calls `target` with audio; resolves once the call is confirmed (2xx and ACK). */
+    async call(target) {
+      const outcome = await dial(target);
+      if (outcome !== 'confirmed') throw new Error(`call failed: ${outcome.cause}`);
+      return outcome;
     },
 
-    /** Calls `target` with audio; resolves once the call is confirmed (2xx and ACK). */
-    call(target) {
-      return new Promise((resolve, reject) => {
-        const session = state.ua.call(target, {
-          mediaConstraints: media,
-          pcConfig,
-          eventHandlers: {
-            confirmed: () => resolve('confirmed'),
-            failed: (e) => reject(new Error(`call failed: ${e.cause}`)),
-          },
-        });
-        track(session);
-      });
+    /** Calls `target`; resolves with how it failed: JsSIP's cause, the status and reason phrase. */
+    async callFails(target) {
+      const outcome = await dial(target);
+      if (outcome === 'confirmed') throw new Error('the call was answered');
+      return outcome;
     },
 
     /** Waits for the current call to be confirmed (the answering side). */

@@ -160,6 +160,11 @@ describe('STUN keep-alives (RFC 5626 §8, RFC 5389)', () => {
       assert.equal(stunBindingAnswer(b, '192.0.2.1', 1), null);
     }
     assert.equal(looksLikeStun(Buffer.from('OPTIONS sip:x SIP/2.0\r\n')), false);
+    assert.equal(
+      looksLikeStun(Buffer.from('\r\nOPTIONS sip:x SIP/2.0\r\n')),
+      false,
+      'line breaks first (§7.5)',
+    );
     assert.equal(looksLikeStun(req), true);
   });
 
@@ -196,7 +201,8 @@ describe('STUN keep-alives (RFC 5626 §8, RFC 5389)', () => {
       const port = client.address().port;
       client.send(
         Buffer.from(
-          `OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-stun1\r\n` +
+          // Line breaks before the start line are SIP's (RFC 3261 §7.5), not STUN.
+          `\r\nOPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-stun1\r\n` +
             'Max-Forwards: 70\r\nTo: <sip:127.0.0.1>\r\nFrom: <sip:t@127.0.0.1>;tag=1\r\nCall-ID: stun1\r\n' +
             'CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n',
         ),
