@@ -209,7 +209,11 @@ export class Via {
     const t = this.paramList === null ? this.paramText : undefined;
     if (t === undefined || t.indexOf('"') !== -1) {
       let v: Via = this;
-      if (host !== address) v = v.withParam('received', address);
+      // A `received` the sender wrote itself is replaced by the true source, so
+      // that it cannot point our responses at another address.
+      const written = this.received;
+      if (host !== address || (written !== undefined && written !== address))
+        v = v.withParam('received', address);
       if (this.rport === null) v = v.withParam('rport', port).withParam('received', address);
       return v;
     }
@@ -230,7 +234,12 @@ export class Via {
       }
       i = e;
     }
-    if (rportEnd === -1 && host === address) return this;
+    if (
+      rportEnd === -1 &&
+      host === address &&
+      (recStart === -1 || bareHost(t.slice(recStart + 1, recEnd)) === address)
+    )
+      return this;
     // The edits go from right to left, so each offset still holds when it is used.
     const rport = rportEnd === -1 ? '' : `=${port}`;
     let out: string;

@@ -22,6 +22,17 @@ export interface SipResolverOptions {
   maxTtlMs?: number;
   /** DNS query timeout, ms (default 2000). */
   timeoutMs?: number;
+  /**
+   * Most questions (DNS queries and system lookups) outstanding at once
+   * (default 256). Requests naming hosts are input: without a bound, a flood
+   * of them naming fresh hosts would queue lookups without end. A question
+   * past the bound is not asked and finds nothing.
+   */
+  maxPending?: number;
+  /** How long a question that failed (timeout, SERVFAIL, network error) is not asked again, ms (default 10,000). */
+  failureTtlMs?: number;
+  /** The system's name lookup (hosts file, nsswitch): all addresses of a host (default: getaddrinfo through node:dns). */
+  systemLookup?: (host: string) => Promise<string[]>;
   clock?: Clock;
   /** Random numbers in [0, 1) for the SRV weighted choice (tests fix it). */
   random?: () => number;
@@ -82,6 +93,13 @@ export class SipResolver {
   private readonly cache: Map<string, CacheEntry<unknown>>;
   /** Whether DNS servers were given: then A/AAAA come from them, else from the system (hosts file, nsswitch). */
   private readonly ownServers: boolean;
+  /** Questions being asked, by cache key: a second asker waits for the same answer. */
+  private readonly pending = new Map<string, Promise<unknown>>();
+  private readonly maxPending: number;
+  private readonly failureTtlMs: number;
+  private readonly systemLookup: (host: string) => Promise<string[]>;
+  /** Questions asked, answered from the cache or a pending question, and refused at the bound. */
+  readonly stats = { asked: 0, shared: 0, cached: 0, refused: 0 };
 
   constructor(options: SipResolverOptions = {}) {
     this.ownServers = options.servers !== undefined && options.servers.length > 0;
@@ -91,6 +109,29 @@ export class SipResolver {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.cache = new Map();
+    this.maxPending = options.maxPending ?? 256;
+    this.failureTtlMs = options.failureTtlMs ?? 10_000;
+    this.systemLookup =
+      options.systemLookup ??
+      (async (host) => (await lookup(host, { all: true })).map((r: { address: string }) => r.address));
+    if (!(Number.isSafeInteger(this.maxPending) && this.maxPending >= 1))
+      throw new TypeError('maxPending must be a whole number >= 1');
+  }
+
+  /** Questions outstanding now. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * The addresses of a host name (or the address itself), through the same
+   * cache and bound as every other question: A and AAAA from the configured
+   * DNS servers, else the system's lookup.
+   */
+  async hostAddresses(host: string): Promise<string[]> {
+    const bare = bareHost(host);
+    if (isIP(bare) !== 0) return [bare];
+    return (await this.addresses(bare, 'udp', 0)).map((t) => t.address);
   }
 
   /**
@@ -228,17 +269,19 @@ export class SipResolver {
     return found.map((address) => ({ transport, address, port }));
   }
 
-  private async system(host: string): Promise<string[]> {
-    const key = `HOSTS ${host}`;
-    const hit = this.cached<string[]>(key);
-    if (hit !== undefined) return hit;
-    // getaddrinfo gives no TTL: the system's answers are kept for a minute.
-    const recs = await lookup(host, { all: true }).catch(() => [] as Array<{ address: string }>);
-    return this.remember(
-      key,
-      recs.map((r) => r.address),
-      Math.min(60_000, this.maxTtlMs),
-    );
+  private system(host: string): Promise<string[]> {
+    // getaddrinfo gives no TTL: the system's answers, "no such host" too, are kept for a minute.
+    return this.ask(`HOSTS ${host}`, async () => {
+      let addresses: string[];
+      try {
+        addresses = await this.systemLookup(host);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code !== 'ENOTFOUND' && code !== 'ENODATA') throw e;
+        addresses = [];
+      }
+      return { records: addresses, ttl: 60 };
+    });
   }
 
   private cached<T>(key: string): T | undefined {
@@ -252,7 +295,8 @@ export class SipResolver {
   }
 
   private remember<T>(key: string, value: T, ttlMs: number): T {
-    if (this.cache.size > 10_000) this.cache.clear();
+    // The oldest entry makes room: names from a flood of requests push out each other, not the whole cache.
+    if (this.cache.size >= 10_000) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(key, { value, until: this.clock.now() + ttlMs });
     return value;
   }
@@ -269,16 +313,35 @@ export class SipResolver {
     return this.ask(`A${family} ${host}`, () => this.dns.query(host, family === 4 ? 'A' : 'AAAA'));
   }
 
-  /** One cached DNS question: answers (empty ones too) are kept for their TTL; failures are not kept. */
-  private async ask<T>(key: string, query: () => Promise<{ records: T[]; ttl: number }>): Promise<T[]> {
+  /**
+   * One cached question: answers (empty ones too) are kept for their TTL,
+   * failures for `failureTtlMs` (RFC 2308 §7 lets a resolver keep a server
+   * failure for a while). Askers of a question already being asked share
+   * its answer; past `maxPending` questions, a new one finds nothing.
+   */
+  private ask<T>(key: string, query: () => Promise<{ records: T[]; ttl: number }>): Promise<T[]> {
     const hit = this.cached<T[]>(key);
-    if (hit !== undefined) return hit;
-    try {
-      const answer = await query();
-      return this.remember(key, answer.records, Math.min(answer.ttl * 1000, this.maxTtlMs));
-    } catch {
-      return [];
+    if (hit !== undefined) {
+      this.stats.cached++;
+      return Promise.resolve(hit);
     }
+    const waiting = this.pending.get(key);
+    if (waiting !== undefined) {
+      this.stats.shared++;
+      return waiting as Promise<T[]>;
+    }
+    if (this.pending.size >= this.maxPending) {
+      this.stats.refused++;
+      return Promise.resolve([]);
+    }
+    this.stats.asked++;
+    const asked = query().then(
+      (answer) => this.remember(key, answer.records, Math.min(answer.ttl * 1000, this.maxTtlMs)),
+      () => this.remember(key, [] as T[], Math.min(this.failureTtlMs, this.maxTtlMs)),
+    );
+    const done = asked.finally(() => this.pending.delete(key));
+    this.pending.set(key, done);
+    return done;
   }
 }
 

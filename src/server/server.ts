@@ -300,6 +300,7 @@ export class SipServer {
   snapshot(): Record<string, number> {
     const tx = this.stack.transactions.size;
     const t = this.stack.transports.stats;
+    const dns = this.stack.dnsStats;
     return {
       ...this.stats,
       proxied: this.proxy.stats.forwarded,
@@ -313,6 +314,9 @@ export class SipServer {
       'transport.stunBindings': t.stunBindings,
       'transactions.clients': tx.clients,
       'transactions.servers': tx.servers,
+      'dns.asked': dns.asked,
+      'dns.pending': dns.pending,
+      'dns.refused': dns.refused,
       ...storeStats(this.location),
       heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
     };

@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TransactionStateError, TransactionTimeoutError, TransportError } from '../errors.js';
 import { newBranch } from '../message/ids.js';
@@ -414,6 +413,13 @@ export class SipStack {
   private readonly viaBase: Map<TransportName, string>;
   private readonly incoming: WeakMap<ServerTransaction, IncomingRequest>;
   private resolver: SipResolver | undefined;
+
+  /** The RFC 3263 resolver's counters: questions asked, answered from its cache or a shared question, refused at its bound, and outstanding now. */
+  get dnsStats(): { asked: number; shared: number; cached: number; refused: number; pending: number } {
+    const r = this.resolver;
+    if (r === undefined) return { asked: 0, shared: 0, cached: 0, refused: 0, pending: 0 };
+    return { ...r.stats, pending: r.pendingCount };
+  }
   private trace: ((direction: 'in' | 'out', data: Buffer, peer: Source | Target) => void) | undefined;
   private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
@@ -706,6 +712,14 @@ export class SipStack {
       if (salvaged.to !== undefined) res.appendHeader('To', salvaged.to);
       if (salvaged.callId !== undefined) res.appendHeader('Call-ID', salvaged.callId);
       if (salvaged.cseq !== undefined) res.appendHeader('CSeq', salvaged.cseq);
+      // §18.2.1 holds for a request that did not parse too: its top Via, if it
+      // reads, gets `received` (and `rport`), so the answer goes back where the
+      // request came from rather than to a name looked up in DNS.
+      try {
+        markReceived(res, source);
+      } catch {
+        // A Via that does not read: responseTarget() sends it back to the source.
+      }
     }
     this.transports.send(res.toBuffer(), responseTarget(res, source)).catch(() => {
       this.stats.dropped++;
@@ -957,7 +971,10 @@ export class SipStack {
   }
 
   private async resolveTarget(a: TransportAddress): Promise<Target> {
-    const address = isIP(a.host) ? a.host : (await lookup(a.host)).address;
+    if (isIP(a.host) !== 0) return { transport: a.transport, address: a.host, port: a.port };
+    this.resolver ??= new SipResolver();
+    const address = (await this.resolver.hostAddresses(a.host))[0];
+    if (address === undefined) throw new TransportError(`no address found for ${a.host}`);
     return { transport: a.transport, address, port: a.port };
   }
 }
@@ -966,11 +983,11 @@ export class SipStack {
 const NO_BYTES = Buffer.alloc(0);
 const OVERLOAD_HEADERS: ReadonlyArray<readonly [string, string]> = [['Retry-After', '5']];
 
-function markReceived(req: SipRequest, source: Source): void {
-  const via = req.topVia;
+function markReceived(m: SipMessage, source: Source): void {
+  const via = m.topVia;
   if (via === undefined) return;
   const v = via.markedFrom(source.address, source.port);
-  if (v !== via) req.replaceFirstValue('Via', v);
+  if (v !== via) m.replaceFirstValue('Via', v);
 }
 
 /** Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4). */

@@ -558,3 +558,119 @@ describe('responses after the connection failed (RFC 3263 §5)', () => {
     }
   });
 });
+
+describe('SipResolver under load: shared, bounded and remembered questions', () => {
+  /** A system lookup answered by hand, counting its calls. */
+  function handLookup() {
+    const calls: string[] = [];
+    const waiting = new Map<string, { resolve: (a: string[]) => void; reject: (e: Error) => void }>();
+    const lookup = (host: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        calls.push(host);
+        waiting.set(host, { resolve, reject });
+      });
+    return { calls, waiting, lookup };
+  }
+
+  test('the same name asked many times at once is looked up once, and the answer goes to every asker', async () => {
+    const h = handLookup();
+    const r = new SipResolver({ systemLookup: h.lookup });
+    const all = Array.from({ length: 10 }, () => r.resolve(parseSipUri('sip:bob@same.test:5070')));
+    await new Promise((res) => setImmediate(res));
+    assert.deepEqual(h.calls, ['same.test'], 'one lookup');
+    assert.equal(r.pendingCount, 1);
+    h.waiting.get('same.test')?.resolve(['192.0.2.7']);
+    for (const got of await Promise.all(all)) {
+      assert.deepEqual(got, [{ transport: 'udp', address: '192.0.2.7', port: 5070 }]);
+    }
+    assert.equal(r.pendingCount, 0);
+    assert.deepEqual(r.stats, { asked: 1, shared: 9, cached: 0, refused: 0 });
+    await r.resolve(parseSipUri('sip:bob@same.test:5070'));
+    assert.deepEqual(h.calls, ['same.test'], 'then from the cache');
+  });
+
+  test('past maxPending outstanding questions, a new name finds nothing at once and is not looked up', async () => {
+    const h = handLookup();
+    const r = new SipResolver({ systemLookup: h.lookup, maxPending: 4 });
+    const first = Array.from({ length: 4 }, (_, i) => r.resolve(parseSipUri(`sip:bob@n${i}.test:5060`)));
+    await new Promise((res) => setImmediate(res));
+    assert.equal(r.pendingCount, 4);
+    const extra = await r.resolve(parseSipUri('sip:bob@n4.test:5060'));
+    assert.deepEqual(extra, [], 'refused: nothing found');
+    assert.deepEqual(h.calls, ['n0.test', 'n1.test', 'n2.test', 'n3.test'], 'n4.test was not looked up');
+    assert.equal(r.stats.refused, 1);
+    for (const [host, w] of h.waiting) w.resolve([`192.0.2.${host.charCodeAt(1) - 47}`]);
+    assert.deepEqual(
+      (await Promise.all(first)).map((t) => t[0]?.address),
+      ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'],
+    );
+    assert.equal(r.pendingCount, 0);
+    const later = r.resolve(parseSipUri('sip:bob@n4.test:5060'));
+    await new Promise((res) => setImmediate(res));
+    assert.deepEqual(h.calls.at(-1), 'n4.test', 'asked once there is room again');
+    h.waiting.get('n4.test')?.resolve(['192.0.2.5']);
+    assert.equal((await later)[0]?.address, '192.0.2.5');
+  });
+
+  test('a failed lookup is not repeated for failureTtlMs; an unknown host is remembered for a minute', async () => {
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    const r = new SipResolver({
+      clock,
+      failureTtlMs: 1000,
+      systemLookup: async (host) => {
+        calls.push(host);
+        const code = host.startsWith('flaky') ? 'EAI_AGAIN' : 'ENOTFOUND';
+        throw Object.assign(new Error(`${code} ${host}`), { code });
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await r.resolve(parseSipUri('sip:bob@flaky.test:5060')), []);
+      assert.deepEqual(await r.resolve(parseSipUri('sip:bob@gone.test:5060')), []);
+    }
+    assert.deepEqual(calls, ['flaky.test', 'gone.test'], 'each asked once');
+    clock.tick(1001);
+    await r.resolve(parseSipUri('sip:bob@flaky.test:5060'));
+    await r.resolve(parseSipUri('sip:bob@gone.test:5060'));
+    assert.deepEqual(
+      calls,
+      ['flaky.test', 'gone.test', 'flaky.test'],
+      'the failure is asked again after 1 s',
+    );
+    clock.tick(60_000);
+    await r.resolve(parseSipUri('sip:bob@gone.test:5060'));
+    assert.deepEqual(calls.at(-1), 'gone.test', 'the unknown host after a minute');
+  });
+
+  test('a silent DNS server: questions on the wire stay within maxPending, and a name that timed out is not asked again at once', async () => {
+    const dns = new TestDnsServer([]);
+    dns.mode = 'silent';
+    try {
+      const r = new SipResolver({ servers: [await dns.start()], maxPending: 2, timeoutMs: 50 });
+      const names = Array.from({ length: 20 }, (_, i) => `quiet${i}.test`);
+      const got = await Promise.all(names.map((n) => r.resolve(parseSipUri(`sip:bob@${n}`))));
+      assert.ok(
+        got.every((t) => t.length === 0),
+        'nothing resolves',
+      );
+      const asked = new Set(
+        dns.queries.map((q) =>
+          q
+            .split(' ')
+            .at(-1)
+            ?.replace(/^_sips?\._[a-z]+\./, ''),
+        ),
+      );
+      assert.ok(
+        asked.size <= 2,
+        `questions about at most 2 names reached the server (${[...asked].join(', ')})`,
+      );
+      assert.ok(r.stats.refused >= 18, `the other names were refused (${r.stats.refused})`);
+      const before = dns.queries.length;
+      await r.resolve(parseSipUri(`sip:bob@${[...asked][0]}`));
+      assert.equal(dns.queries.length, before, 'timed-out questions are remembered as failed');
+    } finally {
+      dns.close();
+    }
+  });
+});

@@ -55,6 +55,11 @@ test('sipwire serve logs a line of counters on a timer: registrations, challenge
     assert.equal(stats.registered, 1, 'one registration');
     assert.ok((stats.challenged as number) >= 2, 'the REGISTER and the INVITE were challenged');
     assert.equal(typeof stats['transactions.servers'], 'number', 'live transactions are counted');
+    assert.deepEqual(
+      [stats['dns.asked'], stats['dns.pending'], stats['dns.refused']],
+      [0, 0, 0],
+      'DNS questions are counted (none here: every address is numeric)',
+    );
     assert.equal(stats['messages.internalErrors'], 0, 'no internal error');
   } finally {
     await stack.stop();

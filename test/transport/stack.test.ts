@@ -187,6 +187,56 @@ describe('SipStack over loopback UDP and TCP', () => {
     sock.close();
   });
 
+  test('answers go where the request came from (RFC 3261 §18.2.1): not to a Via host name of a request that did not parse, nor to a received the sender wrote', async () => {
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const port = sock.address().port;
+    const next = () =>
+      new Promise<string>((resolve) => {
+        const t = setTimeout(() => resolve('nothing'), 2000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m.toString('latin1'));
+        });
+      });
+    try {
+      // The Via names a host that DNS does not know (RFC 6761 .invalid) and has no rport.
+      let got = next();
+      sock.send(
+        [
+          'OPTIONS sip:bob@127.0.0.1 SIP/2.0',
+          `Via: SIP/2.0/UDP client.invalid:${port};branch=z9hG4bKname1`,
+          'From: <sip:a@b>;tag=1',
+          'To: <sip:bob@127.0.0.1>',
+          'Call-ID: name1',
+          'CSeq: 1 OPTIONS',
+          'Content-Length: 99',
+          '',
+          'short',
+        ].join('\r\n'),
+        udp.port,
+        '127.0.0.1',
+      );
+      let answer = await got;
+      assert.match(answer, /^SIP\/2\.0 400 /, 'the 400 came back to the sender');
+      assert.match(
+        answer,
+        /\r\nVia: SIP\/2\.0\/UDP client\.invalid:\d+;branch=z9hG4bKname1;received=127\.0\.0\.1\r\n/,
+      );
+      // A well-formed request whose top Via carries a received pointing elsewhere.
+      got = next();
+      const req = options('127.0.0.1');
+      req.appendHeader('Via', `SIP/2.0/UDP 127.0.0.1:${port};received=192.0.2.99;branch=z9hG4bKforged1`);
+      sock.send(req.toBuffer(), udp.port, '127.0.0.1');
+      answer = await got;
+      assert.match(answer, /^SIP\/2\.0 200 /, 'the 200 came back to the sender, not to 192.0.2.99');
+      assert.match(answer, /;received=127\.0\.0\.1/);
+      assert.doesNotMatch(answer, /192\.0\.2\.99/);
+    } finally {
+      sock.close();
+    }
+  });
+
   test('TCP: a message in one-byte pieces and two messages in one write are both answered; a framing error closes only that connection', async () => {
     const sock = connect(tcp.port, '127.0.0.1');
     await new Promise<void>((r) => sock.once('connect', () => r()));
