@@ -204,7 +204,9 @@ class ClientLeg implements Channel, ClientTransactionUser {
     const method = this.out.request.method;
     this.fail(
       new TransactionTimeoutError(
-        `no final response to ${method} (Timer ${method === 'INVITE' ? 'B' : 'F'})`,
+        this.out.cancelled
+          ? 'no final response to the INVITE 64*T1 after its CANCEL (RFC 3261 §9.1)'
+          : `no final response to ${method} (Timer ${method === 'INVITE' ? 'B' : 'F'})`,
       ),
     );
   }
@@ -848,6 +850,8 @@ export class SipStack {
   sendCancel(invite: OutgoingRequest): Promise<OutgoingRequest> {
     const out = new OutgoingRequest(this, buildCancel(invite.request), invite.target);
     this.launch(out, () => false);
+    // §9.1: without a final response 64*T1 after this, the INVITE is given up.
+    invite.tx?.cancelSent?.();
     return Promise.resolve(out);
   }
 

@@ -28,6 +28,8 @@ export class InviteClientTransaction
   private readonly timerM: TxTimer;
   private intervalA: number;
   private ack: SipRequest | undefined;
+  /** Set once the TU has sent a CANCEL for this INVITE: Timer B then also runs in Proceeding (§9.1). */
+  private cancelled: boolean;
 
   constructor(request: SipRequest, key: string, ctx: TransactionContext, tu: ClientTransactionUser) {
     if (request.method !== 'INVITE')
@@ -35,6 +37,7 @@ export class InviteClientTransaction
     super(request, key, ctx, tu, 'calling');
     this.intervalA = ctx.timers.t1;
     this.ack = undefined;
+    this.cancelled = false;
     this.timerA = new TxTimer(ctx.clock, this);
     this.timerB = new TxTimer(ctx.clock, this);
     this.timerD = undefined;
@@ -61,7 +64,7 @@ export class InviteClientTransaction
           // retransmit the request any longer."
           this.stateValue = 'proceeding';
           this.timerA.stop();
-          this.timerB.stop();
+          if (!this.cancelled) this.timerB.stop();
           this.tu.response(response, this);
         } else if (status < 300) {
           // RFC 6026 §8.4: a 2xx moves to Accepted, goes to the TU, and starts Timer M.
@@ -118,10 +121,25 @@ export class InviteClientTransaction
     this.timerA.start(this.intervalA);
   }
 
+  /**
+   * The TU has sent a CANCEL for this INVITE. RFC 3261 §9.1: "If there is no
+   * final response for the original request in 64*T1 seconds ..., the
+   * client SHOULD then consider the original transaction cancelled and
+   * SHOULD destroy the client transaction handling the original request."
+   * Timer B is (re)started for that, and runs on in Proceeding.
+   */
+  cancelSent(): void {
+    if (this.cancelled || (this.stateValue !== 'calling' && this.stateValue !== 'proceeding')) return;
+    this.cancelled = true;
+    this.timerB.stop();
+    this.timerB.start(sixtyFourT1(this.ctx.timers));
+  }
+
   private onTimerB(): void {
-    if (this.stateValue !== 'calling') return;
+    if (this.stateValue !== 'calling' && !(this.cancelled && this.stateValue === 'proceeding')) return;
     // "If the client transaction is still in the Calling state when timer B
     // fires, the client transaction SHOULD inform the TU that a timeout has occurred."
+    // After a CANCEL, the same in Proceeding (§9.1).
     this.tu.timeout(this);
     this.terminate();
   }

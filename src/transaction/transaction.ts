@@ -53,6 +53,8 @@ export interface ClientTransaction {
   transportError(error: Error): void;
   /** Stops all timers and enters Terminated without telling the user (stack shutdown). */
   abort(): void;
+  /** An INVITE's: the TU has sent a CANCEL for it (RFC 3261 §9.1). */
+  cancelSent?(): void;
 }
 
 export interface ServerTransaction {

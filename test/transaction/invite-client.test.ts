@@ -53,6 +53,36 @@ describe('INVITE client transaction (RFC 3261 Figure 5, RFC 6026)', () => {
       assert.equal(tx.state, 'proceeding');
     });
 
+    test('after a CANCEL (§9.1), no final response in 64*T1 ends it with a timeout; more 1xx do not stop that', () => {
+      const { clock, channel, tu, tx, invite, layer } = setup();
+      layer.receiveResponse(response(invite, 180));
+      clock.tick(10_000);
+      tx.cancelSent?.();
+      clock.tick(20_000);
+      layer.receiveResponse(response(invite, 183));
+      assert.equal(tx.state, 'proceeding');
+      clock.tick(11_999);
+      assert.equal(tx.state, 'proceeding', 'not before 64*T1');
+      clock.tick(1);
+      assert.equal(tx.state, 'terminated');
+      assert.deepEqual(tu.events, ['response 180', 'response 183', 'timeout', 'terminated']);
+      assert.ok(!channel.lines.includes('ACK'), 'no ACK');
+      assert.equal(layer.size.clients, 0);
+    });
+
+    test('after a CANCEL, the 487 ends it as usual (Completed, ACK) and the timer no longer matters', () => {
+      const { clock, channel, tu, tx, invite, layer } = setup();
+      layer.receiveResponse(response(invite, 180));
+      tx.cancelSent?.();
+      clock.tick(1000);
+      layer.receiveResponse(response(invite, 487));
+      assert.equal(tx.state, 'completed');
+      assert.deepEqual(channel.lines, ['INVITE', 'ACK']);
+      clock.tick(64_000);
+      assert.equal(tx.state, 'terminated');
+      assert.deepEqual(tu.events, ['response 180', 'response 487', 'terminated'], 'no timeout');
+    });
+
     test('a 2xx moves to Accepted and goes to the TU (RFC 6026)', () => {
       const { tx, tu, invite, layer } = setup();
       layer.receiveResponse(response(invite, 200));

@@ -115,6 +115,58 @@ describe('user agent edge cases', () => {
     }
   });
 
+  test('a cancelled call whose INVITE never gets a final response ends 64*T1 after the CANCEL (§9.1), leaving nothing behind', async () => {
+    const alice = await agent('alice', 20);
+    const peer = await rawPeer();
+    try {
+      const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
+      const outcome = call.answered.then(
+        () => 'answered',
+        (e: { status?: number }) => `failed ${e.status}`,
+      );
+      await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+      const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
+      const header = (m: string, n: string) =>
+        (m.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
+      const answer = (req: string, status: string, extra: string[] = []) =>
+        [
+          `SIP/2.0 ${status}`,
+          `Via: ${header(req, 'Via')}`,
+          `From: ${header(req, 'From')}`,
+          `To: ${header(req, 'To')};tag=quiet`,
+          `Call-ID: ${header(req, 'Call-ID')}`,
+          `CSeq: ${header(req, 'CSeq')}`,
+          ...extra,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
+      // Ringing, then silence: the peer accepts the CANCEL but never answers the INVITE.
+      peer.send(
+        answer(inv, '180 Ringing', [`Contact: <sip:bob@127.0.0.1:${peer.port}>`]),
+        alice.address.port,
+      );
+      await once(call, 'ringing');
+      void call.cancel();
+      await peer.waitFor((all) => all.some((m) => m.startsWith('CANCEL ')));
+      const cancel = peer.got.find((m) => m.startsWith('CANCEL ')) as string;
+      peer.send(answer(cancel, '200 OK'), alice.address.port);
+      assert.equal(await outcome, 'failed 408', 'given up as a timeout (§8.1.3.1)');
+      assert.equal(call.state, 'ended');
+      assert.equal(alice.ua.dialogs.size, 0, 'the early dialog is gone');
+      // The Call-ID stays known for another 64*T1, for stray 2xx of forks (§13.2.2.4).
+      await new Promise((r) => setTimeout(r, 64 * 20 + 300));
+      assert.equal(alice.ua.pending.size, 0, 'then the call is forgotten');
+      assert.ok(
+        alice.stack.transactions.size.clients <= 1,
+        "the INVITE's transaction is gone (the CANCEL's may linger in Completed for Timer K)",
+      );
+    } finally {
+      peer.close();
+      await alice.stack.stop();
+    }
+  });
+
   test('a second 2xx from a forked INVITE is ACKed and ended with BYE (§13.2.2.4)', async () => {
     const alice = await agent('alice');
     const peer = await rawPeer();
