@@ -5,6 +5,7 @@ import { bareHost } from '../message/host.js';
 import type { SipResponse } from '../message/message.js';
 import { parseUri, type SipUri } from '../message/uri.js';
 import { SipStack } from '../stack/sip-stack.js';
+import { timerDelay } from '../transaction/clock.js';
 import { formatTransportAddress, parseTransportAddress, type TransportName } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
 import type { CallEnd, IncomingCall } from '../ua/call.js';
@@ -123,7 +124,7 @@ function untilSignal(): Promise<void> {
 
 const sleep = (s: number) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, s * 1000);
+    const t = setTimeout(r, timerDelay(s * 1000));
     t.unref?.();
   });
 
@@ -221,7 +222,7 @@ export async function runCall(args: string[], out: Print, err: Print): Promise<n
       `          media: ${m.codec.name}/${m.codec.clockRate} to ${m.remoteAddress}:${m.remotePort} (${m.direction})`,
     ),
   );
-  const giveUp = setTimeout(() => void call.cancel(), timeout * 1000);
+  const giveUp = setTimeout(() => void call.cancel(), timerDelay(timeout * 1000));
   let code = 0;
   try {
     await call.answered;

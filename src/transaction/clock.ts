@@ -12,10 +12,22 @@ export interface Clock {
   clear(handle: unknown): void;
 }
 
+/**
+ * The longest delay setTimeout keeps (2^31-1 ms, about 24.8 days). Node
+ * fires a longer one after 1 ms instead: a delay that comes from a peer (an
+ * expiry of 2^32-1 seconds) must be cut to this, not wrap into a loop.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A delay setTimeout can keep: at most MAX_TIMER_MS, and not negative. */
+export function timerDelay(ms: number): number {
+  return Math.min(MAX_TIMER_MS, ms > 0 ? ms : 0);
+}
+
 /** The process clock: performance.now() and setTimeout. */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  set: (ms, fn, arg) => setTimeout(fn as (a: unknown) => void, ms, arg),
+  set: (ms, fn, arg) => setTimeout(fn as (a: unknown) => void, timerDelay(ms), arg),
   clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 

@@ -4,6 +4,7 @@ import type { SipResponse } from '../message/message.js';
 import type { ContactValue, NameAddr } from '../message/name-addr.js';
 import { parseUri, type SipUri } from '../message/uri.js';
 import { uriEquals } from '../message/uri-compare.js';
+import { timerDelay } from '../transaction/clock.js';
 import type { TransportName } from '../transport/address.js';
 import type { Target } from '../transport/transport-layer.js';
 import { RequestFailedError, type UserAgent } from './user-agent.js';
@@ -166,10 +167,11 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private schedule(ms: number): void {
     if (this.stateValue === 'stopped') return;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    // A registrar may grant up to 2^32-1 seconds; the refresh then comes after the longest delay a timer keeps.
     this.timer = setTimeout(() => {
       this.running = this.register(this.wanted);
       this.running.catch(() => {});
-    }, ms);
+    }, timerDelay(ms));
     this.timer.unref();
   }
 

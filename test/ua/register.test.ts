@@ -120,6 +120,32 @@ describe('registration with digest authentication', () => {
     }
   });
 
+  test('a registrar granting 2^32-1 seconds gets one REGISTER, not a refresh loop (timers keep at most 2^31-1 ms)', async () => {
+    const registrar = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'registrar' });
+    const [addr] = (await registrar.start()) as [TransportAddress];
+    let registers = 0;
+    registrar.onRequest((incoming) => {
+      registers++;
+      incoming.respond(200, 'OK', {
+        headers: [['Contact', `${incoming.request.get('Contact')};expires=4294967295`]],
+      });
+    });
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, { uri: 'sip:alice@example.org' });
+    try {
+      const r = ua.register({ target: `udp:127.0.0.1:${addr.port}` });
+      const [granted] = (await once(r, 'registered')) as [number];
+      assert.equal(granted, 4294967295);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(registers, 1, 'no refresh before its time');
+      await r.stop();
+    } finally {
+      await stack.stop();
+      await registrar.stop();
+    }
+  });
+
   test('a wrong password ends in a failure with the status, after a bounded number of attempts', async () => {
     const reg = await testRegistrar({ algorithms: ['MD5'] });
     const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
