@@ -21,7 +21,8 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** A delay setTimeout can keep: at most MAX_TIMER_MS, and not negative. */
 export function timerDelay(ms: number): number {
-  return Math.min(MAX_TIMER_MS, ms > 0 ? ms : 0);
+  // NaN counts as 0.
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms || 0));
 }
 
 /** The process clock: performance.now() and setTimeout. */
