@@ -533,6 +533,9 @@ export abstract class Call extends EventEmitter<CallEvents> {
   protected onEnd(): void {}
 }
 
+/** Most early dialogs (forks answering with different To tags) one outgoing call keeps. */
+const MAX_EARLY_DIALOGS = 32;
+
 /** A call this agent placed (RFC 3261 §13.2). */
 export class OutgoingCall extends Call {
   readonly target: Uri;
@@ -654,13 +657,15 @@ export class OutgoingCall extends Call {
     const tag = r.to?.tag;
     if (r.status > 100 && tag !== undefined && r.contact.length > 0) {
       let dialog = this.early.get(tag);
-      if (dialog === undefined) {
+      // Each To tag is a fork's early dialog (§13.2.2.1); a peer inventing tags without end gets no more than
+      // MAX_EARLY_DIALOGS of them (a 2xx still makes its dialog).
+      if (dialog === undefined && this.early.size < MAX_EARLY_DIALOGS) {
         dialog = Dialog.asUac(out.request, r);
         this.early.set(tag, dialog);
         if (this.dialog === undefined) this.dialog = dialog;
         this.track(dialog);
       }
-      if (r.require.includes('100rel')) this.prack(r, dialog, out.request);
+      if (dialog !== undefined && r.require.includes('100rel')) this.prack(r, dialog, out.request);
     }
     // Early media: an answer in an unreliable provisional response is a preview of the 2xx's (§13.2.1).
     if (

@@ -167,6 +167,45 @@ describe('user agent edge cases', () => {
     }
   });
 
+  test('a peer answering with ever new To tags gets at most 32 early dialogs; its 2xx still makes the call', async () => {
+    const alice = await agent('alice');
+    const peer = await rawPeer();
+    try {
+      const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+      const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
+      const header = (n: string) =>
+        (inv.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
+      const answer = (status: string, tag: string, body = '') =>
+        [
+          `SIP/2.0 ${status}`,
+          `Via: ${header('Via')}`,
+          `From: ${header('From')}`,
+          `To: ${header('To')};tag=${tag}`,
+          `Call-ID: ${header('Call-ID')}`,
+          `CSeq: ${header('CSeq')}`,
+          `Contact: <sip:${tag}@127.0.0.1:${peer.port}>`,
+          ...(body === '' ? [] : ['Content-Type: application/sdp']),
+          `Content-Length: ${body.length}`,
+          '',
+          body,
+        ].join('\r\n');
+      let progress = 0;
+      call.on('progress', () => progress++);
+      for (let i = 0; i < 100; i++) peer.send(answer('180 Ringing', `fork${i}`), alice.address.port);
+      while (progress < 100) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(alice.ua.dialogs.size, 32, 'early dialogs stop at 32');
+      peer.send(answer('200 OK', 'fork77', sdp(30000)), alice.address.port);
+      await call.answered;
+      assert.equal(call.dialog?.remoteTag, 'fork77', 'the 2xx of a fork past the limit makes the dialog');
+      assert.equal(alice.ua.dialogs.size, 1, 'the other early dialogs are gone');
+      await peer.waitFor((all) => all.some((m) => m.startsWith('ACK sip:fork77@')));
+    } finally {
+      peer.close();
+      await alice.stack.stop();
+    }
+  });
+
   test('a second 2xx from a forked INVITE is ACKed and ended with BYE (§13.2.2.4)', async () => {
     const alice = await agent('alice');
     const peer = await rawPeer();
