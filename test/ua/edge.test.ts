@@ -7,6 +7,7 @@ import {
   type IncomingCall,
   type IncomingRequest,
   type Negotiated,
+  type OutgoingCall,
   SipStack,
   type TransportAddress,
   UserAgent,
@@ -65,6 +66,52 @@ const sdp = (port: number) =>
     '',
   ].join('\r\n');
 
+/**
+ * A response to `req` (a request as the peer received it): its Via, From,
+ * To with `tag`, Call-ID and CSeq; a Contact named after the tag when the
+ * peer's `port` is given, and an SDP `body` when given.
+ */
+function answerTo(req: string, status: string, o: { tag: string; port?: number; body?: string }): string {
+  const header = (n: string) => (req.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
+  const body = o.body ?? '';
+  return [
+    `SIP/2.0 ${status}`,
+    `Via: ${header('Via')}`,
+    `From: ${header('From')}`,
+    `To: ${header('To')};tag=${o.tag}`,
+    `Call-ID: ${header('Call-ID')}`,
+    `CSeq: ${header('CSeq')}`,
+    ...(o.port === undefined ? [] : [`Contact: <sip:${o.tag}@127.0.0.1:${o.port}>`]),
+    ...(body === '' ? [] : ['Content-Type: application/sdp']),
+    `Content-Length: ${body.length}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** alice (T1 `t1`) calls a raw UDP peer; `fn` gets them, the call and the INVITE as the peer got it. */
+async function callRawPeer(
+  t1: number,
+  fn: (c: {
+    alice: Awaited<ReturnType<typeof agent>>;
+    peer: Awaited<ReturnType<typeof rawPeer>>;
+    call: OutgoingCall;
+    inv: string;
+  }) => Promise<void>,
+): Promise<void> {
+  const alice = await agent('alice', t1);
+  const peer = await rawPeer();
+  try {
+    const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
+    await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+    const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
+    await fn({ alice, peer, call, inv });
+  } finally {
+    peer.close();
+    await alice.stack.stop();
+  }
+}
+
 function invite(localPort: number, target: number, branch: string, callId: string): string {
   const body = sdp(30000);
   return [
@@ -115,42 +162,19 @@ describe('user agent edge cases', () => {
     }
   });
 
-  test('a cancelled call whose INVITE never gets a final response ends 64*T1 after the CANCEL (§9.1), leaving nothing behind', async () => {
-    const alice = await agent('alice', 20);
-    const peer = await rawPeer();
-    try {
-      const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
+  test('a cancelled call whose INVITE never gets a final response ends 64*T1 after the CANCEL (§9.1), leaving nothing behind', () =>
+    callRawPeer(20, async ({ alice, peer, call, inv }) => {
       const outcome = call.answered.then(
         () => 'answered',
         (e: { status?: number }) => `failed ${e.status}`,
       );
-      await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-      const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
-      const header = (m: string, n: string) =>
-        (m.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
-      const answer = (req: string, status: string, extra: string[] = []) =>
-        [
-          `SIP/2.0 ${status}`,
-          `Via: ${header(req, 'Via')}`,
-          `From: ${header(req, 'From')}`,
-          `To: ${header(req, 'To')};tag=quiet`,
-          `Call-ID: ${header(req, 'Call-ID')}`,
-          `CSeq: ${header(req, 'CSeq')}`,
-          ...extra,
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n');
       // Ringing, then silence: the peer accepts the CANCEL but never answers the INVITE.
-      peer.send(
-        answer(inv, '180 Ringing', [`Contact: <sip:bob@127.0.0.1:${peer.port}>`]),
-        alice.address.port,
-      );
+      peer.send(answerTo(inv, '180 Ringing', { tag: 'bob', port: peer.port }), alice.address.port);
       await once(call, 'ringing');
       void call.cancel();
       await peer.waitFor((all) => all.some((m) => m.startsWith('CANCEL ')));
       const cancel = peer.got.find((m) => m.startsWith('CANCEL ')) as string;
-      peer.send(answer(cancel, '200 OK'), alice.address.port);
+      peer.send(answerTo(cancel, '200 OK', { tag: 'bob' }), alice.address.port);
       assert.equal(await outcome, 'failed 408', 'given up as a timeout (§8.1.3.1)');
       assert.equal(call.state, 'ended');
       assert.equal(alice.ua.dialogs.size, 0, 'the early dialog is gone');
@@ -161,76 +185,30 @@ describe('user agent edge cases', () => {
         alice.stack.transactions.size.clients <= 1,
         "the INVITE's transaction is gone (the CANCEL's may linger in Completed for Timer K)",
       );
-    } finally {
-      peer.close();
-      await alice.stack.stop();
-    }
-  });
+    }));
 
-  test('a peer answering with ever new To tags gets at most 32 early dialogs; its 2xx still makes the call', async () => {
-    const alice = await agent('alice');
-    const peer = await rawPeer();
-    try {
-      const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
-      await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-      const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
-      const header = (n: string) =>
-        (inv.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
-      const answer = (status: string, tag: string, body = '') =>
-        [
-          `SIP/2.0 ${status}`,
-          `Via: ${header('Via')}`,
-          `From: ${header('From')}`,
-          `To: ${header('To')};tag=${tag}`,
-          `Call-ID: ${header('Call-ID')}`,
-          `CSeq: ${header('CSeq')}`,
-          `Contact: <sip:${tag}@127.0.0.1:${peer.port}>`,
-          ...(body === '' ? [] : ['Content-Type: application/sdp']),
-          `Content-Length: ${body.length}`,
-          '',
-          body,
-        ].join('\r\n');
+  test('a peer answering with ever new To tags gets at most 32 early dialogs; its 2xx still makes the call', () =>
+    callRawPeer(50, async ({ alice, peer, call, inv }) => {
       let progress = 0;
       call.on('progress', () => progress++);
-      for (let i = 0; i < 100; i++) peer.send(answer('180 Ringing', `fork${i}`), alice.address.port);
+      for (let i = 0; i < 100; i++)
+        peer.send(answerTo(inv, '180 Ringing', { tag: `fork${i}`, port: peer.port }), alice.address.port);
       while (progress < 100) await new Promise((r) => setTimeout(r, 20));
       assert.equal(alice.ua.dialogs.size, 32, 'early dialogs stop at 32');
-      peer.send(answer('200 OK', 'fork77', sdp(30000)), alice.address.port);
+      peer.send(
+        answerTo(inv, '200 OK', { tag: 'fork77', port: peer.port, body: sdp(30000) }),
+        alice.address.port,
+      );
       await call.answered;
       assert.equal(call.dialog?.remoteTag, 'fork77', 'the 2xx of a fork past the limit makes the dialog');
       assert.equal(alice.ua.dialogs.size, 1, 'the other early dialogs are gone');
       await peer.waitFor((all) => all.some((m) => m.startsWith('ACK sip:fork77@')));
-    } finally {
-      peer.close();
-      await alice.stack.stop();
-    }
-  });
+    }));
 
-  test('a second 2xx from a forked INVITE is ACKed and ended with BYE (§13.2.2.4)', async () => {
-    const alice = await agent('alice');
-    const peer = await rawPeer();
-    try {
-      const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
-      await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-      const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
-      const header = (n: string) =>
-        (inv.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
-      const ok = (tag: string, port: number) => {
-        const body = sdp(port);
-        return [
-          'SIP/2.0 200 OK',
-          `Via: ${header('Via')}`,
-          `From: ${header('From')}`,
-          `To: ${header('To')};tag=${tag}`,
-          `Call-ID: ${header('Call-ID')}`,
-          `CSeq: ${header('CSeq')}`,
-          `Contact: <sip:${tag}@127.0.0.1:${peer.port}>`,
-          'Content-Type: application/sdp',
-          `Content-Length: ${body.length}`,
-          '',
-          body,
-        ].join('\r\n');
-      };
+  test('a second 2xx from a forked INVITE is ACKed and ended with BYE (§13.2.2.4)', () =>
+    callRawPeer(50, async ({ alice, peer, call, inv }) => {
+      const ok = (tag: string, port: number) =>
+        answerTo(inv, '200 OK', { tag, port: peer.port, body: sdp(port) });
       peer.send(ok('first', 31000), alice.address.port);
       await call.answered;
       peer.send(ok('second', 32000), alice.address.port);
@@ -243,11 +221,7 @@ describe('user agent edge cases', () => {
       );
       assert.equal(call.state, 'answered', 'the first dialog stays up');
       assert.equal(call.dialog?.remoteTag, 'first', 'the call keeps the first dialog');
-    } finally {
-      peer.close();
-      await alice.stack.stop();
-    }
-  });
+    }));
 
   test('reliable 180 with PRACK (RFC 3262), then UPDATE changes the session, then late offer works', async () => {
     const alice = await agent('alice');
