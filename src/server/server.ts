@@ -311,6 +311,7 @@ export class SipServer {
       'transport.droppedDatagrams': t.droppedDatagrams,
       'transport.framingErrors': t.framingErrors,
       'transport.refusedConnections': t.refusedConnections,
+      'transport.stalledConnections': t.stalledConnections,
       'transport.stunBindings': t.stunBindings,
       'transactions.clients': tx.clients,
       'transactions.servers': tx.servers,

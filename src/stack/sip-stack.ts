@@ -48,6 +48,8 @@ export interface SipStackOptions {
   idleTimeoutMs?: number;
   keepAliveMs?: number;
   maxConnections?: number;
+  /** Most bytes waiting to be written on one connection before it is closed (default 1 MiB). */
+  maxQueuedBytes?: number;
   /**
    * Most server transactions alive at once (default 200,000); a new request
    * beyond it is answered 503 with Retry-After, without a transaction.
@@ -450,6 +452,7 @@ export class SipStack {
         idleTimeoutMs: options.idleTimeoutMs,
         keepAliveMs: options.keepAliveMs,
         maxConnections: options.maxConnections,
+        maxQueuedBytes: options.maxQueuedBytes,
       },
     );
     this.transactions = new TransactionLayer({

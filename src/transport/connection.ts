@@ -27,6 +27,8 @@ export interface ConnectionHandlers {
   /** The stream broke its framing (RFC 3261 §18.3): the connection is being closed. */
   framingError(error: SipParseError, conn: Connection): void;
   closed(conn: Connection): void;
+  /** More than `maxQueuedBytes` waited to be written (the peer does not read): the connection is being closed. */
+  stalled?(conn: Connection): void;
 }
 
 export interface ConnectionOptions {
@@ -35,9 +37,14 @@ export interface ConnectionOptions {
   idleTimeoutMs: number;
   /** Close when a message stays incomplete this long, ms (slow senders). */
   partialTimeoutMs: number;
+  /** Close when more than this many bytes wait to be written (a peer that does not read). */
+  maxQueuedBytes: number;
 }
 
 let nextId = 1;
+
+/** The answer to a double-CRLF keep-alive ping (RFC 5626 §4.4.1). */
+const PONG = Buffer.from('\r\n');
 
 /**
  * What stream and WebSocket connections share: identity, addresses, the
@@ -54,6 +61,7 @@ abstract class ConnectionBase implements Connection {
   private isOpen: boolean;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly idleTimeoutMs: number;
+  private readonly maxQueuedBytes: number;
 
   protected constructor(
     transport: TransportName,
@@ -72,6 +80,7 @@ abstract class ConnectionBase implements Connection {
     this.isOpen = true;
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.idleTimer = undefined;
+    this.maxQueuedBytes = options.maxQueuedBytes;
   }
 
   get open(): boolean {
@@ -82,10 +91,19 @@ abstract class ConnectionBase implements Connection {
     if (!this.isOpen) return;
     this.touch();
     this.write(data);
+    // What the peer has not read stays in memory: past the bound, the connection goes (as a
+    // stream server's write queue limit does), rather than memory without end.
+    if (this.queued() > this.maxQueuedBytes) {
+      this.handlers.stalled?.(this);
+      this.close();
+    }
   }
 
   /** Puts bytes on the underlying socket. */
   protected abstract write(data: Buffer): void;
+
+  /** Bytes written but not yet taken by the network. */
+  protected abstract queued(): number;
 
   /** Tears the underlying socket down. */
   protected abstract destroy(): void;
@@ -162,6 +180,10 @@ export class StreamConnection extends ConnectionBase {
     this.socket.write(data);
   }
 
+  protected queued(): number {
+    return this.socket.writableLength;
+  }
+
   protected destroy(): void {
     this.socket.destroy();
   }
@@ -172,7 +194,7 @@ export class StreamConnection extends ConnectionBase {
       this.framer.push(
         chunk,
         (m) => this.handlers.message(m, this),
-        () => this.socket.write('\r\n'),
+        () => this.send(PONG),
       );
     } catch (e) {
       if (e instanceof SipParseError) {
@@ -233,6 +255,10 @@ export class WsConnection extends ConnectionBase {
   protected write(data: Buffer): void {
     // SIP messages are text frames (RFC 7118 §5.1), unless they hold binary bodies.
     this.ws.send(data, { binary: !isUtf8(data) });
+  }
+
+  protected queued(): number {
+    return this.ws.bufferedAmount;
   }
 
   protected destroy(): void {

@@ -71,6 +71,11 @@ export interface TransportLayerOptions {
   partialTimeoutMs?: number;
   /** Most connections open at once (default 10000); more are refused. */
   maxConnections?: number;
+  /**
+   * Most bytes waiting to be written on one connection (default 1 MiB): a peer
+   * that stops reading while messages for it pile up is disconnected.
+   */
+  maxQueuedBytes?: number;
   /** Give up connecting after this many ms (default 10 s). */
   connectTimeoutMs?: number;
   /**
@@ -130,6 +135,8 @@ export class TransportLayer {
     droppedDatagrams: number;
     framingErrors: number;
     refusedConnections: number;
+    /** Connections closed because their peer left more than `maxQueuedBytes` unread. */
+    stalledConnections: number;
     /** STUN Binding Requests answered on the UDP ports (RFC 5626 §8 keep-alives). */
     stunBindings: number;
   };
@@ -144,6 +151,7 @@ export class TransportLayer {
       idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
       partialTimeoutMs: options.partialTimeoutMs ?? 30_000,
       maxConnections: options.maxConnections ?? 10_000,
+      maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       keepAliveMs: options.keepAliveMs ?? 0,
       udpBufferBytes: options.udpBufferBytes ?? 4 * 1024 * 1024,
@@ -154,7 +162,13 @@ export class TransportLayer {
     this.pool = new Map();
     this.connecting = new Map();
     this.connections = new Map();
-    this.stats = { droppedDatagrams: 0, framingErrors: 0, refusedConnections: 0, stunBindings: 0 };
+    this.stats = {
+      droppedDatagrams: 0,
+      framingErrors: 0,
+      refusedConnections: 0,
+      stalledConnections: 0,
+      stunBindings: 0,
+    };
     this.keepAlive = undefined;
     this.peerAddresses = new Map();
     if (this.options.keepAliveMs > 0) {
@@ -175,6 +189,7 @@ export class TransportLayer {
       limits: this.limits,
       idleTimeoutMs: this.options.idleTimeoutMs,
       partialTimeoutMs: this.options.partialTimeoutMs,
+      maxQueuedBytes: this.options.maxQueuedBytes,
     };
   }
 
@@ -199,6 +214,9 @@ export class TransportLayer {
           localPort: conn.localPort,
           connection: conn,
         });
+      },
+      stalled: () => {
+        this.stats.stalledConnections++;
       },
       closed: (conn) => {
         this.connections.delete(conn.id);

@@ -441,3 +441,57 @@ describe('stop() lets go of everything', () => {
     await assertNothingLeft(before, 'two stacks stopped');
   });
 });
+
+describe('a peer that does not read', () => {
+  test('is disconnected once more than maxQueuedBytes wait for it, and the stack goes on serving', async () => {
+    const server = new SipStack({ listen: ['tcp:127.0.0.1:0'], maxQueuedBytes: 64 * 1024 });
+    const [addr] = (await server.start()) as [TransportAddress];
+    server.onRequest((inc) => inc.respond(200));
+    const sock = connect(addr.port, '127.0.0.1');
+    sock.on('error', () => {});
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    // The peer never reads: the answers pile up in its socket, then in the server.
+    sock.pause();
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    const request = (n: number) =>
+      [
+        'OPTIONS sip:bob@127.0.0.1 SIP/2.0',
+        `Via: SIP/2.0/TCP 127.0.0.1:${sock.localPort};branch=z9hG4bKstall${n}`,
+        'Max-Forwards: 70',
+        'From: <sip:a@b>;tag=1',
+        'To: <sip:bob@127.0.0.1>',
+        `Call-ID: stall${n}`,
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    let n = 0;
+    let open = true;
+    void closed.then(() => {
+      open = false;
+    });
+    try {
+      while (open && n < 200_000) {
+        let chunk = '';
+        for (let i = 0; i < 200; i++) chunk += request(n++);
+        sock.write(chunk);
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(open, false, `the server closed the connection (after ${n} requests)`);
+      assert.equal(server.transports.stats.stalledConnections, 1, 'counted');
+      // Another client is served as before.
+      const other = new SipStack({ listen: ['tcp:127.0.0.1:0'] });
+      await other.start();
+      try {
+        const out = await other.request(options('127.0.0.1'), { target: `tcp:127.0.0.1:${addr.port}` });
+        assert.equal((await out.final).status, 200);
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      sock.destroy();
+      await server.stop();
+    }
+  });
+});
