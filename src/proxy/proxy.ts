@@ -303,13 +303,17 @@ export class ResponseContext {
     this.options.onResponse?.(r, b);
     const s = r.status;
     if (s < 200) {
-      if (s === 100) return;
+      // A 100 is a provisional response too: a CANCEL may now go (§9.1). Without that, a
+      // branch that answered only 100 could never be cancelled, and its transaction, in
+      // Proceeding with no timer running, would stay for ever.
       b.provisional = true;
-      if (this.invite) this.startTimerC(b);
       if (b.cancelPending || (this.cancelled && !b.cancelled)) {
         b.cancelPending = false;
         this.cancelBranch(b);
       }
+      // §16.7 item 2: only provisional responses other than 100 reset Timer C.
+      if (s === 100) return;
+      if (this.invite) this.startTimerC(b);
       // Item 5: provisional responses other than 100 go upstream at once (not once the caller cancelled).
       if (this.answered === undefined && !this.cancelled) this.upstream(r);
       return;

@@ -226,6 +226,27 @@ describe('response context', () => {
     assert.deepEqual(statuses(upstream), [180, 487], '487 Request Terminated upstream');
   });
 
+  test('a 100 Trying allows the CANCEL (§9.1): a branch that only ever answers 100 is cancelled, by upstream or by Timer C', async () => {
+    const { ctx, branch } = setup(['sip:a@x.test', 'sip:b@x.test']);
+    await tick();
+    branch(0).answer(100);
+    ctx.cancel();
+    assert.equal(branch(0).cancels, 1, 'the 100 was enough');
+    assert.equal(branch(1).cancels, 0, 'nothing yet from the other');
+    branch(1).answer(100);
+    assert.equal(branch(1).cancels, 1, 'cancelled when its 100 came');
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { branch: only } = setup(['sip:c@x.test'], { timerCMs: 200_000 });
+      await tick();
+      only(0).answer(100);
+      mock.timers.tick(201_000);
+      assert.equal(only(0).cancels, 1, 'Timer C, which a 100 does not reset, cancels it');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   test('Timer C: a branch that rings too long is cancelled (§16.8)', async () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     try {
