@@ -212,53 +212,39 @@ describe('response context', () => {
     assert.deepEqual(statuses(upstream), [200], 'the second group answered');
   });
 
-  test('CANCEL from upstream: a branch without a provisional is cancelled once its 180 comes; 487 upstream', async () => {
-    const { ctx, upstream, branch } = setup(['sip:a@x.test', 'sip:b@x.test']);
-    await tick();
-    branch(0).answer(180);
-    ctx.cancel();
-    assert.equal(branch(0).cancels, 1, 'ringing branch cancelled at once');
-    assert.equal(branch(1).cancels, 0, 'no CANCEL before a provisional response (§9.1)');
-    branch(1).answer(180);
-    assert.equal(branch(1).cancels, 1, 'cancelled when its provisional came');
-    branch(0).answer(487);
-    branch(1).answer(487);
-    assert.deepEqual(statuses(upstream), [180, 487], '487 Request Terminated upstream');
-  });
-
-  test('a 100 Trying allows the CANCEL (§9.1): a branch that only ever answers 100 is cancelled, by upstream or by Timer C', async () => {
-    const { ctx, branch } = setup(['sip:a@x.test', 'sip:b@x.test']);
-    await tick();
-    branch(0).answer(100);
-    ctx.cancel();
-    assert.equal(branch(0).cancels, 1, 'the 100 was enough');
-    assert.equal(branch(1).cancels, 0, 'nothing yet from the other');
-    branch(1).answer(100);
-    assert.equal(branch(1).cancels, 1, 'cancelled when its 100 came');
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      const { branch: only } = setup(['sip:c@x.test'], { timerCMs: 200_000 });
+  // A 100 is a provisional response too (§9.1), though it goes no further upstream and does not reset Timer C.
+  for (const provisional of [180, 100]) {
+    test(`CANCEL from upstream: a branch is cancelled once its first provisional response (${provisional}) comes, not before; 487 upstream`, async () => {
+      const { ctx, upstream, branch } = setup(['sip:a@x.test', 'sip:b@x.test']);
       await tick();
-      only(0).answer(100);
-      mock.timers.tick(201_000);
-      assert.equal(only(0).cancels, 1, 'Timer C, which a 100 does not reset, cancels it');
-    } finally {
-      mock.timers.reset();
-    }
-  });
+      branch(0).answer(provisional);
+      ctx.cancel();
+      assert.equal(branch(0).cancels, 1, 'the branch that answered is cancelled at once');
+      assert.equal(branch(1).cancels, 0, 'no CANCEL before a provisional response (§9.1)');
+      branch(1).answer(provisional);
+      assert.equal(branch(1).cancels, 1, 'cancelled when its provisional came');
+      branch(0).answer(487);
+      branch(1).answer(487);
+      assert.deepEqual(
+        statuses(upstream),
+        provisional === 100 ? [487] : [180, 487],
+        '487 Request Terminated upstream',
+      );
+    });
 
-  test('Timer C: a branch that rings too long is cancelled (§16.8)', async () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      const { branch } = setup(['sip:a@x.test'], { timerCMs: 200_000 });
-      await tick();
-      branch(0).answer(180);
-      mock.timers.tick(199_000);
-      assert.equal(branch(0).cancels, 0, 'not before Timer C');
-      mock.timers.tick(2_000);
-      assert.equal(branch(0).cancels, 1, 'CANCEL when Timer C fires');
-    } finally {
-      mock.timers.reset();
-    }
-  });
+    test(`Timer C: a branch that answered ${provisional} and nothing more is cancelled (§16.8)`, async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const { branch } = setup(['sip:a@x.test'], { timerCMs: 200_000 });
+        await tick();
+        branch(0).answer(provisional);
+        mock.timers.tick(199_000);
+        assert.equal(branch(0).cancels, 0, 'not before Timer C');
+        mock.timers.tick(2_000);
+        assert.equal(branch(0).cancels, 1, 'CANCEL when Timer C fires');
+      } finally {
+        mock.timers.reset();
+      }
+    });
+  }
 });
