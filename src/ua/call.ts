@@ -108,10 +108,15 @@ export abstract class Call extends EventEmitter<CallEvents> {
   /**
    * Sends a re-INVITE (RFC 3261 §14.1) with a new offer: the current session
    * with its direction changed, or the description given. A 491 (glare) is
-   * retried after the random wait §14.1 prescribes. Resolves with the final
-   * response; a failure leaves the session as it was.
+   * retried after the random wait §14.1 prescribes, up to GLARE_RETRIES
+   * times; a peer still answering 491 then gets its 491 returned. Resolves
+   * with the final response; a failure leaves the session as it was.
    */
-  async reinvite(change: Direction | SessionDescription): Promise<SipResponse> {
+  reinvite(change: Direction | SessionDescription): Promise<SipResponse> {
+    return this.offerInInvite(change, 0);
+  }
+
+  private async offerInInvite(change: Direction | SessionDescription, glares: number): Promise<SipResponse> {
     const dialog = this.confirmedDialog('re-INVITE');
     if (this.reinviting || this.sdp.state !== 'stable' || this.unacked.size > 0)
       throw new Error('another offer/answer exchange is in progress');
@@ -136,12 +141,12 @@ export abstract class Call extends EventEmitter<CallEvents> {
       });
       if (response.status >= 200 && response.status < 300) return response;
       this.sdp.rollback();
-      if (response.status === 491) {
+      if (response.status === 491 && glares < GLARE_RETRIES) {
         // §14.1: the owner of the Call-ID waits 2.1-4 s, the other side 0-2 s, then tries again.
         this.reinviting = false;
         const wait = dialog.isUac ? 2100 + Math.random() * 1900 : Math.random() * 2000;
         await new Promise((r) => setTimeout(r, wait));
-        return this.reinvite(change);
+        return this.offerInInvite(change, glares + 1);
       }
       if (response.status === 481 || response.status === 408)
         this.end({ by: 'network', reason: `${response.status} to re-INVITE` });
@@ -532,6 +537,13 @@ export abstract class Call extends EventEmitter<CallEvents> {
   /** Cleanup of the subclass when the call ends. */
   protected onEnd(): void {}
 }
+
+/**
+ * How many times a re-INVITE answered 491 is sent again (RFC 3261 §14.1 sets
+ * no limit; true glare clears on the first retry, a peer that always answers
+ * 491 never does).
+ */
+const GLARE_RETRIES = 2;
 
 /** Most early dialogs (forks answering with different To tags) one outgoing call keeps. */
 const MAX_EARLY_DIALOGS = 32;

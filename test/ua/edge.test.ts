@@ -78,7 +78,7 @@ function answerTo(req: string, status: string, o: { tag: string; port?: number; 
     `SIP/2.0 ${status}`,
     `Via: ${header('Via')}`,
     `From: ${header('From')}`,
-    `To: ${header('To')};tag=${o.tag}`,
+    `To: ${/;tag=/i.test(header('To')) ? header('To') : `${header('To')};tag=${o.tag}`}`,
     `Call-ID: ${header('Call-ID')}`,
     `CSeq: ${header('CSeq')}`,
     ...(o.port === undefined ? [] : [`Contact: <sip:${o.tag}@127.0.0.1:${o.port}>`]),
@@ -203,6 +203,28 @@ describe('user agent edge cases', () => {
       assert.equal(call.dialog?.remoteTag, 'fork77', 'the 2xx of a fork past the limit makes the dialog');
       assert.equal(alice.ua.dialogs.size, 1, 'the other early dialogs are gone');
       await peer.waitFor((all) => all.some((m) => m.startsWith('ACK sip:fork77@')));
+    }));
+
+  test('a peer answering every re-INVITE with 491 gets two retries after the §14.1 waits, then its 491 is returned', () =>
+    callRawPeer(50, async ({ alice, peer, call, inv }) => {
+      peer.send(
+        answerTo(inv, '200 OK', { tag: 'bob', port: peer.port, body: sdp(30000) }),
+        alice.address.port,
+      );
+      await call.answered;
+      const reinvites = () => peer.got.filter((m) => m.startsWith('INVITE ') && /^To: .*;tag=bob/m.test(m));
+      const result = call.reinvite('sendonly');
+      for (let n = 1; n <= 3; n++) {
+        await peer.waitFor(() => reinvites().length >= n);
+        peer.send(
+          answerTo(reinvites()[n - 1] as string, '491 Request Pending', { tag: 'bob' }),
+          alice.address.port,
+        );
+      }
+      const response = await result;
+      assert.equal(response.status, 491, 'the last 491 is the answer');
+      assert.equal(reinvites().length, 3, 'sent three times in all');
+      assert.equal(call.state, 'answered', 'the call stays up');
     }));
 
   test('a second 2xx from a forked INVITE is ACKed and ended with BYE (§13.2.2.4)', () =>
