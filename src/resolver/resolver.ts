@@ -131,7 +131,11 @@ export class SipResolver {
   async hostAddresses(host: string): Promise<string[]> {
     const bare = bareHost(host);
     if (isIP(bare) !== 0) return [bare];
-    return (await this.addresses(bare, 'udp', 0)).map((t) => t.address);
+    if (!this.ownServers || bare === 'localhost' || bare.endsWith('.localhost')) return this.system(bare);
+    const [v4, v6] = await Promise.all([this.a(bare, 4), this.a(bare, 6)]);
+    const found = [...v4, ...v6];
+    // Names DNS does not know may still be in the hosts file ("localhost"): ask the system resolver.
+    return found.length > 0 ? found : this.system(bare);
   }
 
   /**
@@ -259,14 +263,7 @@ export class SipResolver {
   }
 
   private async addresses(host: string, transport: TransportName, port: number): Promise<ResolvedTarget[]> {
-    if (isIP(host)) return [{ transport, address: host, port }];
-    if (!this.ownServers || host === 'localhost' || host.endsWith('.localhost'))
-      return (await this.system(host)).map((address) => ({ transport, address, port }));
-    const [v4, v6] = await Promise.all([this.a(host, 4), this.a(host, 6)]);
-    let found = [...v4, ...v6];
-    // Names DNS does not know may still be in the hosts file ("localhost"): ask the system resolver.
-    if (found.length === 0) found = await this.system(host);
-    return found.map((address) => ({ transport, address, port }));
+    return (await this.hostAddresses(host)).map((address) => ({ transport, address, port }));
   }
 
   private system(host: string): Promise<string[]> {

@@ -417,13 +417,6 @@ export class SipStack {
   private readonly viaBase: Map<TransportName, string>;
   private readonly incoming: WeakMap<ServerTransaction, IncomingRequest>;
   private resolver: SipResolver | undefined;
-
-  /** The RFC 3263 resolver's counters: questions asked, answered from its cache or a shared question, refused at its bound, and outstanding now. */
-  get dnsStats(): { asked: number; shared: number; cached: number; refused: number; pending: number } {
-    const r = this.resolver;
-    if (r === undefined) return { asked: 0, shared: 0, cached: 0, refused: 0, pending: 0 };
-    return { ...r.stats, pending: r.pendingCount };
-  }
   private trace: ((direction: 'in' | 'out', data: Buffer, peer: Source | Target) => void) | undefined;
   private readonly numericTargets: Map<string, Target>;
   /** Counters of what was rejected or dropped. */
@@ -441,6 +434,13 @@ export class SipStack {
   };
   /** How incoming requests are validated: as a proxy (default) or as the endpoint or registrar they reach. */
   role: ValidationRole;
+
+  /** The RFC 3263 resolver's counters: questions asked, answered from its cache or a shared question, refused at its bound, and outstanding now. */
+  get dnsStats(): { asked: number; shared: number; cached: number; refused: number; pending: number } {
+    const r = this.resolver;
+    if (r === undefined) return { asked: 0, shared: 0, cached: 0, refused: 0, pending: 0 };
+    return { ...r.stats, pending: r.pendingCount };
+  }
 
   constructor(options: SipStackOptions) {
     this.options = options;

@@ -131,7 +131,6 @@ export class InviteClientTransaction
   cancelSent(): void {
     if (this.cancelled || (this.stateValue !== 'calling' && this.stateValue !== 'proceeding')) return;
     this.cancelled = true;
-    this.timerB.stop();
     this.timerB.start(sixtyFourT1(this.ctx.timers));
   }
 
