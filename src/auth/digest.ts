@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { createHash, createHmac, randomBytes, randomFillSync, randomInt, timingSafeEqual } from 'node:crypto';
 import { AuthHeader } from '../message/auth-header.js';
 import { quote } from '../message/scanner.js';
-import { textToBytes } from '../message/text.js';
+import { own, textToBytes } from '../message/text.js';
 
 /**
  * SIP Digest authentication (RFC 3261 §22, RFC 8760, RFC 7616, RFC 2617):
@@ -299,8 +299,18 @@ export class DigestClient {
     const answer = this.answer(c, request);
     // RFC 7616 §3.6: the client remembers nonce, count and opaque of the session to send
     // credentials up front later; RFC 3261 §22.1: the realm alone is the protection domain.
-    this.byRealm.delete(c.realm);
-    this.byRealm.set(c.realm, c);
+    // Kept as its own copy (the strings of `c` are pieces of the whole response), and for
+    // at most as many realms as nonces are counted.
+    const kept: Challenge = {
+      ...c,
+      realm: own(c.realm),
+      nonce: own(c.nonce),
+      opaque: c.opaque === undefined ? undefined : own(c.opaque),
+      algorithmText: c.algorithmText === undefined ? undefined : own(c.algorithmText),
+    };
+    this.byRealm.delete(kept.realm);
+    this.byRealm.set(kept.realm, kept);
+    if (this.byRealm.size > CLIENT_NONCES) this.byRealm.delete(this.byRealm.keys().next().value as string);
     return answer;
   }
 
@@ -331,7 +341,7 @@ export class DigestClient {
         if (state.cnonce === undefined) state.cnonce = this.newCnonce();
         cnonce = state.cnonce;
       }
-      this.counts.set(key, state);
+      this.counts.set(own(key), state);
       if (this.counts.size > CLIENT_NONCES) this.counts.delete(this.counts.keys().next().value as string);
       // RFC 7616 §3.4: nc is the count of requests sent with this nonce, 8 hex digits.
       nc = state.nc.toString(16).padStart(8, '0');
@@ -687,7 +697,7 @@ export class DigestServer {
   }
 
   private knowBatch(key: string, time: number): void {
-    this.knownBatches.set(key, time);
+    this.knownBatches.set(own(key), time);
     if (this.knownBatches.size > KNOWN_BATCHES)
       this.knownBatches.delete(this.knownBatches.keys().next().value as string);
   }
@@ -723,7 +733,7 @@ export class DigestServer {
     } else if (!isLater(issued, this.evicted)) {
       return 'stale';
     }
-    this.tracked.set(nonce, { nc, issued });
+    this.tracked.set(own(nonce), { nc, issued });
     while (this.tracked.size > this.maxTracked) {
       const [oldest, entry] = this.tracked.entries().next().value as [string, { nc: number; issued: Issue }];
       this.tracked.delete(oldest);

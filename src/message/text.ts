@@ -38,6 +38,21 @@ export function flat(s: string): string {
   return s;
 }
 
+/**
+ * A copy of `s` that shares nothing with the text it was cut from. A piece
+ * of a message longer than a dozen characters is a view into the whole
+ * message text and keeps all of it alive (up to the 64 KiB a message may
+ * have), and so does a string joined from such pieces; `flat` does not
+ * help with a single piece. For what a table keeps under a bound on its
+ * entries, from text a peer chose (failure counts, caches, nonce counts,
+ * bindings): an entry then costs its own length, not a message's.
+ */
+export function own(s: string): string {
+  // Joining makes a new string; cutting it flattens it into one fresh copy
+  // (and the cut is a view into that copy alone).
+  return `${s} `.slice(0, -1);
+}
+
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 const hasLatin1Slice = typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Slice === 'function';
 

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { bareHost } from '../message/host.js';
+import { own } from '../message/text.js';
 import type { SipUri } from '../message/uri.js';
 import { type Clock, systemClock } from '../transaction/clock.js';
 import { ipFamily, type TransportName } from '../transport/address.js';
@@ -332,12 +333,14 @@ export class SipResolver {
       return Promise.resolve([]);
     }
     this.stats.asked++;
+    // The name may be cut from a request: what is remembered keeps its own copy of it.
+    const kept = own(key);
     const asked = query().then(
-      (answer) => this.remember(key, answer.records, Math.min(answer.ttl * 1000, this.maxTtlMs)),
-      () => this.remember(key, [] as T[], Math.min(this.failureTtlMs, this.maxTtlMs)),
+      (answer) => this.remember(kept, answer.records, Math.min(answer.ttl * 1000, this.maxTtlMs)),
+      () => this.remember(kept, [] as T[], Math.min(this.failureTtlMs, this.maxTtlMs)),
     );
-    const done = asked.finally(() => this.pending.delete(key));
-    this.pending.set(key, done);
+    const done = asked.finally(() => this.pending.delete(kept));
+    this.pending.set(kept, done);
     return done;
   }
 }

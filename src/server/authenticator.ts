@@ -1,6 +1,7 @@
 import { type DigestAlgorithm, DigestServer } from '../auth/digest.js';
 import type { AuthHeader } from '../message/auth-header.js';
 import type { SipRequest } from '../message/message.js';
+import { own } from '../message/text.js';
 import type { Source } from '../transport/transport-layer.js';
 import { FailureGuard, type GuardOptions } from './guard.js';
 import type { UserStore } from './store/types.js';
@@ -56,7 +57,7 @@ export class Authenticator {
     let s = this.realms.get(realm);
     if (s === undefined) {
       s = new DigestServer({
-        realm,
+        realm: own(realm),
         secret: this.secret,
         algorithms: this.options.algorithms ?? ['SHA-256', 'MD5'],
         qop: this.options.qop ?? ['auth'],
@@ -64,7 +65,7 @@ export class Authenticator {
         now: this.options.now,
       });
       // A bounded number of realms: the server's own domains plus what requests name.
-      if (this.realms.size < 1024) this.realms.set(realm, s);
+      if (this.realms.size < 1024) this.realms.set(s.realm, s);
     }
     return s;
   }

@@ -1,3 +1,5 @@
+import { own } from '../message/text.js';
+
 /**
  * Makes guessing passwords expensive: failures are counted per key (a source
  * address, a user) over a sliding window; past a threshold each new
@@ -87,7 +89,8 @@ export class FailureGuard {
     e.failures.push(this.now());
     if (e.failures.length > this.lockAfter * 2) e.failures.splice(0, e.failures.length - this.lockAfter * 2);
     if (e.failures.length >= this.lockAfter) e.lockedUntil = this.now() + this.lockMs;
-    this.entries.set(key, e);
+    // The key is cut from a request: kept as its own copy, not as a view into the request.
+    this.entries.set(own(key), e);
   }
 
   /** A success forgets the key's failures (not a running lock). */

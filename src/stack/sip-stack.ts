@@ -5,6 +5,7 @@ import type { ParseLimits } from '../message/limits.js';
 import { type SipMessage, type SipRequest, SipResponse } from '../message/message.js';
 import { createResponse } from '../message/response.js';
 import { reasonPhrase } from '../message/status-codes.js';
+import { own } from '../message/text.js';
 import type { SipUri } from '../message/uri.js';
 import { inspect, type ValidationRole } from '../message/validate.js';
 import { Via } from '../message/via.js';
@@ -957,7 +958,7 @@ export class SipStack {
       const t = await this.resolveTarget(a);
       if (isIP(a.host) !== 0) {
         if (this.numericTargets.size >= 1024) this.numericTargets.clear();
-        this.numericTargets.set(target, t);
+        this.numericTargets.set(own(target), t);
       }
       return [t];
     }

@@ -2,6 +2,8 @@
  * In-memory stores: the same behaviour as the SQLite ones, nothing
  * durable. For tests and for a server that keeps no state across restarts.
  */
+
+import { own } from '../../message/text.js';
 import {
   byAorThenKey,
   byDomainThenUsername,
@@ -14,6 +16,24 @@ import {
   copyUser,
 } from './common.js';
 import type { Binding, BindingChange, LocationStore, User, UserStore } from './types.js';
+
+/**
+ * The copy a memory store keeps: its strings are its own, where the ones
+ * handed in are usually pieces of the REGISTER, each holding all its text.
+ */
+function keptBinding(b: Binding): Binding {
+  const c = copyBinding(b);
+  return {
+    ...c,
+    aor: own(c.aor),
+    contact: own(c.contact),
+    key: own(c.key),
+    callId: own(c.callId),
+    path: c.path.map(own),
+    ...(c.instanceId === undefined ? {} : { instanceId: own(c.instanceId) }),
+    ...(c.userAgent === undefined ? {} : { userAgent: own(c.userAgent) }),
+  };
+}
 
 export class MemoryLocationStore implements LocationStore {
   /** AOR → key → binding. Stored bindings are private copies. */
@@ -50,8 +70,11 @@ export class MemoryLocationStore implements LocationStore {
     checkChange(aor, change);
     const next = new Map(change.removeAll ? [] : this.aors.get(aor));
     for (const key of change.remove) next.delete(key);
-    for (const b of change.upsert) next.set(b.key, copyBinding(b));
-    if (next.size > 0) this.aors.set(aor, next);
+    for (const b of change.upsert) {
+      const kept = keptBinding(b);
+      next.set(kept.key, kept);
+    }
+    if (next.size > 0) this.aors.set(own(aor), next);
     else this.aors.delete(aor);
     return this.current(aor, now);
   }

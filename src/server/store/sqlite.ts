@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { own } from '../../message/text.js';
 import {
   afterChange,
   checkChange,
@@ -608,7 +609,8 @@ export class SqliteUserStore implements UserStore {
     const row = this.stmt.get.get(username, domain);
     const user = row && userFromRow(row);
     if (this.cache.size >= 100_000) this.cache.clear();
-    this.cache.set(key, user ?? null);
+    // The name comes from a request: the cache keeps its own copy, not a view into the request.
+    this.cache.set(own(key), user ?? null);
     return user;
   }
 
