@@ -20,6 +20,8 @@ Commands:
       --upstream URI     send requests for other domains through this proxy
       --max-transactions N  most live server transactions (200000, fewer on a small heap);
                          past it new requests get 503
+      --max-transaction-mb N  most MiB of requests those transactions hold
+                         (a quarter of the heap limit); past it, 503 too
   user add USER@DOMAIN --password P | remove USER@DOMAIN | list | import FILE   [--db FILE]
   registrations     The current bindings as a table [--db FILE].
   check FILE...     Parse and validate raw SIP messages; print one verdict per file.

@@ -41,6 +41,7 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
       'follow-redirects': { type: 'boolean' },
       upstream: { type: 'string' },
       'max-transactions': { type: 'string' },
+      'max-transaction-mb': { type: 'string' },
     },
   });
   let cfg: ServeConfig;
@@ -85,6 +86,8 @@ export async function runServe(args: string[], out: Print, err: Print): Promise<
     },
     routes,
     maxServerTransactions: cfg.limits.maxTransactions,
+    maxServerTransactionBytes:
+      cfg.limits.maxTransactionMiB === undefined ? undefined : cfg.limits.maxTransactionMiB * 1048576,
     maxConnections: cfg.limits.maxConnections,
   });
   let bound: Awaited<ReturnType<SipServer['start']>>;
@@ -174,6 +177,9 @@ function applyFlags(cfg: ServeConfig, v: FlagValues): void {
   }
   if (v['max-transactions'] !== undefined) {
     cfg.limits.maxTransactions = wholeNumber(v, 'max-transactions', 1, 10_000_000);
+  }
+  if (v['max-transaction-mb'] !== undefined) {
+    cfg.limits.maxTransactionMiB = wholeNumber(v, 'max-transaction-mb', 1, 1_000_000, 'MiB');
   }
   if (v['digest-algorithms'] !== undefined) {
     cfg.auth.algorithms = (v['digest-algorithms'] as string).split(',').map((a) => {

@@ -149,6 +149,8 @@ export abstract class SipMessage {
   limits: Readonly<ParseLimits>;
   /** @internal Index of the first field of each hot header id (1..HOT_MAX), -1 when absent; null once edited. */
   hot: number[] | null;
+  /** @internal Bytes the message took as received (start line to end of body); 0 when built by code. */
+  receivedBytes: number;
 
   protected constructor(version: string) {
     this.fieldList = [];
@@ -167,6 +169,7 @@ export abstract class SipMessage {
     this.declaredLength = -1;
     this.limits = DEFAULT_LIMITS;
     this.hot = null;
+    this.receivedBytes = 0;
   }
 
   abstract get isRequest(): boolean;

@@ -469,6 +469,7 @@ function finish(msg: SipMessage, buf: Buffer, limits: Readonly<ParseLimits>, str
     );
   }
   msg.setWireBody(buf, bodyStart, bodyStart + bodyLen);
+  msg.receivedBytes = bodyStart + bodyLen - msg.base;
   return msg;
 }
 

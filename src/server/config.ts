@@ -65,6 +65,8 @@ export interface ServeConfig {
   limits: {
     /** Most server transactions alive at once; new requests beyond are answered 503. */
     maxTransactions: number;
+    /** Most MiB of received requests the live server transactions hold; default a quarter of the heap limit. */
+    maxTransactionMiB?: number;
     /** Most TCP, TLS and WebSocket connections open at once; more are refused. */
     maxConnections: number;
   };
@@ -268,6 +270,9 @@ export function parseConfig(text: string, file = 'config', base: ServeConfig = c
       forEachKey(mapping(v, 'limits', where), where, {
         max_transactions: (n) => {
           cfg.limits.maxTransactions = int(n, 'limits.max_transactions', where, 1, 10_000_000);
+        },
+        max_transaction_mb: (n) => {
+          cfg.limits.maxTransactionMiB = int(n, 'limits.max_transaction_mb', where, 1, 1_000_000);
         },
         max_connections: (n) => {
           cfg.limits.maxConnections = int(n, 'limits.max_connections', where, 1, 1_000_000);

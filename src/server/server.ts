@@ -88,6 +88,8 @@ export interface ServerOptions {
   routeTimeoutMs?: number;
   /** Most server transactions alive at once (default 200,000); new requests beyond are answered 503. */
   maxServerTransactions?: number;
+  /** Most bytes of received requests their transactions hold (default a quarter of the heap limit); beyond, 503. */
+  maxServerTransactionBytes?: number;
   /** Most TCP, TLS and WebSocket connections open at once (default 10,000). */
   maxConnections?: number;
   /** How messages are queued when many arrive at once (see SipStackOptions.intake). */
@@ -159,6 +161,7 @@ export class SipServer {
       timers: options.timers,
       resolver: options.resolver,
       maxServerTransactions: options.maxServerTransactions,
+      maxServerTransactionBytes: options.maxServerTransactionBytes,
       maxConnections: options.maxConnections,
       intake: options.intake,
     });
@@ -273,6 +276,8 @@ export class SipServer {
         refused: refused - this.overloadLogged,
         limit: this.stack.transactions.maxServerTransactions,
         serverTransactions: this.stack.transactions.size.servers,
+        byteLimit: this.stack.transactions.maxServerTransactionBytes,
+        heldBytes: this.stack.transactions.serverBytes,
       },
       'transaction table full: new requests answered 503',
     );
@@ -315,6 +320,7 @@ export class SipServer {
       'transport.stunBindings': t.stunBindings,
       'transactions.clients': tx.clients,
       'transactions.servers': tx.servers,
+      'transactions.heldBytes': this.stack.transactions.serverBytes,
       'dns.asked': dns.asked,
       'dns.pending': dns.pending,
       'dns.refused': dns.refused,

@@ -57,6 +57,12 @@ export interface SipStackOptions {
    */
   maxServerTransactions?: number;
   /**
+   * Most bytes of received requests held by live server transactions
+   * (default a quarter of V8's heap limit); a new request beyond it is
+   * answered 503 like one past the count.
+   */
+  maxServerTransactionBytes?: number;
+  /**
    * Locates the server for requests sent without an explicit target
    * (RFC 3263). Default: a SipResolver on the system's DNS servers.
    */
@@ -460,6 +466,7 @@ export class SipStack {
       clock: options.clock,
       timers: options.timers,
       maxServerTransactions: options.maxServerTransactions,
+      maxServerTransactionBytes: options.maxServerTransactionBytes,
     });
     this.requestHandler = (incoming) => {
       // Without a handler every request is refused (RFC 3261 §21.5.4).

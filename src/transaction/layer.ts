@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { TransactionStateError } from '../errors.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { type Clock, systemClock } from './clock.js';
@@ -25,10 +26,23 @@ export interface TransactionLayerOptions {
    * the caller refuses it. Retransmissions, ACKs and CANCELs still match.
    */
   maxServerTransactions?: number;
+  /**
+   * Most bytes of received requests held by live server transactions
+   * (default a quarter of V8's heap limit). Each holds its request while it
+   * lingers, and a request may be as large as the parser's limit (64 KiB):
+   * the count limit alone would let large requests fill the heap. A new
+   * request that would go past it is refused like one past the count.
+   */
+  maxServerTransactionBytes?: number;
 }
 
 /** Default for TransactionLayerOptions.maxServerTransactions. */
 export const DEFAULT_MAX_SERVER_TRANSACTIONS = 200_000;
+
+/** Default for TransactionLayerOptions.maxServerTransactionBytes: a quarter of the heap limit. */
+export function defaultMaxServerTransactionBytes(heapLimit = getHeapStatistics().heap_size_limit): number {
+  return Math.floor(heapLimit / 4);
+}
 
 /** How a message reaches the network for one transaction. */
 export interface Channel {
@@ -62,6 +76,10 @@ export class TransactionLayer {
   private readonly servers: Map<string, ServerTransaction>;
   /** Most server transactions alive at once (see TransactionLayerOptions). */
   readonly maxServerTransactions: number;
+  /** Most bytes of requests they hold (see TransactionLayerOptions). */
+  readonly maxServerTransactionBytes: number;
+  /** Bytes of requests the live server transactions hold. */
+  private readonly held: { bytes: number };
 
   constructor(options: TransactionLayerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -69,6 +87,10 @@ export class TransactionLayer {
     const max = options.maxServerTransactions ?? DEFAULT_MAX_SERVER_TRANSACTIONS;
     if (!(max >= 1)) throw new TypeError('maxServerTransactions must be at least 1');
     this.maxServerTransactions = max;
+    const maxBytes = options.maxServerTransactionBytes ?? defaultMaxServerTransactionBytes();
+    if (!(maxBytes >= 1)) throw new TypeError('maxServerTransactionBytes must be at least 1');
+    this.maxServerTransactionBytes = maxBytes;
+    this.held = { bytes: 0 };
     this.clients = new Map();
     this.servers = new Map();
   }
@@ -76,6 +98,11 @@ export class TransactionLayer {
   /** Live client and server transactions. */
   get size(): { clients: number; servers: number } {
     return { clients: this.clients.size, servers: this.servers.size };
+  }
+
+  /** Bytes of received requests the live server transactions hold. */
+  get serverBytes(): number {
+    return this.held.bytes;
   }
 
   /**
@@ -136,9 +163,15 @@ export class TransactionLayer {
     const servers = this.servers;
     // Every answered transaction lingers (Timer J, L: 32 s over UDP), so a flood
     // would grow the table without bound. A CANCEL is let in: it ends work.
-    if (servers.size >= this.maxServerTransactions && request.method !== 'CANCEL')
+    const bytes = request.receivedBytes;
+    if (
+      (servers.size >= this.maxServerTransactions ||
+        this.held.bytes + bytes > this.maxServerTransactionBytes) &&
+      request.method !== 'CANCEL'
+    )
       return { kind: 'overloaded' };
-    const link = new ServerLink(this.clock, this.timers, channel, tu, servers, key);
+    this.held.bytes += bytes;
+    const link = new ServerLink(this.clock, this.timers, channel, tu, servers, key, this.held, bytes);
     const tx =
       request.method === 'INVITE'
         ? new InviteServerTransaction(request, key, link, link)
@@ -165,6 +198,7 @@ export class TransactionLayer {
     for (const tx of this.servers.values()) tx.abort();
     this.clients.clear();
     this.servers.clear();
+    this.held.bytes = 0;
   }
 }
 
@@ -229,8 +263,26 @@ class ClientLink extends Link<ClientTransaction, ClientTransactionUser> implemen
   }
 }
 
-/** The link of a server transaction. */
+/** The link of a server transaction, which also gives back the bytes its request held. */
 class ServerLink extends Link<ServerTransaction, ServerTransactionUser> implements ServerTransactionUser {
+  private readonly held: { bytes: number };
+  private readonly bytes: number;
+
+  constructor(
+    clock: Clock,
+    timers: TimerSettings,
+    channel: Channel,
+    tu: ServerTransactionUser,
+    table: Map<string, ServerTransaction>,
+    key: string,
+    held: { bytes: number },
+    bytes: number,
+  ) {
+    super(clock, timers, channel, tu, table, key);
+    this.held = held;
+    this.bytes = bytes;
+  }
+
   ack(a: SipRequest, tx: ServerTransaction): void {
     this.tu.ack?.(a, tx);
   }
@@ -245,6 +297,7 @@ class ServerLink extends Link<ServerTransaction, ServerTransactionUser> implemen
 
   terminated(tx: ServerTransaction): void {
     this.leave();
+    this.held.bytes -= this.bytes;
     this.tu.terminated?.(tx);
   }
 }

@@ -16,7 +16,7 @@ describe('sipwire serve configuration (YAML)', () => {
         'auth:',
         '  algorithms: [MD5]',
         'log: { level: debug, stats_interval: 15 }',
-        'limits: { max_transactions: 5000 }',
+        'limits: { max_transactions: 5000, max_transaction_mb: 300 }',
       ].join('\n'),
       'serve.yaml',
     );
@@ -32,6 +32,7 @@ describe('sipwire serve configuration (YAML)', () => {
     assert.equal(parseConfig('open: false').statsInterval, 60, 'a stats line a minute by default');
     assert.equal(cfg.open, false, 'closed by default');
     assert.equal(cfg.limits.maxTransactions, 5000, 'max_transactions');
+    assert.equal(cfg.limits.maxTransactionMiB, 300, 'max_transaction_mb');
     assert.equal(cfg.limits.maxConnections, 10_000, 'default max_connections');
     assert.equal(
       parseConfig('open: false').limits.maxTransactions,
@@ -63,6 +64,7 @@ describe('sipwire serve configuration (YAML)', () => {
       ['proxy:\n  timer_c: 30', /line 2: proxy\.timer_c must be a whole number from 181/],
       ['proxy:\n  upstream: "http://x"', /line 2: proxy\.upstream: /],
       ['limits:\n  max_transactions: 0', /line 2: limits\.max_transactions must be a whole number from 1/],
+      ['limits:\n  max_transaction_mb: 0', /line 2: limits\.max_transaction_mb must be a whole number from 1/],
       ['limits:\n  max_conections: 5', /line 2: 'max_conections' is not a setting/],
     ];
     for (const [text, want] of cases) {

@@ -19,7 +19,13 @@ import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/mem
 import { assertNothingLeft, openHandles } from '../support/net.js';
 
 async function server(
-  options: { open?: boolean; minExpires?: number; guard?: object; maxServerTransactions?: number } = {},
+  options: {
+    open?: boolean;
+    minExpires?: number;
+    guard?: object;
+    maxServerTransactions?: number;
+    maxServerTransactionBytes?: number;
+  } = {},
 ) {
   const users = new MemoryUserStore();
   await users.put(makeUser('alice@example.test', 'secret'));
@@ -34,6 +40,7 @@ async function server(
     auth: { guard: options.guard },
     logger: createLogger({ level: 'silent', pretty: false }),
     maxServerTransactions: options.maxServerTransactions,
+    maxServerTransactionBytes: options.maxServerTransactionBytes,
   });
   const bound = await s.start();
   const udp = bound.find((b) => b.transport === 'udp') as TransportAddress;
@@ -316,6 +323,31 @@ describe('overload', () => {
       const again = await ask(first);
       assert.match(again, /^SIP\/2\.0 200 /, again);
       assert.equal(srv.s.snapshot()['messages.overloaded'], 1);
+    } finally {
+      sock.close();
+      await srv.s.stop(0);
+    }
+  });
+});
+
+describe('overload by size', () => {
+  test('past the bytes of requests transactions may hold, a large request is answered 503 and a small one still served', async () => {
+    const srv = await server({ maxServerTransactionBytes: 40_000 });
+    const { sock, ask } = await asker(srv.udp.port);
+    const local = sock.address().port;
+    const large = () =>
+      options(local).replace('Content-Length: 0', `X-Padding: ${'p'.repeat(7000)}\r\nContent-Length: 0`);
+    try {
+      for (let i = 0; i < 5; i++)
+        assert.match(await ask(large()), /^SIP\/2\.0 200 /, `large request ${i + 1} fits`);
+      const held = srv.s.snapshot()['transactions.heldBytes'] as number;
+      assert.ok(held > 35_000 && held <= 40_000, `five large requests held: ${held} bytes`);
+      const refused = await ask(large());
+      assert.match(refused, /^SIP\/2\.0 503 Service Unavailable\r\n/, refused);
+      assert.match(refused, /\r\nRetry-After: 5\r\n/, refused);
+      assert.equal(srv.s.snapshot()['messages.overloaded'], 1);
+      assert.equal(srv.s.snapshot()['transactions.servers'], 5, 'the refused request made no transaction');
+      assert.match(await ask(options(local)), /^SIP\/2\.0 200 /, 'a small request still fits');
     } finally {
       sock.close();
       await srv.s.stop(0);

@@ -375,6 +375,41 @@ describe('matching requests to server transactions (RFC 3261 §17.2.3)', () => {
     assert.equal(layer.receiveRequest(request('OPTIONS'), ch).kind, 'new', 'room again once some ended');
   });
 
+  test('past maxServerTransactionBytes of held requests a new request makes none; the bytes come back as transactions end', () => {
+    const clock = new FakeClock();
+    const size = request('OPTIONS').receivedBytes;
+    assert.ok(size > 200, `a parsed request knows its size (${size})`);
+    const layer = new TransactionLayer({ clock, maxServerTransactionBytes: Math.floor(2.5 * size) });
+    const ch = new RecordingChannel();
+    const a = request('OPTIONS');
+    const first = layer.receiveRequest(a, ch);
+    assert.equal(first.kind, 'new');
+    assert.equal(layer.receiveRequest(request('OPTIONS'), ch).kind, 'new');
+    assert.equal(layer.serverBytes, 2 * size);
+    assert.equal(layer.receiveRequest(request('OPTIONS'), ch).kind, 'overloaded', 'a third would go past');
+    assert.equal(layer.receiveRequest(a, ch).kind, 'absorbed', 'a retransmission still matches');
+    assert.equal(layer.serverBytes, 2 * size, 'refused and absorbed requests hold nothing');
+    const cancel = request('CANCEL');
+    assert.equal(layer.receiveRequest(cancel, ch).kind, 'new', 'a CANCEL is let in');
+    assert.equal(layer.serverBytes, 2 * size + cancel.receivedBytes);
+    (first as { tx: import('../../src/index.js').ServerTransaction }).tx.respond(response(a, 200));
+    clock.tick(64 * 500);
+    assert.equal(
+      layer.serverBytes,
+      size + cancel.receivedBytes,
+      'the answered one gave its bytes back after Timer J',
+    );
+    layer.close();
+    assert.equal(layer.serverBytes, 0);
+  });
+
+  test('maxServerTransactionBytes: a request larger than the whole limit is refused; the limit must be at least 1', () => {
+    const layer = new TransactionLayer({ clock: new FakeClock(), maxServerTransactionBytes: 100 });
+    assert.equal(layer.receiveRequest(request('OPTIONS'), new RecordingChannel()).kind, 'overloaded');
+    assert.equal(layer.size.servers, 0);
+    assert.throws(() => new TransactionLayer({ maxServerTransactionBytes: 0 }), /at least 1/);
+  });
+
   test('maxServerTransactions must be at least 1', () => {
     assert.throws(() => new TransactionLayer({ maxServerTransactions: 0 }), /at least 1/);
   });
