@@ -64,7 +64,10 @@ describe('sipwire serve configuration (YAML)', () => {
       ['proxy:\n  timer_c: 30', /line 2: proxy\.timer_c must be a whole number from 181/],
       ['proxy:\n  upstream: "http://x"', /line 2: proxy\.upstream: /],
       ['limits:\n  max_transactions: 0', /line 2: limits\.max_transactions must be a whole number from 1/],
-      ['limits:\n  max_transaction_mb: 0', /line 2: limits\.max_transaction_mb must be a whole number from 1/],
+      [
+        'limits:\n  max_transaction_mb: 0',
+        /line 2: limits\.max_transaction_mb must be a whole number from 1/,
+      ],
       ['limits:\n  max_conections: 5', /line 2: 'max_conections' is not a setting/],
     ];
     for (const [text, want] of cases) {
