@@ -31,6 +31,12 @@ export interface IntakeOptions {
   budgetMs?: number;
   /** Most messages queued; beyond, a message is dropped and counted (default 8192). */
   maxQueued?: number;
+  /**
+   * Most bytes of messages queued (default 32 MiB); beyond, a message is
+   * dropped and counted the same way. A message may take 64 KiB, so the
+   * count alone would allow half a gigabyte.
+   */
+  maxQueuedBytes?: number;
 }
 
 /** Where the intake hands messages, and how it tells time and turns. */
@@ -122,6 +128,9 @@ export class Intake<S> {
   private readonly burst: number;
   private readonly budgetMs: number;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  /** Bytes of the messages waiting. */
+  private queuedBytes = 0;
   private readonly first = new Fifo<S>();
   private readonly second = new Fifo<S>();
   /** Messages read in this turn. */
@@ -135,15 +144,20 @@ export class Intake<S> {
     this.burst = options.burst ?? 16;
     this.budgetMs = options.budgetMs ?? 2;
     this.maxQueued = options.maxQueued ?? 8192;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1048576;
     for (const [k, v] of [
       ['burst', this.burst],
       ['maxQueued', this.maxQueued],
+      ['maxQueuedBytes', this.maxQueuedBytes],
     ] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`intake ${k} must be a whole number >= 1`);
     }
     if (!(this.budgetMs >= 0)) throw new RangeError('intake budgetMs must be >= 0');
     this.endTurn = () => this.drain();
-    this.handle = (d, s) => host.handle(d, s);
+    this.handle = (d, s) => {
+      this.queuedBytes -= d.length;
+      host.handle(d, s);
+    };
   }
 
   /** Messages waiting. */
@@ -165,10 +179,11 @@ export class Intake<S> {
       this.host.handle(data, source);
       return;
     }
-    if (this.queued >= this.maxQueued) {
+    if (this.queued >= this.maxQueued || this.queuedBytes + data.length > this.maxQueuedBytes) {
       this.host.shed(data, source);
       return;
     }
+    this.queuedBytes += data.length;
     this.host.deferred();
     if (finishesWork(data)) this.first.push(data, source);
     else this.second.push(data, source);

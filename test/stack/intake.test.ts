@@ -120,6 +120,21 @@ describe('intake: the order received messages are handled in', () => {
     assert.deepEqual(t.handled, ['INVITE', 'BYE', 'INVITE2']);
   });
 
+  test('past maxQueuedBytes what arrives is dropped too, and the room comes back as the queue drains', () => {
+    const t = host();
+    const big = (name: string) => Buffer.concat([msg(name), Buffer.alloc(3000, 0x20)]);
+    const intake = new Intake(t.h, { burst: 1, maxQueuedBytes: 7000 });
+    for (const m of ['INVITE', 'INVITE2', 'INVITE3', 'INVITE4']) intake.push(big(m), 'peer');
+    assert.deepEqual(t.shed, ['INVITE4'], 'the first is handled at once, two fit, the fourth would not');
+    intake.push(msg('BYE'), 'peer');
+    assert.deepEqual(t.shed, ['INVITE4'], 'a small one still fits');
+    t.endTurn();
+    assert.deepEqual(t.handled, ['INVITE', 'BYE', 'INVITE2', 'INVITE3']);
+    for (const m of ['INVITE5', 'INVITE6']) intake.push(big(m), 'peer');
+    assert.deepEqual(t.shed, ['INVITE4'], 'room again once drained');
+    assert.throws(() => new Intake(t.h, { maxQueuedBytes: 0 }), RangeError);
+  });
+
   test('options are checked', () => {
     const t = host();
     assert.throws(() => new Intake(t.h, { burst: 0 }), RangeError);
