@@ -10,32 +10,44 @@ import { DEFAULT_LIMITS, type ParseLimits, resolveLimits } from './limits.js';
  */
 export class StreamFramer {
   private readonly limits: Readonly<ParseLimits>;
-  private chunks: Buffer[];
-  private buffered: number;
+  /**
+   * The bytes held are data[0, held). `data` is either a view of what was
+   * received (not written to) or, when `owned`, a buffer of this framer's
+   * with room to grow: pieces that arrive before a message is whole are
+   * copied into it, and it doubles when full, so a message that comes a
+   * byte at a time costs time and memory in proportion to its length.
+   */
+  private data: Buffer;
+  private held: number;
+  private owned: boolean;
   /** Header-section end found so far (offset of the body), -1 while unknown. */
   private bodyAt: number;
   /** Total length of the message being assembled, -1 while unknown. */
   private total: number;
   /** Where to resume the search for the end of the header section. */
   private scanFrom: number;
+  /** Start of the header line the search is in. */
+  private lineStart: number;
   private errored: SipParseError | null;
   /** CRLFs seen since the last message, for ping detection. */
   private crlfRun: number;
 
   constructor(limits?: Partial<ParseLimits>) {
     this.limits = limits === undefined ? DEFAULT_LIMITS : resolveLimits(limits);
-    this.chunks = [];
-    this.buffered = 0;
+    this.data = EMPTY;
+    this.held = 0;
+    this.owned = false;
     this.bodyAt = -1;
     this.total = -1;
     this.scanFrom = 0;
+    this.lineStart = 0;
     this.errored = null;
     this.crlfRun = 0;
   }
 
   /** Bytes held that do not yet form a whole message. */
   get pending(): number {
-    return this.buffered;
+    return this.held;
   }
 
   /**
@@ -52,67 +64,74 @@ export class StreamFramer {
       );
     }
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    this.append(chunk);
     try {
       this.drain(onMessage, onPing);
     } catch (e) {
       if (e instanceof SipParseError) {
         this.errored = e;
-        this.chunks = [];
-        this.buffered = 0;
+        this.data = EMPTY;
+        this.held = 0;
+        this.owned = false;
       }
       throw e;
     }
   }
 
-  private joined(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
-    return this.chunks[0] as Buffer;
+  private append(chunk: Buffer): void {
+    if (this.held === 0) {
+      // Nothing held: the chunk itself, without a copy.
+      this.data = chunk;
+      this.held = chunk.length;
+      this.owned = false;
+      return;
+    }
+    const need = this.held + chunk.length;
+    if (!this.owned || need > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.held, 4096));
+      this.data.copy(grown, 0, 0, this.held);
+      this.data = grown;
+      this.owned = true;
+    }
+    chunk.copy(this.data, this.held);
+    this.held = need;
   }
 
+  /** Drops the first n bytes held; what is left is a view until more arrives. */
   private consume(n: number): void {
-    const buf = this.joined();
-    this.buffered -= n;
-    this.chunks = this.buffered === 0 ? [] : [buf.subarray(n)];
+    this.held -= n;
+    this.data = this.held === 0 ? EMPTY : this.data.subarray(n, n + this.held);
+    this.owned = false;
   }
 
   private drain(onMessage: (message: Buffer) => void, onPing?: () => void): void {
     for (;;) {
-      if (this.buffered === 0) return;
+      if (this.held === 0) return;
       if (this.bodyAt === -1) {
-        // Skip keep-alive CRLFs before a message.
-        let buf = this.joined();
-        let skip = 0;
-        while (skip < buf.length && (buf[skip] === 0x0d || buf[skip] === 0x0a)) {
-          if (buf[skip] === 0x0a) {
-            this.crlfRun++;
-            if (this.crlfRun === 2) {
-              this.crlfRun = 0;
-              onPing?.();
+        if (this.scanFrom === 0) {
+          // Skip keep-alive CRLFs before a message.
+          const buf = this.data;
+          let skip = 0;
+          while (skip < this.held && (buf[skip] === 0x0d || buf[skip] === 0x0a)) {
+            if (buf[skip] === 0x0a) {
+              this.crlfRun++;
+              if (this.crlfRun === 2) {
+                this.crlfRun = 0;
+                onPing?.();
+              }
             }
+            skip++;
           }
-          skip++;
-        }
-        if (skip > 0) {
-          this.consume(skip);
-          if (this.buffered === 0) return;
-          buf = this.joined();
-        }
-        this.crlfRun = 0;
-        const limit = this.limits.maxHeaderSectionSize;
-        const from = Math.max(0, this.scanFrom - 3);
-        let end = buf.indexOf('\r\n\r\n', from, 'latin1');
-        let sep = 4;
-        if (end === -1) {
-          const lf = buf.indexOf('\n\n', from, 'latin1');
-          if (lf !== -1) {
-            end = lf;
-            sep = 2;
+          if (skip > 0) {
+            this.consume(skip);
+            if (this.held === 0) return;
           }
+          this.crlfRun = 0;
         }
-        if (end === -1) {
-          if (buf.length > limit) {
+        const headEnd = this.findEmptyLine();
+        if (headEnd === -1) {
+          const limit = this.limits.maxHeaderSectionSize;
+          if (this.held > limit) {
             throw new SipParseError(
               ParseErrorCode.MESSAGE_TOO_LARGE,
               `header section exceeds the limit of ${limit} bytes`,
@@ -122,49 +141,75 @@ export class StreamFramer {
               },
             );
           }
-          this.scanFrom = buf.length;
           return;
         }
-        this.bodyAt = end + sep;
-        const cl = contentLength(buf, end);
+        const cl = contentLength(this.data, headEnd);
         if (cl === -1) {
           throw new SipParseError(
             ParseErrorCode.CONTENT_LENGTH_REQUIRED,
             'Content-Length is required on stream transports',
             {
-              offset: end,
+              offset: headEnd,
               header: 'Content-Length',
             },
           );
         }
         if (cl > this.limits.maxBodySize || this.bodyAt + cl > this.limits.maxMessageSize) {
           throw new SipParseError(ParseErrorCode.BODY_TOO_LARGE, `Content-Length ${cl} exceeds the limit`, {
-            offset: end,
+            offset: headEnd,
             status: 413,
           });
         }
         this.total = this.bodyAt + cl;
       }
-      if (this.buffered < this.total) return;
-      const buf = this.joined();
-      const message = buf.subarray(0, this.total);
-      const total = this.total;
+      if (this.held < this.total) return;
+      const message = this.data.subarray(0, this.total);
       this.bodyAt = -1;
-      this.total = -1;
       this.scanFrom = 0;
-      this.buffered -= total;
-      this.chunks = this.buffered === 0 ? [] : [buf.subarray(total)];
+      this.lineStart = 0;
+      // The rest becomes a view: nothing is written over the message handed out.
+      this.consume(this.total);
+      this.total = -1;
       onMessage(message);
+    }
+  }
+
+  /**
+   * Looks through the bytes not yet searched for the empty line that ends
+   * the header section (RFC 3261 §7: a line that is empty, or only CR, the
+   * way the parser reads lines). On finding it sets `bodyAt` and returns
+   * where the empty line starts; else -1, to go on from there next time.
+   */
+  private findEmptyLine(): number {
+    const buf = this.data;
+    const held = this.held;
+    let p = this.scanFrom;
+    let lineStart = this.lineStart;
+    for (;;) {
+      p = buf.indexOf(0x0a, p);
+      if (p === -1 || p >= held) {
+        this.scanFrom = held;
+        this.lineStart = lineStart;
+        return -1;
+      }
+      if (p === lineStart || (p === lineStart + 1 && buf[lineStart] === 0x0d)) {
+        this.bodyAt = p + 1;
+        return lineStart;
+      }
+      lineStart = p + 1;
+      p++;
     }
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
- * Content-Length of the header section buf[0, end) (compact "l" included),
- * -1 when absent. Conflicting or malformed values throw.
+ * Content-Length of the header section buf[0, headEnd) (compact "l"
+ * included), -1 when absent. Conflicting or malformed values throw.
  */
-function contentLength(buf: Buffer, end: number): number {
-  const text = buf.toString('latin1', 0, end + 2);
+function contentLength(buf: Buffer, headEnd: number): number {
+  const text = buf.toString('latin1', 0, headEnd);
   let found = -1;
   let pos = text.indexOf('\n') + 1;
   while (pos > 0 && pos < text.length) {
