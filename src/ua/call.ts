@@ -558,7 +558,8 @@ export class OutgoingCall extends Call {
   private out: OutgoingRequest | undefined;
   private provisional: boolean;
   private cancelAsked: boolean;
-  private cancelSent: boolean;
+  /** The attempt (the INVITE as last sent) a CANCEL went for. */
+  private cancelledOut: OutgoingRequest | undefined;
   /** Early dialogs by remote tag (forking gives several). */
   private readonly early: Map<string, Dialog>;
   /** PRACKed reliable provisionals: highest RSeq per remote tag (RFC 3262 §4). */
@@ -576,7 +577,7 @@ export class OutgoingCall extends Call {
     this.out = undefined;
     this.provisional = false;
     this.cancelAsked = false;
-    this.cancelSent = false;
+    this.cancelledOut = undefined;
     this.early = new Map();
     this.rseqs = new Map();
     this.answered = new Promise<SipResponse>((resolve, reject) => {
@@ -648,10 +649,15 @@ export class OutgoingCall extends Call {
     return this.cancel();
   }
 
+  /**
+   * A CANCEL for the INVITE as last sent, once: an INVITE sent again with
+   * credentials after a challenge is a new attempt and gets its own.
+   */
   private async sendCancel(): Promise<void> {
-    if (this.cancelSent || this.out === undefined) return;
-    this.cancelSent = true;
-    await this.out.cancel().catch(() => {});
+    const out = this.out;
+    if (out === undefined || out === this.cancelledOut || out.settled) return;
+    this.cancelledOut = out;
+    await out.cancel().catch(() => {});
   }
 
   private response(r: SipResponse, out: OutgoingRequest): void {
@@ -660,9 +666,9 @@ export class OutgoingCall extends Call {
   }
 
   private provisionalResponse(r: SipResponse, out: OutgoingRequest): void {
-    if (this.stateValue === 'ended') return;
     this.provisional = true;
-    if (this.cancelAsked) {
+    // A call that is over, or being cancelled, cancels the INVITE once it hears from it (§9.1).
+    if (this.cancelAsked || this.stateValue === 'ended') {
       void this.sendCancel();
       return;
     }
@@ -824,6 +830,11 @@ export class OutgoingCall extends Call {
 
   protected override onEnd(): void {
     for (const d of this.early.values()) this.ua.dialogs.delete(d.key);
+    // An INVITE still without a final response when the call ends (the call answered by a 2xx
+    // that matched no transaction, or ended another way) is given up: a CANCEL (§9.1), and
+    // 64*T1 later its transaction ends even if no final response comes. Without a
+    // provisional response yet, Timer B ends it anyway.
+    if (this.out?.answered === true) void this.sendCancel();
     // Stray 2xx of forks may still come for a while (§13.2.2.4); keep the Call-ID known for 64*T1.
     const key = this.pendingKey();
     const t = setTimeout(() => {

@@ -11,6 +11,7 @@ import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
 import { corpusDir } from '../support/corpus.js';
 import { TestDnsServer } from '../support/dns-server.js';
+import { mutator } from '../support/mutate.js';
 
 // Mutations of every message in the corpus (RFC 4475, RFC 5118, the RFC 3261
 // and RFC 3665 examples, the PJSIP fuzzing seeds) sent to a running open
@@ -70,58 +71,6 @@ const PIECES = [
   'Proxy-Require: mutated\r\n',
   'CSeq: 1 CANCEL\r\n',
 ];
-
-function mutator(seed: number) {
-  let s = seed;
-  const below = (n: number): number => {
-    s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff;
-    return Math.floor((s / 0x80000000) * n);
-  };
-  const mutate = (original: Buffer): Buffer => {
-    let b = Buffer.from(original);
-    for (let k = 1 + below(4); k > 0; k--) {
-      const at = below(b.length + 1);
-      switch (below(7)) {
-        case 0:
-          if (b.length > 0) b[below(b.length)] = below(256);
-          break;
-        case 1:
-          b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + below(20)))]);
-          break;
-        case 2:
-          b = Buffer.concat([
-            b.subarray(0, at),
-            Buffer.from(PIECES[below(PIECES.length)] as string, 'latin1'),
-            b.subarray(at),
-          ]);
-          break;
-        case 3: {
-          const from = below(b.length);
-          b = Buffer.concat([b.subarray(0, at), b.subarray(from, from + below(80)), b.subarray(at)]);
-          break;
-        }
-        case 4:
-          b = b.subarray(0, at);
-          break;
-        case 5: {
-          const lines = b.toString('latin1').split('\r\n');
-          lines.splice(below(lines.length), 0, lines[below(lines.length)] as string);
-          b = Buffer.from(lines.join('\r\n'), 'latin1');
-          break;
-        }
-        default:
-          b = Buffer.from(
-            b
-              .toString('latin1')
-              .replace(/(Content-Length|\bl)[ \t]*:[ \t]*\d+/i, `Content-Length: ${below(3000)}`),
-            'latin1',
-          );
-      }
-    }
-    return b.length > 60_000 ? b.subarray(0, 60_000) : b;
-  };
-  return { mutate, below };
-}
 
 describe('mutated corpus messages against a running sipwire serve (open proxy, silent DNS)', () => {
   const MAX_PENDING = 16;
@@ -205,7 +154,7 @@ describe('mutated corpus messages against a running sipwire serve (open proxy, s
   }, async () => {
     const base = seeds();
     assert.ok(base.length > 250, `the corpus gives the seeds (${base.length})`);
-    const { mutate, below } = mutator(20261127);
+    const { mutate, below } = mutator(20261127, PIECES);
     let mostPending = 0;
     let sentTcp = 0;
     for (let i = 0; i < 13_200; i++) {

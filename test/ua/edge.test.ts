@@ -187,6 +187,49 @@ describe('user agent edge cases', () => {
       );
     }));
 
+  test('a call answered by a 2xx that matched no transaction cancels its INVITE when it ends, and nothing is left', () =>
+    callRawPeer(10, async ({ alice, peer, call, inv }) => {
+      peer.send(answerTo(inv, '183 Session Progress', { tag: 'bob', port: peer.port }), alice.address.port);
+      await once(call, 'progress');
+      // The 2xx comes with a top Via the INVITE did not have: no transaction takes it, the call does.
+      const stray = answerTo(inv, '200 OK', { tag: 'bob', port: peer.port, body: sdp(30000) }).replace(
+        /branch=[^;\r]+/,
+        'branch=z9hG4bK-not-the-invite',
+      );
+      peer.send(stray, alice.address.port);
+      await call.answered;
+      await call.hangup();
+      await peer.waitFor(
+        (all) => all.some((m) => m.startsWith('BYE ')) && all.some((m) => m.startsWith('CANCEL ')),
+      );
+      const cancel = peer.got.find((m) => m.startsWith('CANCEL ')) as string;
+      const branch = (m: string) => /branch=([^;\r]+)/.exec(m)?.[1];
+      assert.equal(branch(cancel), branch(inv), 'the CANCEL is for the INVITE');
+      // The peer answers neither: 64*T1 after the CANCEL the INVITE's transaction ends (§9.1).
+      for (let i = 0; i < 100 && alice.stack.transactions.size.clients > 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(alice.stack.transactions.size.clients, 0, 'no transaction is left');
+    }));
+
+  test('a provisional response to the INVITE of a call already over gets a CANCEL', () =>
+    callRawPeer(50, async ({ alice, peer, call, inv }) => {
+      const stray = answerTo(inv, '200 OK', { tag: 'bob', port: peer.port, body: sdp(30000) }).replace(
+        /branch=[^;\r]+/,
+        'branch=z9hG4bK-not-the-invite',
+      );
+      peer.send(stray, alice.address.port);
+      await call.answered;
+      void call.hangup();
+      assert.equal(call.state, 'ended');
+      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
+      assert.ok(!peer.got.some((m) => m.startsWith('CANCEL ')), 'no CANCEL before a provisional response');
+      peer.send(answerTo(inv, '180 Ringing', { tag: 'bob', port: peer.port }), alice.address.port);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('CANCEL ')));
+      for (let i = 0; i < 100 && alice.stack.transactions.size.clients > 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(alice.stack.transactions.size.clients, 0, 'no transaction is left');
+    }));
+
   test('a peer answering with ever new To tags gets at most 32 early dialogs; its 2xx still makes the call', () =>
     callRawPeer(50, async ({ alice, peer, call, inv }) => {
       let progress = 0;
