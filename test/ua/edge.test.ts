@@ -13,12 +13,13 @@ import {
   UserAgent,
 } from '../../src/index.js';
 
-async function agent(name: string, t1 = 50) {
+async function agent(name: string, t1 = 50, auth?: { username: string; password: string }) {
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1 } });
   const [address] = (await stack.start()) as [TransportAddress];
   const ua = new UserAgent(stack, {
     uri: `sip:${name}@127.0.0.1`,
     media: { port: name === 'alice' ? 41000 : 42000 },
+    auth,
   });
   const trace: string[] = [];
   stack.onTrace((dir, data) => trace.push(`${dir} ${data.toString('latin1').split('\r\n')[0]}`));
@@ -98,8 +99,9 @@ async function callRawPeer(
     call: OutgoingCall;
     inv: string;
   }) => Promise<void>,
+  auth?: { username: string; password: string },
 ): Promise<void> {
-  const alice = await agent('alice', t1);
+  const alice = await agent('alice', t1, auth);
   const peer = await rawPeer();
   try {
     const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
@@ -229,6 +231,40 @@ describe('user agent edge cases', () => {
         await new Promise((r) => setTimeout(r, 50));
       assert.equal(alice.stack.transactions.size.clients, 0, 'no transaction is left');
     }));
+
+  test('a call cancelled before a challenge cancels the INVITE sent again with credentials too', () =>
+    callRawPeer(
+      50,
+      async ({ alice, peer, call, inv }) => {
+        const outcome = call.answered.then(
+          () => 'answered',
+          (e: { status?: number }) => `failed ${e.status}`,
+        );
+        const branch = (m: string) => /branch=([^;\r]+)/.exec(m)?.[1];
+        const cancels = () => peer.got.filter((m) => m.startsWith('CANCEL '));
+        const invites = () => peer.got.filter((m) => m.startsWith('INVITE '));
+        peer.send(answerTo(inv, '180 Ringing', { tag: 'bob', port: peer.port }), alice.address.port);
+        await once(call, 'ringing');
+        void call.cancel();
+        await peer.waitFor(() => cancels().length === 1);
+        // The peer challenges the INVITE instead of ending it with 487; the agent sends it again with credentials.
+        const challenge = answerTo(inv, '401 Unauthorized', { tag: 'bob' }).replace(
+          'Content-Length: 0',
+          'WWW-Authenticate: Digest realm="r", nonce="abc", qop="auth", algorithm=MD5\r\nContent-Length: 0',
+        );
+        peer.send(challenge, alice.address.port);
+        await peer.waitFor(() => invites().length === 2);
+        const again = invites()[1] as string;
+        assert.match(again, /^Authorization: Digest /m);
+        peer.send(answerTo(again, '180 Ringing', { tag: 'bob', port: peer.port }), alice.address.port);
+        // (The first CANCEL, unanswered, is sent again meanwhile: look for one with the new branch.)
+        await peer.waitFor(() => cancels().some((c) => branch(c) === branch(again)));
+        peer.send(answerTo(again, '487 Request Terminated', { tag: 'bob' }), alice.address.port);
+        assert.equal(await outcome, 'failed 487');
+        assert.equal(call.state, 'ended');
+      },
+      { username: 'alice', password: 'secret' },
+    ));
 
   test('a peer answering with ever new To tags gets at most 32 early dialogs; its 2xx still makes the call', () =>
     callRawPeer(50, async ({ alice, peer, call, inv }) => {
