@@ -88,7 +88,11 @@ export class StreamFramer {
     }
     const need = this.held + chunk.length;
     if (!this.owned || need > this.data.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.held, 4096));
+      // Doubling up to the largest message; past that (a whole message and the start of
+      // the next) just what is needed.
+      const grown = Buffer.allocUnsafe(
+        Math.max(need, Math.min(2 * this.held, this.limits.maxMessageSize), 4096),
+      );
       this.data.copy(grown, 0, 0, this.held);
       this.data = grown;
       this.owned = true;
