@@ -53,6 +53,13 @@ async function udpSocket(): Promise<Socket> {
   return s;
 }
 
+/** Sends a request (`lines` without Content-Length) to the server; resolves with the first message back. */
+function exchange(sock: Socket, port: number, lines: string[]): Promise<string> {
+  const answer = new Promise<string>((r) => sock.once('message', (d) => r(d.toString('latin1'))));
+  sock.send([...lines, 'Content-Length: 0', '', ''].join('\r\n'), port, '127.0.0.1');
+  return answer;
+}
+
 /** Waits until `done()` holds or `ms` have passed; returns whether it held. */
 async function settle(done: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(250)) if (done()) return true;
@@ -141,26 +148,18 @@ describe('mutated responses against sipwire', { concurrency: true }, () => {
     const ap = alice.address().port;
     const bp = bob.address().port;
     try {
-      const registered = new Promise<string>((r) => bob.once('message', (d) => r(d.toString('latin1'))));
-      bob.send(
-        [
-          'REGISTER sip:example.test SIP/2.0',
-          `Via: SIP/2.0/UDP 127.0.0.1:${bp};branch=z9hG4bK-bob-reg;rport`,
-          'Max-Forwards: 70',
-          'From: <sip:bob@example.test>;tag=reg',
-          'To: <sip:bob@example.test>',
-          'Call-ID: bob-registers',
-          'CSeq: 1 REGISTER',
-          `Contact: <sip:bob@127.0.0.1:${bp}>`,
-          'Expires: 3600',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
-        sp,
-        '127.0.0.1',
-      );
-      assert.match(await registered, /^SIP\/2\.0 200 /);
+      const registered = await exchange(bob, sp, [
+        'REGISTER sip:example.test SIP/2.0',
+        `Via: SIP/2.0/UDP 127.0.0.1:${bp};branch=z9hG4bK-bob-reg;rport`,
+        'Max-Forwards: 70',
+        'From: <sip:bob@example.test>;tag=reg',
+        'To: <sip:bob@example.test>',
+        'Call-ID: bob-registers',
+        'CSeq: 1 REGISTER',
+        `Contact: <sip:bob@127.0.0.1:${bp}>`,
+        'Expires: 3600',
+      ]);
+      assert.match(registered, /^SIP\/2\.0 200 /);
       const callee = mutatingCallee(bob, 20261127, (m) =>
         m.method === 'INVITE'
           ? [
@@ -228,24 +227,16 @@ describe('mutated responses against sipwire', { concurrency: true }, () => {
       assert.equal(snapshot()['messages.internalErrors'], 0, 'no internal error');
       assert.ok(cleared, `every transaction ended: ${JSON.stringify(snapshot())}`);
       alice.removeAllListeners('message');
-      const answer = new Promise<string>((r) => alice.once('message', (d) => r(d.toString('latin1'))));
-      alice.send(
-        [
-          'OPTIONS sip:example.test SIP/2.0',
-          `Via: SIP/2.0/UDP 127.0.0.1:${ap};branch=z9hG4bK-alice-still;rport`,
-          'Max-Forwards: 70',
-          'From: <sip:alice@example.test>;tag=still',
-          'To: <sip:example.test>',
-          'Call-ID: still-serving',
-          'CSeq: 1 OPTIONS',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
-        sp,
-        '127.0.0.1',
-      );
-      assert.match(await answer, /^SIP\/2\.0 200 /, 'the server still serves');
+      const answer = await exchange(alice, sp, [
+        'OPTIONS sip:example.test SIP/2.0',
+        `Via: SIP/2.0/UDP 127.0.0.1:${ap};branch=z9hG4bK-alice-still;rport`,
+        'Max-Forwards: 70',
+        'From: <sip:alice@example.test>;tag=still',
+        'To: <sip:example.test>',
+        'Call-ID: still-serving',
+        'CSeq: 1 OPTIONS',
+      ]);
+      assert.match(answer, /^SIP\/2\.0 200 /, 'the server still serves');
     } finally {
       alice.close();
       bob.close();

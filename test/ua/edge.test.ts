@@ -90,6 +90,14 @@ function answerTo(req: string, status: string, o: { tag: string; port?: number; 
   ].join('\r\n');
 }
 
+/** A 2xx to `inv` with a top Via the INVITE did not have: no transaction takes it, the call does. */
+function strayOk(inv: string, port: number): string {
+  return answerTo(inv, '200 OK', { tag: 'bob', port, body: sdp(30000) }).replace(
+    /branch=[^;\r]+/,
+    'branch=z9hG4bK-not-the-invite',
+  );
+}
+
 /** alice (T1 `t1`) calls a raw UDP peer; `fn` gets them, the call and the INVITE as the peer got it. */
 async function callRawPeer(
   t1: number,
@@ -193,12 +201,7 @@ describe('user agent edge cases', () => {
     callRawPeer(10, async ({ alice, peer, call, inv }) => {
       peer.send(answerTo(inv, '183 Session Progress', { tag: 'bob', port: peer.port }), alice.address.port);
       await once(call, 'progress');
-      // The 2xx comes with a top Via the INVITE did not have: no transaction takes it, the call does.
-      const stray = answerTo(inv, '200 OK', { tag: 'bob', port: peer.port, body: sdp(30000) }).replace(
-        /branch=[^;\r]+/,
-        'branch=z9hG4bK-not-the-invite',
-      );
-      peer.send(stray, alice.address.port);
+      peer.send(strayOk(inv, peer.port), alice.address.port);
       await call.answered;
       await call.hangup();
       await peer.waitFor(
@@ -215,11 +218,7 @@ describe('user agent edge cases', () => {
 
   test('a provisional response to the INVITE of a call already over gets a CANCEL', () =>
     callRawPeer(50, async ({ alice, peer, call, inv }) => {
-      const stray = answerTo(inv, '200 OK', { tag: 'bob', port: peer.port, body: sdp(30000) }).replace(
-        /branch=[^;\r]+/,
-        'branch=z9hG4bK-not-the-invite',
-      );
-      peer.send(stray, alice.address.port);
+      peer.send(strayOk(inv, peer.port), alice.address.port);
       await call.answered;
       void call.hangup();
       assert.equal(call.state, 'ended');
