@@ -317,6 +317,7 @@ export class SipServer {
       'transport.framingErrors': t.framingErrors,
       'transport.refusedConnections': t.refusedConnections,
       'transport.stalledConnections': t.stalledConnections,
+      'transport.partialOverflows': t.partialOverflows,
       'transport.stunBindings': t.stunBindings,
       'transactions.clients': tx.clients,
       'transactions.servers': tx.servers,

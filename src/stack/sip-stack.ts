@@ -51,6 +51,8 @@ export interface SipStackOptions {
   maxConnections?: number;
   /** Most bytes waiting to be written on one connection before it is closed (default 1 MiB). */
   maxQueuedBytes?: number;
+  /** Most bytes of incomplete messages all stream connections hold together (default 64 MiB). */
+  maxPartialBytes?: number;
   /**
    * Most server transactions alive at once (default 200,000); a new request
    * beyond it is answered 503 with Retry-After, without a transaction.
@@ -460,6 +462,7 @@ export class SipStack {
         keepAliveMs: options.keepAliveMs,
         maxConnections: options.maxConnections,
         maxQueuedBytes: options.maxQueuedBytes,
+        maxPartialBytes: options.maxPartialBytes,
       },
     );
     this.transactions = new TransactionLayer({

@@ -29,6 +29,8 @@ export interface ConnectionHandlers {
   closed(conn: Connection): void;
   /** More than `maxQueuedBytes` waited to be written (the peer does not read): the connection is being closed. */
   stalled?(conn: Connection): void;
+  /** The bytes of an incomplete message the connection now holds (0 once it closes). */
+  holding?(conn: Connection, bytes: number): void;
 }
 
 export interface ConnectionOptions {
@@ -204,6 +206,8 @@ export class StreamConnection extends ConnectionBase {
       }
       throw e;
     }
+    if (!this.open) return;
+    this.handlers.holding?.(this, this.framer.pending);
     // Bound how long a partial message may sit in the buffer.
     if (this.framer.pending > 0) {
       if (this.partialTimer === undefined && this.partialTimeoutMs > 0) {
@@ -215,10 +219,12 @@ export class StreamConnection extends ConnectionBase {
     }
   }
 
+  /** On closing (either side): timers stop, and what the framer held no longer counts. */
   protected override clearTimers(): void {
     super.clearTimers();
     if (this.partialTimer !== undefined) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
+    this.handlers.holding?.(this, 0);
   }
 }
 

@@ -76,6 +76,12 @@ export interface TransportLayerOptions {
    * that stops reading while messages for it pile up is disconnected.
    */
   maxQueuedBytes?: number;
+  /**
+   * Most bytes of incomplete messages held by all stream connections
+   * together (default 64 MiB). Each may hold up to a message (64 KiB) for
+   * `partialTimeoutMs`; past this, the connection holding most is closed.
+   */
+  maxPartialBytes?: number;
   /** Give up connecting after this many ms (default 10 s). */
   connectTimeoutMs?: number;
   /**
@@ -130,6 +136,11 @@ export class TransportLayer {
   private readonly pool: Map<string, Connection>;
   private readonly connecting: Map<string, Promise<Connection>>;
   private readonly connections: Map<number, Connection>;
+  /** Connections holding an incomplete message, with its bytes so far. */
+  private readonly partial: Map<Connection, number>;
+  /** Their sum. */
+  private partialBytes: number;
+  private shedding: boolean;
   /** Counters for what was refused or dropped. */
   readonly stats: {
     droppedDatagrams: number;
@@ -137,6 +148,8 @@ export class TransportLayer {
     refusedConnections: number;
     /** Connections closed because their peer left more than `maxQueuedBytes` unread. */
     stalledConnections: number;
+    /** Connections closed because the incomplete messages of all held more than `maxPartialBytes`. */
+    partialOverflows: number;
     /** STUN Binding Requests answered on the UDP ports (RFC 5626 §8 keep-alives). */
     stunBindings: number;
   };
@@ -152,6 +165,7 @@ export class TransportLayer {
       partialTimeoutMs: options.partialTimeoutMs ?? 30_000,
       maxConnections: options.maxConnections ?? 10_000,
       maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
+      maxPartialBytes: options.maxPartialBytes ?? 64 * 1024 * 1024,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       keepAliveMs: options.keepAliveMs ?? 0,
       udpBufferBytes: options.udpBufferBytes ?? 4 * 1024 * 1024,
@@ -162,11 +176,15 @@ export class TransportLayer {
     this.pool = new Map();
     this.connecting = new Map();
     this.connections = new Map();
+    this.partial = new Map();
+    this.partialBytes = 0;
+    this.shedding = false;
     this.stats = {
       droppedDatagrams: 0,
       framingErrors: 0,
       refusedConnections: 0,
       stalledConnections: 0,
+      partialOverflows: 0,
       stunBindings: 0,
     };
     this.keepAlive = undefined;
@@ -218,12 +236,50 @@ export class TransportLayer {
       stalled: () => {
         this.stats.stalledConnections++;
       },
+      holding: (conn, bytes) => {
+        const was = this.partial.get(conn) ?? 0;
+        if (bytes === was) return;
+        if (bytes === 0) this.partial.delete(conn);
+        else this.partial.set(conn, bytes);
+        this.partialBytes += bytes - was;
+        if (this.partialBytes > this.options.maxPartialBytes) this.shedPartial();
+      },
       closed: (conn) => {
         this.connections.delete(conn.id);
         const key = poolKey(conn.transport, conn.remoteAddress, conn.remotePort);
         if (this.pool.get(key) === conn) this.pool.delete(key);
       },
     };
+  }
+
+  /**
+   * Closes the connections holding the largest incomplete messages until the
+   * total is within its limit: a flood of slow senders loses its own
+   * connections, while a peer whose message is merely split across reads
+   * holds little.
+   */
+  private shedPartial(): void {
+    if (this.shedding) return;
+    this.shedding = true;
+    try {
+      while (this.partialBytes > this.options.maxPartialBytes) {
+        let largest: Connection | undefined;
+        let most = 0;
+        for (const [c, b] of this.partial) {
+          if (b > most) {
+            most = b;
+            largest = c;
+          }
+        }
+        if (largest === undefined) return;
+        this.stats.partialOverflows++;
+        this.partial.delete(largest);
+        this.partialBytes -= most;
+        largest.close();
+      }
+    } finally {
+      this.shedding = false;
+    }
   }
 
   private adopt(conn: Connection): Connection {

@@ -495,3 +495,79 @@ describe('a peer that does not read', () => {
     }
   });
 });
+
+describe('incomplete messages on many connections', () => {
+  test('past maxPartialBytes in all, the connection holding the most is closed; the others go on', async () => {
+    const server = new SipStack({ listen: ['tcp:127.0.0.1:0'], maxPartialBytes: 100_000 });
+    const [addr] = (await server.start()) as [TransportAddress];
+    server.onRequest((inc) => inc.respond(200));
+    const head = (n: number) =>
+      [
+        'OPTIONS sip:bob@127.0.0.1 SIP/2.0',
+        `Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKpartial${n}`,
+        'Max-Forwards: 70',
+        'From: <sip:a@b>;tag=1',
+        'To: <sip:bob@127.0.0.1>',
+        `Call-ID: partial${n}`,
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+      ].join('\r\n');
+    // Padding header lines (each within the line limit), `kb` thousand bytes in all.
+    const pad = (kb: number) =>
+      Array.from({ length: kb }, (_, i) => `\r\nX-Pad-${i}: ${'p'.repeat(990)}`).join('');
+    const sockets = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const sock = connect(addr.port, '127.0.0.1');
+        sock.on('error', () => {});
+        await new Promise<void>((r) => sock.once('connect', () => r()));
+        const state = { sock, closed: false, got: '' };
+        sock.on('close', () => {
+          state.closed = true;
+        });
+        sock.on('data', (d) => {
+          state.got += d.toString('latin1');
+        });
+        return state;
+      }),
+    );
+    const [a, b, c, d] = sockets as [
+      (typeof sockets)[0],
+      (typeof sockets)[0],
+      (typeof sockets)[0],
+      (typeof sockets)[0],
+    ];
+    try {
+      // Header sections without their end: about 30, 25 and 20 KB held, 75 KB in all.
+      for (const [s, kb, n] of [
+        [a, 30, 1],
+        [b, 25, 2],
+        [c, 20, 3],
+      ] as const) {
+        s.sock.write(`${head(n)}${pad(kb)}`);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(server.transports.stats.partialOverflows, 0, 'within the limit');
+      // 28 KB more on a fourth: about 103 KB, past 100,000. The largest (30 KB) goes.
+      d.sock.write(`${head(4)}${pad(28)}`);
+      for (let i = 0; i < 100 && !a.closed; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(a.closed, true, 'the connection holding most is closed');
+      assert.equal(server.transports.stats.partialOverflows, 1);
+      assert.deepEqual(
+        [b, c, d].map((s) => s.closed),
+        [false, false, false],
+        'the others stay',
+      );
+      // The others finish their messages and are answered.
+      for (const s of [b, c, d]) s.sock.write('\r\n\r\n');
+      for (let i = 0; i < 100 && ![b, c, d].every((s) => s.got.includes('SIP/2.0 200 ')); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.ok(
+        [b, c, d].every((s) => s.got.startsWith('SIP/2.0 200 ')),
+        'each is answered once its message is whole',
+      );
+    } finally {
+      for (const s of sockets) s.sock.destroy();
+      await server.stop();
+    }
+  });
+});
