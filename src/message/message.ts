@@ -17,7 +17,7 @@ import {
 } from './name-addr.js';
 import { parseDigits, parseMaxForwards } from './numeric.js';
 import { reasonPhrase } from './status-codes.js';
-import { bytesToText, flat, latin1, textToBytes } from './text.js';
+import { bytesToText, flat, latin1, own, textToBytes } from './text.js';
 import { scanUri, type Uri } from './uri.js';
 import { parseFirstVia, parseViaList, Via } from './via.js';
 
@@ -74,8 +74,10 @@ function headerKey(name: string): HeaderKey {
   let k = keyCache.get(name);
   if (k === undefined) {
     const info = headerInfo(name);
-    k = { info, name: info?.name ?? name, lower: name.toLowerCase() };
-    if (keyCache.size < 512) keyCache.set(name, k);
+    // Kept for later calls: its own copy of a name that may be cut from a message.
+    const kept = own(name);
+    k = { info, name: info?.name ?? kept, lower: kept.toLowerCase() };
+    if (keyCache.size < 512) keyCache.set(kept, k);
   }
   return k;
 }

@@ -156,6 +156,17 @@ describe('tables keep their own copies of what peers send', () => {
     assert.ok(retained < LIMIT, `${N} tracked nonces keep ${retained} bytes`);
   });
 
+  test('header names given to a message are remembered without the text they were cut from', async () => {
+    const retained = await retainedBytes(() => {
+      for (let i = 0; i < N; i++) {
+        const m = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n'));
+        m.appendHeader(cutFromLargeText(`X-Retained-Name-${i}`), 'value');
+        assert.equal(m.get(`x-retained-name-${i}`), 'value');
+      }
+    });
+    assert.ok(retained < LIMIT, `${N} names remembered keep ${retained} bytes`);
+  });
+
   test('a client answering many realms keeps at most 256 of them, each as its own copy', async () => {
     const client = new DigestClient({ username: 'alice', password: 'secret' });
     const request = { method: 'REGISTER', uri: 'sip:example.test' };
