@@ -140,7 +140,6 @@ export class TransportLayer {
   private readonly partial: Map<Connection, number>;
   /** Their sum. */
   private partialBytes: number;
-  private shedding: boolean;
   /** Counters for what was refused or dropped. */
   readonly stats: {
     droppedDatagrams: number;
@@ -178,7 +177,6 @@ export class TransportLayer {
     this.connections = new Map();
     this.partial = new Map();
     this.partialBytes = 0;
-    this.shedding = false;
     this.stats = {
       droppedDatagrams: 0,
       framingErrors: 0,
@@ -256,29 +254,24 @@ export class TransportLayer {
    * Closes the connections holding the largest incomplete messages until the
    * total is within its limit: a flood of slow senders loses its own
    * connections, while a peer whose message is merely split across reads
-   * holds little.
+   * holds little. A connection leaves the count before it is closed, so
+   * its closing reports nothing more.
    */
   private shedPartial(): void {
-    if (this.shedding) return;
-    this.shedding = true;
-    try {
-      while (this.partialBytes > this.options.maxPartialBytes) {
-        let largest: Connection | undefined;
-        let most = 0;
-        for (const [c, b] of this.partial) {
-          if (b > most) {
-            most = b;
-            largest = c;
-          }
+    while (this.partialBytes > this.options.maxPartialBytes) {
+      let largest: Connection | undefined;
+      let most = 0;
+      for (const [c, b] of this.partial) {
+        if (b > most) {
+          most = b;
+          largest = c;
         }
-        if (largest === undefined) return;
-        this.stats.partialOverflows++;
-        this.partial.delete(largest);
-        this.partialBytes -= most;
-        largest.close();
       }
-    } finally {
-      this.shedding = false;
+      if (largest === undefined) return;
+      this.stats.partialOverflows++;
+      this.partial.delete(largest);
+      this.partialBytes -= most;
+      largest.close();
     }
   }
 

@@ -5,6 +5,7 @@ import { parseMessage, type SipMessage, type SipRequest, SipStack, UserAgent } f
 import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
+import { until } from '../support/children.js';
 import { mutator } from '../support/mutate.js';
 
 // Peers that answer with mutated responses: a callee behind `sipwire serve`
@@ -60,10 +61,12 @@ function exchange(sock: Socket, port: number, lines: string[]): Promise<string> 
   return answer;
 }
 
-/** Waits until `done()` holds or `ms` have passed; returns whether it held. */
-async function settle(done: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(250)) if (done()) return true;
-  return done();
+/** Waits until `done()` holds or `ms` have passed; returns whether it held (the caller says what was left). */
+function settle(done: () => boolean, ms: number): Promise<boolean> {
+  return until(done, ms, 'settled', 250).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
