@@ -742,8 +742,8 @@ export class OutgoingCall extends Call {
 
   /** A 2xx to the INVITE (§13.2.2.4): confirm the dialog, take the answer, ACK. */
   private success(r: SipResponse, invite: SipRequest): void {
-    const tag = r.to?.tag;
-    if (tag === undefined) return;
+    // §12.1.2: a 2xx without a To tag (an RFC 2543 UAS) makes a dialog whose remote tag is null ('').
+    const tag = r.to?.tag ?? '';
     const seq = r.cseq?.seq ?? 0;
     const confirmed =
       this.dialog !== undefined && this.dialog.state === 'confirmed' ? this.dialog : undefined;
@@ -1034,7 +1034,6 @@ export class IncomingCall extends Call {
       body = options.sdp ?? createOffer(this.ua.media);
       this.sdp.setLocalOffer(body);
     }
-    this.final = true;
     const res = createResponse(this.invite.request, 200, 'OK', {
       toTag: this.localTag,
       headers: [
@@ -1048,7 +1047,14 @@ export class IncomingCall extends Call {
       body: serializeSdp(body),
     });
     this.earlyDialog(res);
-    const dialog = this.dialog as Dialog;
+    const dialog = this.dialog;
+    if (dialog === undefined) {
+      // The INVITE was checked when it came, so this should not happen; if it does, the
+      // call ends with an answer rather than waiting for one that never comes.
+      this.reject(500, 'Server Internal Error');
+      throw new Error('no dialog could be made from the INVITE');
+    }
+    this.final = true;
     dialog.confirm();
     this.invite.respond(res);
     this.done();

@@ -86,8 +86,7 @@ export class Dialog {
     const from = request.from as NameAddr;
     const to = response.to as NameAddr;
     const contact = request.contact[0];
-    if (contact === undefined || contact.wildcard)
-      throw new RangeError('the request has no Contact to target');
+    if (contact?.wildcard) throw new RangeError("the request's Contact is '*'");
     const localTag = to.tag;
     if (localTag === undefined) throw new RangeError('the response has no To tag');
     return new Dialog({
@@ -96,7 +95,8 @@ export class Dialog {
       remoteTag: from.tag ?? '',
       localUri: (request.to as NameAddr).withoutParam('tag'),
       remoteUri: from.withoutParam('tag'),
-      remoteTarget: contact.uri,
+      // RFC 2543 §4.2.4: without a Contact, requests go to the From address.
+      remoteTarget: contact === undefined ? from.uri : contact.uri,
       routeSet: request.recordRoute,
       localSeq: 0,
       remoteSeq: request.cseq?.seq,
@@ -114,8 +114,9 @@ export class Dialog {
   static asUac(request: SipRequest, response: SipResponse): Dialog {
     const from = request.from as NameAddr;
     const to = response.to as NameAddr;
-    const remoteTag = to.tag;
-    if (remoteTag === undefined) throw new RangeError('the response has no To tag');
+    // §12.1.2: "A UAC MUST be prepared to receive a response without a tag in the To field, in
+    // which case the tag is considered to have a value of null" (RFC 2543 compatibility).
+    const remoteTag = to.tag ?? '';
     const contact = response.contact[0];
     const uri = request.uri;
     return new Dialog({
@@ -188,8 +189,9 @@ export class Dialog {
       uri,
       headers: [
         ['Max-Forwards', 70],
-        ['To', this.remoteUri.withTag(this.remoteTag)],
-        ['From', this.localUri.withTag(this.localTag)],
+        // A tag that is null (§12.1.1: an RFC 2543 peer's From without one) is left out, not written empty.
+        ['To', this.remoteTag === '' ? this.remoteUri : this.remoteUri.withTag(this.remoteTag)],
+        ['From', this.localTag === '' ? this.localUri : this.localUri.withTag(this.localTag)],
         ['Call-ID', this.callId],
         ['CSeq', `${seq} ${method}`],
       ],

@@ -341,6 +341,17 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       incoming.respond(482, 'Loop Detected');
       return;
     }
+    // §8.1.1.8: an INVITE's Contact is exactly one SIP or SIPS URI, where the requests of the
+    // dialog go. An INVITE without one is taken as RFC 2543 allowed it: they go to the From
+    // address instead (RFC 2543 §4.2.4, Dialog.asUas).
+    const contacts = req.contact;
+    const target = contacts[0];
+    if (contacts.length > 1 || (target !== undefined && (target.wildcard || target.uri.kind !== 'sip'))) {
+      incoming.respond(400, 'Bad Contact header', {
+        headers: [['Warning', `399 ${this.uri.host} "an INVITE's Contact must be one SIP or SIPS URI"`]],
+      });
+      return;
+    }
     if (this.callHandler === undefined) {
       incoming.respond(480, 'Temporarily Unavailable');
       return;
@@ -376,9 +387,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private strayResponse(res: SipResponse): void {
     // A 2xx to an INVITE after its transaction is gone: resend the ACK, or end a dialog nobody wanted.
     if (res.cseq?.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
-    const toTag = res.to?.tag;
-    if (toTag === undefined) return;
-    const call = this.dialogs.get(dialogKey(res.callId ?? '', res.from?.tag ?? '', toTag));
+    // A missing To tag is a null one (§12.1.2), as the dialog it made has it.
+    const call = this.dialogs.get(dialogKey(res.callId ?? '', res.from?.tag ?? '', res.to?.tag ?? ''));
     if (call instanceof OutgoingCall) call.receiveStray2xx(res);
     else {
       const owner = this.pending.get(`${res.callId}\n${res.from?.tag ?? ''}`);

@@ -454,3 +454,154 @@ describe('early media', () => {
     }
   });
 });
+
+/** An INVITE from a raw peer with the From and Contact lines given (RFC 2543 forms among them). */
+function inviteWith(o: {
+  port: number;
+  target: number;
+  callId: string;
+  from: string;
+  contact?: string;
+}): string {
+  const body = sdp(30000);
+  return [
+    `INVITE sip:bob@127.0.0.1:${o.target} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${o.port};branch=z9hG4bK-${o.callId}`,
+    'Max-Forwards: 70',
+    'To: <sip:bob@127.0.0.1>',
+    `From: ${o.from}`,
+    `Call-ID: ${o.callId}`,
+    'CSeq: 1 INVITE',
+    ...(o.contact === undefined ? [] : [`Contact: ${o.contact}`]),
+    'Content-Type: application/sdp',
+    `Content-Length: ${body.length}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+describe('incoming INVITEs without a From tag or a usable Contact', () => {
+  test('no From tag and no Contact (RFC 2543): answered, and the BYE goes to the From address with no tag in To', async () => {
+    const bob = await agent('bob', 20);
+    const peer = await rawPeer();
+    try {
+      const answered = new Promise<IncomingCall>((resolve) =>
+        bob.ua.onCall((c) => {
+          c.answer().then(() => resolve(c));
+        }),
+      );
+      const from = `<sip:raw@127.0.0.1:${peer.port}>`;
+      peer.send(
+        inviteWith({ port: peer.port, target: bob.address.port, callId: 'rfc2543-1', from }),
+        bob.address.port,
+      );
+      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 200 ')));
+      const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
+      const to = (/^To: (.*)$/m.exec(ok) as RegExpExecArray)[1] as string;
+      peer.send(
+        [
+          `ACK sip:bob@127.0.0.1:${bob.address.port} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-rfc2543-ack`,
+          'Max-Forwards: 70',
+          `To: ${to}`,
+          `From: ${from}`,
+          'Call-ID: rfc2543-1',
+          'CSeq: 1 ACK',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        bob.address.port,
+      );
+      const call = await answered;
+      assert.equal(call.state, 'answered');
+      const ended = once(call, 'ended');
+      const hangup = call.hangup();
+      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
+      const bye = peer.got.find((m) => m.startsWith('BYE ')) as string;
+      assert.ok(bye.startsWith(`BYE sip:raw@127.0.0.1:${peer.port} SIP/2.0\r\n`), bye);
+      const byeTo = (/^To: (.*)$/m.exec(bye) as RegExpExecArray)[1] as string;
+      assert.equal(byeTo, from, 'the remote tag is null: no tag parameter, not an empty one');
+      peer.send(answerTo(bye, '200 OK', { tag: 'unused' }), bob.address.port);
+      await hangup;
+      await ended;
+    } finally {
+      peer.close();
+      await bob.stack.stop();
+    }
+  });
+
+  for (const [what, contact] of [
+    ["'*'", '*'],
+    ['a tel: URI', '<tel:+15551234567>'],
+    ['two URIs', '<sip:a@127.0.0.1>, <sip:b@127.0.0.1>'],
+  ] as const) {
+    test(`a Contact of ${what} is answered 400 Bad Contact header, and no call is offered`, async () => {
+      const bob = await agent('bob', 20);
+      const peer = await rawPeer();
+      try {
+        let offered = 0;
+        bob.ua.onCall(() => offered++);
+        peer.send(
+          inviteWith({
+            port: peer.port,
+            target: bob.address.port,
+            callId: 'bad-contact',
+            from: '<sip:raw@127.0.0.1>;tag=r',
+            contact,
+          }),
+          bob.address.port,
+        );
+        await peer.waitFor((all) => all.some((m) => /^SIP\/2\.0 [2-6]\d\d /.test(m)));
+        const final = peer.got.find((m) => /^SIP\/2\.0 [2-6]\d\d /.test(m)) as string;
+        assert.match(final, /^SIP\/2\.0 400 Bad Contact header\r\n/);
+        assert.match(final, /^Warning: 399 .*Contact must be one SIP or SIPS URI/m);
+        assert.equal(offered, 0);
+      } finally {
+        peer.close();
+        await bob.stack.stop();
+      }
+    });
+  }
+});
+
+describe('a callee that answers without a To tag (RFC 2543)', () => {
+  test('the 2xx makes a dialog with a null remote tag: ACK and BYE carry no tag in To, and its BYE is taken', () =>
+    callRawPeer(20, async ({ alice, peer, call, inv }) => {
+      const ok = answerTo(inv, '200 OK', { tag: 'UNTAGGED', port: peer.port, body: sdp(30000) }).replace(
+        ';tag=UNTAGGED',
+        '',
+      );
+      assert.doesNotMatch(/^To: .*$/m.exec(ok)?.[0] ?? '', /tag=/);
+      peer.send(ok, alice.address.port);
+      await call.answered;
+      await peer.waitFor((all) => all.some((m) => m.startsWith('ACK ')));
+      const ack = peer.got.find((m) => m.startsWith('ACK ')) as string;
+      const inviteTo = (/^To: (.*)$/m.exec(inv) as RegExpExecArray)[1] as string;
+      assert.equal((/^To: (.*)$/m.exec(ack) as RegExpExecArray)[1], inviteTo, 'the ACK names no remote tag');
+      assert.ok(ack.startsWith(`ACK sip:UNTAGGED@127.0.0.1:${peer.port} SIP/2.0`), 'sent to the Contact');
+      // The callee hangs up: its BYE's From has no tag, and it matches the dialog.
+      const ended = once(call, 'ended');
+      const aliceFrom = (/^From: (.*)$/m.exec(inv) as RegExpExecArray)[1] as string;
+      peer.send(
+        [
+          `BYE sip:alice@127.0.0.1:${alice.address.port} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-untagged-bye`,
+          'Max-Forwards: 70',
+          `From: ${inviteTo}`,
+          `To: ${aliceFrom}`,
+          `Call-ID: ${(/^Call-ID: (.*)$/m.exec(inv) as RegExpExecArray)[1]}`,
+          'CSeq: 1 BYE',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        alice.address.port,
+      );
+      await peer.waitFor((all) => all.some((m) => /^SIP\/2\.0 \d+ .*\r\n(?:.*\r\n)*CSeq: 1 BYE\r\n/.test(m)));
+      const answer = peer.got.find((m) => /CSeq: 1 BYE\r\n/.test(m) && m.startsWith('SIP/2.0 ')) as string;
+      assert.match(answer, /^SIP\/2\.0 200 /, 'the BYE found its dialog');
+      const [end] = (await ended) as [CallEnd];
+      assert.equal(end.by, 'remote');
+    }));
+});
