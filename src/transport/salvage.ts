@@ -26,8 +26,9 @@ const NAMES: Record<string, keyof Omit<SalvagedHeaders, 'via'> | 'via'> = {
 
 export function salvageRequestHeaders(data: Buffer, limit = 8192): SalvagedHeaders | undefined {
   const text = data.toString('latin1', 0, Math.min(data.length, limit));
-  // Responses are never answered.
-  if (/^\s*SIP\//i.test(text)) return undefined;
+  // Responses are never answered, and neither is an ACK (RFC 3261 §17: no response to ACK), by
+  // its start line or, where that is broken, by its CSeq.
+  if (/^\s*SIP\//i.test(text) || /^\s*ACK[ \t]/.test(text)) return undefined;
   const out: { via: string[]; from?: string; to?: string; callId?: string; cseq?: string } = { via: [] };
   const lines = text.split(/\r?\n/);
   for (let i = 1; i < lines.length && i < 256; i++) {
@@ -42,6 +43,6 @@ export function salvageRequestHeaders(data: Buffer, limit = 8192): SalvagedHeade
     if (key === 'via') out.via.push(value);
     else if (out[key] === undefined) out[key] = value;
   }
-  if (out.via.length === 0) return undefined;
+  if (out.via.length === 0 || (out.cseq !== undefined && /[ \t]ACK$/.test(out.cseq))) return undefined;
   return { via: out.via, from: out.from, to: out.to, callId: out.callId, cseq: out.cseq };
 }

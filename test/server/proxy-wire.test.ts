@@ -138,6 +138,26 @@ describe('proxy answers on the wire', () => {
     assert.match(await uac.next(/^SIP\/2\.0 416 /, from), /^SIP\/2\.0 416 /, '416');
   });
 
+  test('a request too broken to parse gets 400 from the headers that can be read; an ACK never gets an answer (§17)', async () => {
+    const from = uac.inbox.length;
+    // A Content-Length beyond the datagram: the message cannot be framed, so it does not parse.
+    const broken = (method: string, cseq = method) =>
+      request('INVITE', 'sip:bob@example.test', uac.port)
+        .replace(/^INVITE /, `${method} `)
+        .replace('CSeq: 1 INVITE', `CSeq: 1 ${cseq}`)
+        .replace('Content-Length: 0', 'Content-Length: 99');
+    uac.send(broken('ACK'), srv.udp.port);
+    // A start line too broken to read, with the CSeq of an ACK.
+    uac.send(broken('A\x01K', 'ACK'), srv.udp.port);
+    uac.send(broken('INVITE'), srv.udp.port);
+    const answer = await uac.next(/^SIP\/2\.0 400 /, from);
+    assert.match(answer, /^CSeq: 1 INVITE\r$/m, 'the broken INVITE is answered');
+    uac.send(request('OPTIONS', `sip:127.0.0.1:${srv.udp.port}`, uac.port), srv.udp.port);
+    await uac.next(/^SIP\/2\.0 200 /, from);
+    const toAcks = uac.inbox.slice(from).filter((m) => /^CSeq: 1 ACK\r$/m.test(m));
+    assert.deepEqual(toAcks, [], 'no response to an ACK');
+  });
+
   test('a malformed Via on a request to proxy: 400 naming the header, and the proxy still serves', async () => {
     const from = uac.inbox.length;
     const bad = request('INVITE', 'sip:bob@example.test', uac.port, ['Route: <sip:oops']);
