@@ -1042,6 +1042,15 @@ export class SipRequest extends SipMessage {
   }
 }
 
+/**
+ * A Reason-Phrase as bytes for the status line: control characters other
+ * than HTAB (a CR or LF would end the line) become spaces (RFC 3261 §25.1).
+ */
+function reasonBytes(reason: string): string {
+  const b = textToBytes(reason);
+  return /[\x00-\x08\x0a-\x1f\x7f]/.test(b) ? b.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' ') : b;
+}
+
 /** A SIP response (RFC 3261 §7.2). */
 export class SipResponse extends SipMessage {
   private statusCode: number;
@@ -1055,7 +1064,7 @@ export class SipResponse extends SipMessage {
       this.reasonText = init.reason as string;
       return;
     }
-    this.reasonText = textToBytes(init.reason ?? reasonPhrase(init.status));
+    this.reasonText = init.reason === undefined ? reasonPhrase(init.status) : reasonBytes(init.reason);
     applyInit(this, init.headers, init.body);
   }
 
@@ -1086,7 +1095,7 @@ export class SipResponse extends SipMessage {
   }
 
   set reason(r: string) {
-    this.reasonText = textToBytes(r);
+    this.reasonText = reasonBytes(r);
     this.startLineEnd = -1;
   }
 

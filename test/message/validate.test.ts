@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  createResponse,
   inspect,
   parseMessage,
   type SipRequest,
@@ -186,6 +187,24 @@ describe('request validation (RFC 3261 §8.2, §16.3)', () => {
     const made = parseMessage(request('OPTIONS')) as SipRequest;
     made.setHeader('Subject', 'a\rb');
     assert.equal(outcome(validateRequest(made)), '400 Bad Subject header');
+  });
+
+  test('a header name that is not a token is never put in the reason: the status line must stay one line', () => {
+    for (const name of ['Sub\rject', 'Sub\x00ject', 'Sub ject']) {
+      const v = inspect(request('OPTIONS', [`${name}: one\rtwo`])).verdict;
+      assert.equal(outcome(v), '400 Bad Header Line', JSON.stringify(name));
+    }
+    // Whatever reason code gives a response, its status line ends at its CRLF.
+    const res = createResponse(
+      parseMessage(request('OPTIONS')) as SipRequest,
+      400,
+      'Bad\r\nVia: x\x00 header',
+    );
+    assert.equal(res.reason, 'Bad  Via: x  header');
+    const wire = res.toBuffer().toString('latin1');
+    assert.equal(wire.split('\r\n')[0], 'SIP/2.0 400 Bad  Via: x  header');
+    res.reason = 'Still\nbad';
+    assert.equal(res.toBuffer().toString('latin1').split('\r\n')[0], 'SIP/2.0 400 Still bad');
   });
 
   test('parse errors map to the RFC response, responses are dropped', () => {
