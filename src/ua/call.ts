@@ -1104,9 +1104,9 @@ function warningText(e: unknown): string {
   return quoteSafe(e instanceof Error ? e.message : String(e));
 }
 
-/** Text for a quoted-string in a Warning header. */
+/** Text for a quoted-string in a Warning header: no quote, backslash or control character (RFC 3261 §25.1 qdtext). */
 function quoteSafe(s: string): string {
-  return s.replace(/["\\\r\n]/g, ' ').slice(0, 200);
+  return s.replace(/["\\\x00-\x08\x0a-\x1f\x7f]/g, ' ').slice(0, 200);
 }
 
 /**
