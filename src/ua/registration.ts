@@ -51,6 +51,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastContact: NameAddr | undefined;
   private running: Promise<SipResponse> | undefined;
+  /** True while the registrar holds a binding this registration made (its last 2xx granted time). */
+  private bound: boolean;
 
   /** @internal */
   constructor(ua: UserAgent, options: RegistrationOptions) {
@@ -71,6 +73,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.timer = undefined;
     this.lastContact = undefined;
     this.running = undefined;
+    this.bound = false;
   }
 
   get state(): RegistrationState {
@@ -89,15 +92,20 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     return this.running;
   }
 
-  /** Removes the binding (Expires 0) and stops refreshing. */
+  /**
+   * Removes the binding (Expires 0) and stops refreshing. A REGISTER still
+   * out is waited for first: what it made is removed too.
+   */
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const was = this.stateValue;
+    if (this.stateValue === 'stopped') return;
     this.stateValue = 'stopped';
-    if (was !== 'registered') return;
+    if (this.running !== undefined) await this.running.catch(() => undefined);
+    if (!this.bound) return;
     try {
       await this.send(0);
+      this.bound = false;
     } finally {
       this.emit('unregistered');
     }
@@ -145,10 +153,14 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     } catch (e) {
       return this.failure(e instanceof RequestFailedError ? e : new RequestFailedError(500, String(e)));
     }
-    if (response.status < 200 || response.status >= 300) {
+    const ok = response.status >= 200 && response.status < 300;
+    const granted = ok ? (this.grantedExpiry(response) ?? this.wanted) : 0;
+    if (ok) this.bound = granted > 0;
+    // stop() came while this REGISTER was out: it removes the binding, nothing is scheduled.
+    if (this.state === 'stopped') return response;
+    if (!ok) {
       return this.failure(new RequestFailedError(response.status, response.reason, response));
     }
-    const granted = this.grantedExpiry(response) ?? this.wanted;
     this.granted = granted;
     this.stateValue = 'registered';
     this.schedule(refreshDelay(granted));
@@ -157,6 +169,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   }
 
   private failure(err: RequestFailedError): never {
+    if (this.stateValue === 'stopped') throw err;
     this.stateValue = 'failed';
     this.emit('failed', err);
     // Try again after a pause (a registrar restart, a lost network).

@@ -146,6 +146,43 @@ describe('registration with digest authentication', () => {
     }
   });
 
+  test('stop() while a REGISTER is out: once it is answered, the binding it made is removed and nothing is refreshed', async () => {
+    const registrar = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'registrar' });
+    const [addr] = (await registrar.start()) as [TransportAddress];
+    const asked: string[] = [];
+    let held: (() => void) | undefined;
+    registrar.onRequest((incoming) => {
+      const expires = incoming.request.get('Expires') ?? '';
+      asked.push(expires);
+      const answer = () =>
+        incoming.respond(200, 'OK', {
+          headers: expires === '0' ? [] : [['Contact', `${incoming.request.get('Contact')};expires=1`]],
+        });
+      // The first REGISTER is answered only once stop() has been called.
+      if (asked.length === 1) held = answer;
+      else answer();
+    });
+    const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    await stack.start();
+    const ua = new UserAgent(stack, { uri: 'sip:alice@example.org' });
+    try {
+      const r = ua.register({ target: `udp:127.0.0.1:${addr.port}`, expires: 1 });
+      while (held === undefined) await new Promise((res) => setTimeout(res, 10));
+      const stopped = r.stop();
+      held();
+      await stopped;
+      assert.equal(r.state, 'stopped');
+      assert.deepEqual(asked, ['1', '0'], 'the binding made after stop() is removed');
+      // A granted second would have been refreshed by now.
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.deepEqual(asked, ['1', '0'], 'no refresh after stop()');
+      assert.equal(r.state, 'stopped');
+    } finally {
+      await stack.stop();
+      await registrar.stop();
+    }
+  });
+
   test('a wrong password ends in a failure with the status, after a bounded number of attempts', async () => {
     const reg = await testRegistrar({ algorithms: ['MD5'] });
     const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
