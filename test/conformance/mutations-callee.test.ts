@@ -12,7 +12,7 @@ import {
   UserAgent,
 } from '../../src/index.js';
 import { until } from '../support/children.js';
-import { mutator } from '../support/mutate.js';
+import { DIALOG_PIECES, mutator } from '../support/mutate.js';
 
 // A caller on a raw UDP socket against sipwire's user agent as callee. It
 // sends INVITEs (some cancelled), PRACKs for reliable provisional responses,
@@ -25,29 +25,10 @@ import { mutator } from '../support/mutate.js';
 // the same on every run; the timing, and so the path of each call, is not.
 
 const PIECES = [
-  '\r\n',
-  ';',
-  ',',
-  '<',
-  '>',
-  '"',
-  '0',
-  '4294967296',
-  'sip:',
-  'tel:',
-  '*',
-  '\x00',
-  'Record-Route: <sip:127.0.0.1:1;lr>, <sips:x>\r\n',
-  'Contact: *\r\n',
-  'Contact: <sip:a@[::1>\r\n',
-  'Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx\r\n',
-  'CSeq: 1 BYE\r\n',
+  ...DIALOG_PIECES,
   'RAck: 1 1 INVITE\r\n',
-  'Require: 100rel\r\n',
   'Supported: 100rel, timer\r\n',
   'Session-Expires: 1\r\n',
-  'Content-Type: application/sdp\r\n',
-  'Content-Type: multipart/mixed;boundary=x\r\n',
   'm=video 0 RTP/AVP 96\r\n',
   'c=IN IP6 ::1\r\n',
   'a=sendonly\r\n',

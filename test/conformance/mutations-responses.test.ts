@@ -6,7 +6,7 @@ import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
 import { until } from '../support/children.js';
-import { mutator } from '../support/mutate.js';
+import { DIALOG_PIECES, mutator } from '../support/mutate.js';
 
 // Peers that answer with mutated responses: a callee behind `sipwire serve`
 // (an open proxy) and a callee of sipwire's user agent. Every response is
@@ -18,29 +18,10 @@ import { mutator } from '../support/mutate.js';
 // call, no dialog. The mutations are the same on every run.
 
 const PIECES = [
-  '\r\n',
-  ';',
-  ',',
-  '<',
-  '>',
-  '"',
-  '0',
-  '4294967296',
-  'sip:',
-  'tel:',
-  '*',
-  '\x00',
-  'Record-Route: <sip:127.0.0.1:1;lr>, <sips:x>\r\n',
-  'Contact: *\r\n',
-  'Contact: <sip:a@[::1>\r\n',
-  'Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx\r\n',
-  'CSeq: 1 BYE\r\n',
+  ...DIALOG_PIECES,
   'RSeq: 99999999999\r\n',
-  'Require: 100rel\r\n',
   'WWW-Authenticate: Digest realm="r", nonce="n", algorithm=MD5, qop="auth"\r\n',
   'Proxy-Authenticate: Digest realm="r", nonce="n", algorithm=SHA-256\r\n',
-  'Content-Type: application/sdp\r\n',
-  'Content-Type: multipart/mixed;boundary=x\r\n',
 ];
 
 const SDP =

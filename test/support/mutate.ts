@@ -55,3 +55,31 @@ export function mutator(seed: number, pieces: readonly string[]) {
   };
   return { mutate, below };
 }
+
+/**
+ * Pieces inserted by the mutations of messages between user agents and
+ * proxies: separators, numbers past their limits, schemes, and whole header
+ * lines that change what a dialog or a transaction is.
+ */
+export const DIALOG_PIECES: readonly string[] = [
+  '\r\n',
+  ';',
+  ',',
+  '<',
+  '>',
+  '"',
+  '0',
+  '4294967296',
+  'sip:',
+  'tel:',
+  '*',
+  '\x00',
+  'Record-Route: <sip:127.0.0.1:1;lr>, <sips:x>\r\n',
+  'Contact: *\r\n',
+  'Contact: <sip:a@[::1>\r\n',
+  'Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx\r\n',
+  'CSeq: 1 BYE\r\n',
+  'Require: 100rel\r\n',
+  'Content-Type: application/sdp\r\n',
+  'Content-Type: multipart/mixed;boundary=x\r\n',
+];

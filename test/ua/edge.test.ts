@@ -122,22 +122,41 @@ async function callRawPeer(
   }
 }
 
-function invite(localPort: number, target: number, branch: string, callId: string): string {
+/** An INVITE from a raw peer with the From and Contact lines given (RFC 2543 forms among them). */
+function inviteWith(o: {
+  port: number;
+  target: number;
+  callId: string;
+  from: string;
+  contact?: string;
+  branch?: string;
+}): string {
   const body = sdp(30000);
   return [
-    `INVITE sip:bob@127.0.0.1:${target} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${localPort};branch=${branch}`,
+    `INVITE sip:bob@127.0.0.1:${o.target} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${o.port};branch=${o.branch ?? `z9hG4bK-${o.callId}`}`,
     'Max-Forwards: 70',
     'To: <sip:bob@127.0.0.1>',
-    'From: <sip:raw@127.0.0.1>;tag=raw1',
-    `Call-ID: ${callId}`,
+    `From: ${o.from}`,
+    `Call-ID: ${o.callId}`,
     'CSeq: 1 INVITE',
-    `Contact: <sip:raw@127.0.0.1:${localPort}>`,
+    ...(o.contact === undefined ? [] : [`Contact: ${o.contact}`]),
     'Content-Type: application/sdp',
     `Content-Length: ${body.length}`,
     '',
     body,
   ].join('\r\n');
+}
+
+function invite(localPort: number, target: number, branch: string, callId: string): string {
+  return inviteWith({
+    port: localPort,
+    target,
+    callId,
+    branch,
+    from: '<sip:raw@127.0.0.1>;tag=raw1',
+    contact: `<sip:raw@127.0.0.1:${localPort}>`,
+  });
 }
 
 describe('user agent edge cases', () => {
@@ -454,31 +473,6 @@ describe('early media', () => {
     }
   });
 });
-
-/** An INVITE from a raw peer with the From and Contact lines given (RFC 2543 forms among them). */
-function inviteWith(o: {
-  port: number;
-  target: number;
-  callId: string;
-  from: string;
-  contact?: string;
-}): string {
-  const body = sdp(30000);
-  return [
-    `INVITE sip:bob@127.0.0.1:${o.target} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${o.port};branch=z9hG4bK-${o.callId}`,
-    'Max-Forwards: 70',
-    'To: <sip:bob@127.0.0.1>',
-    `From: ${o.from}`,
-    `Call-ID: ${o.callId}`,
-    'CSeq: 1 INVITE',
-    ...(o.contact === undefined ? [] : [`Contact: ${o.contact}`]),
-    'Content-Type: application/sdp',
-    `Content-Length: ${body.length}`,
-    '',
-    body,
-  ].join('\r\n');
-}
 
 describe('incoming INVITEs without a From tag or a usable Contact', () => {
   test('no From tag and no Contact (RFC 2543): answered, and the BYE goes to the From address with no tag in To', async () => {
