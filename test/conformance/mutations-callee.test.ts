@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   type IncomingCall,
   parseMessage,
@@ -12,7 +12,7 @@ import {
   UserAgent,
 } from '../../src/index.js';
 import { until } from '../support/children.js';
-import { DIALOG_PIECES, mutator } from '../support/mutate.js';
+import { DIALOG_PIECES, mutator, processErrors } from '../support/mutate.js';
 
 // A caller on a raw UDP socket against sipwire's user agent as callee. It
 // sends INVITEs (some cancelled), PRACKs for reliable provisional responses,
@@ -51,16 +51,7 @@ async function udpSocket(): Promise<Socket> {
 }
 
 describe('mutated requests against sipwire', () => {
-  const errors: unknown[] = [];
-  const onError = (e: unknown) => errors.push(e);
-  before(() => {
-    process.on('uncaughtException', onError);
-    process.on('unhandledRejection', onError);
-  });
-  after(() => {
-    process.off('uncaughtException', onError);
-    process.off('unhandledRejection', onError);
-  });
+  const errors = processErrors();
 
   test("sipwire's user agent as callee: 1,200 calls from a caller whose requests are mutated", async () => {
     const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1: 10, t4: 500 } });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseMessage, type SipMessage, type SipRequest, SipStack, UserAgent } from '../../src/index.js';
 import { createLogger } from '../../src/server/log.js';
 import { SipServer } from '../../src/server/server.js';
 import { MemoryLocationStore, MemoryUserStore } from '../../src/server/store/memory.js';
 import { until } from '../support/children.js';
-import { DIALOG_PIECES, mutator } from '../support/mutate.js';
+import { DIALOG_PIECES, mutator, processErrors } from '../support/mutate.js';
 
 // Peers that answer with mutated responses: a callee behind `sipwire serve`
 // (an open proxy) and a callee of sipwire's user agent. Every response is
@@ -103,16 +103,7 @@ function mutatingCallee(
 }
 
 describe('mutated responses against sipwire', { concurrency: true }, () => {
-  const errors: unknown[] = [];
-  const onError = (e: unknown) => errors.push(e);
-  before(() => {
-    process.on('uncaughtException', onError);
-    process.on('unhandledRejection', onError);
-  });
-  after(() => {
-    process.off('uncaughtException', onError);
-    process.off('unhandledRejection', onError);
-  });
+  const errors = processErrors();
 
   test('sipwire serve as a proxy: a callee answering 1,500 requests with mutated responses', async () => {
     const server = new SipServer({

@@ -1,3 +1,5 @@
+import { after, before } from 'node:test';
+
 /**
  * Deterministic mutations of SIP messages for the fuzzing tiers: bytes
  * changed, cut, repeated and inserted (`pieces` among them), the message
@@ -83,3 +85,22 @@ export const DIALOG_PIECES: readonly string[] = [
   'Content-Type: application/sdp\r\n',
   'Content-Type: multipart/mixed;boundary=x\r\n',
 ];
+
+/**
+ * Collects what escapes to the process (uncaught exceptions, unhandled
+ * rejections) while the tests of the enclosing describe() run: call it in
+ * the describe body; the tests assert the list stays empty.
+ */
+export function processErrors(): unknown[] {
+  const errors: unknown[] = [];
+  const onError = (e: unknown) => errors.push(e);
+  before(() => {
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+  });
+  after(() => {
+    process.off('uncaughtException', onError);
+    process.off('unhandledRejection', onError);
+  });
+  return errors;
+}
