@@ -1090,6 +1090,19 @@ export class IncomingCall extends Call {
   protected override onEnd(): void {
     if (this.reliable !== undefined) this.ua.stack.transactions.clock.clear(this.reliable.timer);
     this.reliable = undefined;
+    // A call over before its INVITE was answered (a BYE in the early dialog, a request in it
+    // answered 481 or 408): §15.1.2, "The UAS MUST still respond to any pending requests
+    // received for that dialog. It is RECOMMENDED that a 487 (Request Terminated) response
+    // be generated to those pending requests."
+    if (!this.final) {
+      this.final = true;
+      try {
+        this.invite.respond(487, 'Request Terminated');
+      } catch {
+        // The transaction ended already (a transport error): nothing is left to answer.
+      }
+      this.done();
+    }
   }
 }
 

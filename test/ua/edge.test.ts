@@ -599,3 +599,47 @@ describe('a callee that answers without a To tag (RFC 2543)', () => {
       assert.equal(end.by, 'remote');
     }));
 });
+
+describe('a BYE in the early dialog (RFC 3261 §15.1.2)', () => {
+  test('ends the ringing call, and the INVITE still gets its final response: 487', async () => {
+    const bob = await agent('bob', 20);
+    const peer = await rawPeer();
+    try {
+      const ended = new Promise<CallEnd>((resolve) =>
+        bob.ua.onCall((c) => {
+          c.once('ended', resolve);
+          c.ring();
+        }),
+      );
+      peer.send(invite(peer.port, bob.address.port, 'z9hG4bK-early-bye', 'early-bye'), bob.address.port);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 180 ')));
+      const ringing = peer.got.find((m) => m.startsWith('SIP/2.0 180 ')) as string;
+      const to = (/^To: (.*)$/m.exec(ringing) as RegExpExecArray)[1] as string;
+      peer.send(
+        [
+          `BYE sip:bob@127.0.0.1:${bob.address.port} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-early-bye-2`,
+          'Max-Forwards: 70',
+          `To: ${to}`,
+          'From: <sip:raw@127.0.0.1>;tag=raw1',
+          'Call-ID: early-bye',
+          'CSeq: 2 BYE',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        bob.address.port,
+      );
+      const end = await ended;
+      assert.deepEqual([end.by, end.reason], ['remote', 'BYE']);
+      await peer.waitFor((all) => all.some((m) => /^SIP\/2\.0 487 /.test(m) && /CSeq: 1 INVITE\r\n/.test(m)));
+      assert.ok(
+        peer.got.some((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 2 BYE\r\n/.test(m)),
+        'the BYE is answered 200',
+      );
+    } finally {
+      peer.close();
+      await bob.stack.stop();
+    }
+  });
+});
