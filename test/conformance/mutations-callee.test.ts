@@ -16,7 +16,8 @@ import { DIALOG_PIECES, mutator, processErrors } from '../support/mutate.js';
 
 // A caller on a raw UDP socket against sipwire's user agent as callee. It
 // sends INVITEs (some cancelled), PRACKs for reliable provisional responses,
-// ACKs, and in answered calls re-INVITE, UPDATE, INFO, OPTIONS, MESSAGE,
+// now and then BYE, UPDATE, INFO or OPTIONS in the early dialog, ACKs, and in
+// answered calls re-INVITE, UPDATE, INFO, OPTIONS, MESSAGE,
 // REFER, NOTIFY and BYE; half of what it sends has its bytes changed, cut,
 // repeated or inserted. The callee rings, answers, refuses or hangs up at
 // random. Nothing may be thrown, every request the agent sends must parse,
@@ -41,6 +42,7 @@ const SDP =
   'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n';
 
 const IN_DIALOG = ['INVITE', 'UPDATE', 'INFO', 'OPTIONS', 'MESSAGE', 'REFER', 'NOTIFY', 'BYE'];
+const IN_EARLY_DIALOG = ['BYE', 'UPDATE', 'INFO', 'OPTIONS'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -211,8 +213,14 @@ describe('mutated requests against sipwire', () => {
             }, 10 + below(80));
           }
         }
-      } else if (rseq !== undefined && toTag !== undefined) {
-        send(req('PRACK', i, { toTag: tag, cseq: seq + 1, extra: [`RAck: ${rseq} ${seq} INVITE`] }));
+      } else if (toTag !== undefined) {
+        if (rseq !== undefined)
+          send(req('PRACK', i, { toTag: tag, cseq: seq + 1, extra: [`RAck: ${rseq} ${seq} INVITE`] }));
+        // Now and then a request in the early dialog: a BYE ends the call before its answer (§15.1.2).
+        if (below(6) === 0) {
+          const m = IN_EARLY_DIALOG[below(IN_EARLY_DIALOG.length)] as string;
+          send(req(m, i, { toTag: tag, cseq: seq + 5, ruri: target, body: m === 'UPDATE' ? SDP : '' }));
+        }
       }
     };
 
