@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { SdpError, SdpNegotiationError } from '../errors.js';
+import { SdpError, SdpNegotiationError, SipParseError } from '../errors.js';
 import { newTag } from '../message/ids.js';
 import type { HeaderValue, SipRequest, SipResponse } from '../message/message.js';
 import { createResponse, rawValue } from '../message/response.js';
@@ -473,9 +473,9 @@ export abstract class Call extends EventEmitter<CallEvents> {
 
   /** The SDP in a message, or undefined when there is none or it does not parse. */
   protected readSdp(m: SipRequest | SipResponse): SessionDescription | undefined {
-    if (m.bodyLength === 0 || m.contentType?.essence !== 'application/sdp') return undefined;
     try {
-      return parseSdp(m.body);
+      const body = sdpBody(m);
+      return body === undefined ? undefined : parseSdp(body);
     } catch {
       return undefined;
     }
@@ -486,13 +486,11 @@ export abstract class Call extends EventEmitter<CallEvents> {
    * when it is unreadable, after answering 400 with the reason.
    */
   protected readSdpOr400(incoming: IncomingRequest): SessionDescription | undefined | null {
-    const req = incoming.request;
-    if (req.bodyLength === 0) return undefined;
-    if (req.contentType?.essence !== 'application/sdp') return undefined;
     try {
-      return parseSdp(req.body);
+      const body = sdpBody(incoming.request);
+      return body === undefined ? undefined : parseSdp(body);
     } catch (e) {
-      const detail = e instanceof SdpError ? e.message : String(e);
+      const detail = e instanceof SdpError || e instanceof SipParseError ? e.message : String(e);
       incoming.respond(400, 'Bad SDP', {
         headers: [['Warning', `399 ${this.ua.uri.host} "${quoteSafe(detail)}"`]],
       });
@@ -1104,6 +1102,24 @@ export class IncomingCall extends Call {
       this.done();
     }
   }
+}
+
+/**
+ * The session description a message carries: its body when that is
+ * application/sdp, or the application/sdp part of a multipart/mixed or
+ * multipart/alternative body (RFC 5621; gateways send SDP beside ISUP this
+ * way). Other parts are left unread. Undefined when there is none; throws
+ * SipParseError for a multipart body that does not split.
+ */
+function sdpBody(m: SipRequest | SipResponse): Buffer | undefined {
+  if (m.bodyLength === 0) return undefined;
+  const ct = m.contentType;
+  if (ct === undefined) return undefined;
+  if (ct.essence === 'application/sdp') return m.body;
+  if (ct.type.toLowerCase() !== 'multipart') return undefined;
+  const sdp = m.bodyParts().filter((p) => p.contentType.essence === 'application/sdp');
+  // RFC 2046 §5.1.4: of alternatives, the last is the one preferred.
+  return (ct.subtype.toLowerCase() === 'alternative' ? sdp.at(-1) : sdp[0])?.body;
 }
 
 /** Credentials that were accepted for the INVITE go on its ACK too (RFC 3261 §22.1 ACK rule). */

@@ -643,3 +643,49 @@ describe('a BYE in the early dialog (RFC 3261 §15.1.2)', () => {
     }
   });
 });
+
+describe('an offer inside a multipart body (RFC 5621)', () => {
+  test('the SDP part of a multipart/mixed INVITE is the offer: the 200 answers it; an ISUP part beside it is left unread', async () => {
+    const bob = await agent('bob', 20);
+    const peer = await rawPeer();
+    try {
+      let media: Negotiated | undefined;
+      bob.ua.onCall((c) => {
+        c.on('media', (m) => {
+          media = m;
+        });
+        void c.answer().catch(() => {});
+      });
+      // PCMA only: an answer keeps to it, where an offer of our own would list PCMU first.
+      const offer = sdp(30000).replace('RTP/AVP 0', 'RTP/AVP 8');
+      const body = [
+        '--unique-boundary-1',
+        'Content-Type: application/sdp',
+        '',
+        offer,
+        '--unique-boundary-1',
+        'Content-Type: application/isup; version=itu-t92+',
+        'Content-Disposition: signal; handling=optional',
+        '',
+        '\x01\x00\x49\x00\x00\x03\x02\x00\x07\x04\x10\x00\x33\x63',
+        '--unique-boundary-1--',
+        '',
+      ].join('\r\n');
+      const text = invite(peer.port, bob.address.port, 'z9hG4bK-multipart', 'multipart-1')
+        .replace('Content-Type: application/sdp', 'Content-Type: multipart/mixed;boundary=unique-boundary-1')
+        .replace(
+          /Content-Length: \d+\r\n\r\n[\s\S]*$/,
+          `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`,
+        );
+      peer.send(text, bob.address.port);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 200 ')));
+      const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
+      assert.match(ok, /^Content-Type: application\/sdp\r$/m);
+      assert.match(ok, /^m=audio \d+ RTP\/AVP 8\r$/m, 'the answer keeps to the offered PCMA');
+      assert.equal(media?.codec.name, 'PCMA');
+    } finally {
+      peer.close();
+      await bob.stack.stop();
+    }
+  });
+});
