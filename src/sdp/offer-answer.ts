@@ -306,10 +306,31 @@ export function negotiated(local: SessionDescription, remote: SessionDescription
       if (entry.channels !== undefined) codec.channels = entry.channels;
       const params = fmtp(rm, pt);
       if (params !== undefined) codec.fmtp = params;
-      return { codec, remoteAddress: conn.address, remotePort: rm.port, direction: direction(local, lm) };
+      return {
+        codec,
+        remoteAddress: conn.address,
+        remotePort: rm.port,
+        direction: unspecified(conn.address) ? withoutSending(direction(local, lm)) : direction(local, lm),
+      };
     }
   }
   return undefined;
+}
+
+/** 0.0.0.0 or ::, the address no media may be sent to. */
+function unspecified(address: string): boolean {
+  return address === '0.0.0.0' || /^[0:]+$/.test(address);
+}
+
+/**
+ * RFC 3264 §8.4: a connection address of 0.0.0.0 (how RFC 2543 put a call on
+ * hold) "means that neither RTP nor RTCP should be sent to the peer": our
+ * direction loses its sending half.
+ */
+function withoutSending(d: Direction): Direction {
+  if (d === 'sendrecv') return 'recvonly';
+  if (d === 'sendonly') return 'inactive';
+  return d;
 }
 
 function copy(sd: SessionDescription): SessionDescription {

@@ -411,6 +411,20 @@ describe('hold and resume', () => {
     assert.deepEqual(directionAttributes(withDirection(bare, 'inactive')), ['inactive'], 'added when absent');
   });
 
+  test('a peer at 0.0.0.0 (RFC 2543 hold, RFC 3264 §8.4): nothing is sent to it, whatever the direction says', () => {
+    for (const [held, from, expected] of [
+      ['IN IP4 0.0.0.0', 'sendrecv', 'recvonly'],
+      ['IN IP6 ::', 'sendrecv', 'recvonly'],
+      ['IN IP4 0.0.0.0', 'sendonly', 'inactive'],
+      ['IN IP4 203.0.113.7', 'sendrecv', 'sendrecv'],
+    ] as const) {
+      const remote = parseSdp(Buffer.from(PEER_OFFER.replace('c=IN IP4 203.0.113.7', `c=${held}`)));
+      const local = withDirection(createAnswer(remote, bob), from);
+      const n = negotiated(local, remote);
+      assert.equal(n?.direction, expected, `${held}, ${from}`);
+    }
+  });
+
   test('hold (RFC 3264 §8.4) and resume with o= versions one higher each time', () => {
     const oa = new OfferAnswer();
     const offer = oa.nextVersion(createOffer(alice));
