@@ -59,15 +59,17 @@ function mutatingCallee(
   sock: Socket,
   seed: number,
   choices: (m: SipRequest) => string[][],
-): { requests: number } {
+): { requests: number; unreadable: string[] } {
   const { mutate, below } = mutator(seed, PIECES);
-  const counts = { requests: 0 };
+  const counts = { requests: 0, unreadable: [] as string[] };
   const port = sock.address().port;
   sock.on('message', (data, rinfo) => {
     let parsed: SipMessage;
     try {
       parsed = parseMessage(data);
-    } catch {
+    } catch (e) {
+      // Requests come clean from the caller: what the sender passes on must parse.
+      counts.unreadable.push(`${(e as Error).message}: ${data.toString('latin1').slice(0, 300)}`);
       return;
     }
     if (!parsed.isRequest) return;
@@ -198,6 +200,7 @@ describe('mutated responses against sipwire', { concurrency: true }, () => {
         snapshot()['transactions.clients'] === 0 && snapshot()['transactions.servers'] === 0;
       const cleared = await settle(empty, 40_000);
       assert.ok(callee.requests > 1000, `the callee was reached: ${callee.requests} requests`);
+      assert.deepEqual(callee.unreadable, [], 'everything the proxy sent the callee parses');
       assert.deepEqual(errors, [], 'nothing thrown');
       assert.equal(snapshot()['messages.internalErrors'], 0, 'no internal error');
       assert.ok(cleared, `every transaction ended: ${JSON.stringify(snapshot())}`);
@@ -268,6 +271,7 @@ describe('mutated responses against sipwire', { concurrency: true }, () => {
         stack.transactions.size.servers === 0;
       const cleared = await settle(done, 40_000);
       assert.ok(callee.requests > 300, `the callee was reached: ${callee.requests} requests`);
+      assert.deepEqual(callee.unreadable, [], 'everything the user agent sent the callee parses');
       assert.deepEqual(errors, [], 'nothing thrown');
       assert.ok(
         cleared,
