@@ -89,7 +89,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   private readonly digest: DigestClient | undefined;
   private readonly outbound: NameAddr | undefined;
   private readonly maxAuthAttempts: number;
-  private callHandler: ((call: IncomingCall) => void) | undefined;
+  private callHandler: ((call: IncomingCall) => unknown) | undefined;
   /** Initial INVITEs being answered, by Call-ID + From tag + CSeq, to spot merged requests (§8.2.2.2). */
   private readonly inProgress: Map<string, string>;
   /** Incoming calls by their INVITE, for CANCEL. */
@@ -127,8 +127,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
 
   // ---- public API -------------------------------------------------------------
 
-  /** Handles each new incoming call. Without a handler, calls are refused with 480. */
-  onCall(handler: (call: IncomingCall) => void): this {
+  /**
+   * Handles each new incoming call (an async function will do). Without a
+   * handler, calls are refused with 480; a handler that throws, or whose
+   * promise rejects, has its call refused with 500 unless it was answered.
+   */
+  onCall(handler: (call: IncomingCall) => unknown): this {
     this.callHandler = handler;
     return this;
   }
@@ -360,7 +364,24 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     const call = new IncomingCall(this, incoming, () => this.inProgress.delete(mergeKey));
     if (!call.acceptable) return;
     this.incomingCalls.set(incoming, call);
-    this.callHandler(call);
+    // A handler that fails (throws, or its promise rejects) does not leave the INVITE waiting:
+    // the call is refused with 500 unless it was answered, and the error goes on to the process
+    // as any error of application code does.
+    let pending: unknown;
+    try {
+      pending = this.callHandler(call);
+    } catch (e) {
+      call.reject(500, 'Server Internal Error');
+      throw e;
+    }
+    if (pending instanceof Promise) {
+      pending.catch((e: unknown) => {
+        call.reject(500, 'Server Internal Error');
+        queueMicrotask(() => {
+          throw e;
+        });
+      });
+    }
   }
 
   private receiveCancel(incoming: IncomingRequest): void {

@@ -689,3 +689,43 @@ describe('an offer inside a multipart body (RFC 5621)', () => {
     }
   });
 });
+
+describe('a call handler that fails', () => {
+  for (const kind of ['throws', 'rejects'] as const) {
+    test(`one that ${kind}: the INVITE is refused with 500 and the call ends; the error goes on to the process`, async () => {
+      // The error is meant to reach the process: caught here instead of by the test runner.
+      const runners = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      const escaped: unknown[] = [];
+      process.on('uncaughtException', (e) => escaped.push(e));
+      const bob = await agent('bob', 20);
+      const peer = await rawPeer();
+      try {
+        const ended = new Promise<CallEnd>((resolve) =>
+          bob.ua.onCall((c) => {
+            c.once('ended', resolve);
+            if (kind === 'throws') throw new Error('a bug in the handler');
+            return Promise.reject(new Error('a bug in the handler'));
+          }),
+        );
+        peer.send(
+          invite(peer.port, bob.address.port, `z9hG4bK-handler-${kind}`, `handler-${kind}`),
+          bob.address.port,
+        );
+        const end = await ended;
+        assert.equal(end.status, 500);
+        await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 500 ')));
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(
+          escaped.map((e) => (e as Error).message),
+          ['a bug in the handler'],
+        );
+      } finally {
+        process.removeAllListeners('uncaughtException');
+        for (const l of runners) process.on('uncaughtException', l);
+        peer.close();
+        await bob.stack.stop();
+      }
+    });
+  }
+});
