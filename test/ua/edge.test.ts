@@ -122,6 +122,23 @@ async function callRawPeer(
   }
 }
 
+/** bob (T1 20 ms) and a raw UDP peer to call him; `fn` gets both, and both are closed after it. */
+async function withCallee(
+  fn: (c: {
+    bob: Awaited<ReturnType<typeof agent>>;
+    peer: Awaited<ReturnType<typeof rawPeer>>;
+  }) => Promise<void>,
+): Promise<void> {
+  const bob = await agent('bob', 20);
+  const peer = await rawPeer();
+  try {
+    await fn({ bob, peer });
+  } finally {
+    peer.close();
+    await bob.stack.stop();
+  }
+}
+
 /** An INVITE from a raw peer with the From and Contact lines given (RFC 2543 forms among them). */
 function inviteWith(o: {
   port: number;
@@ -160,10 +177,8 @@ function invite(localPort: number, target: number, branch: string, callId: strin
 }
 
 describe('user agent edge cases', () => {
-  test('a 2xx never ACKed is sent again (T1 doubling) and the call ends with BYE after 64*T1 (§13.3.1.4)', async () => {
-    const bob = await agent('bob', 20);
-    const peer = await rawPeer();
-    try {
+  test('a 2xx never ACKed is sent again (T1 doubling) and the call ends with BYE after 64*T1 (§13.3.1.4)', () =>
+    withCallee(async ({ bob, peer }) => {
       let answerOutcome = 'pending';
       const ended = new Promise<CallEnd>((resolve) =>
         bob.ua.onCall((c) => {
@@ -185,11 +200,7 @@ describe('user agent edge cases', () => {
       const end = await ended;
       assert.equal(end.by, 'local', `ended by us with BYE: ${JSON.stringify(end)}`);
       assert.equal(answerOutcome, 'rejected: no ACK for the 2xx', 'answer() says the ACK never came');
-    } finally {
-      peer.close();
-      await bob.stack.stop();
-    }
-  });
+    }));
 
   test('a cancelled call whose INVITE never gets a final response ends 64*T1 after the CANCEL (§9.1), leaving nothing behind', () =>
     callRawPeer(20, async ({ alice, peer, call, inv }) => {
@@ -475,10 +486,8 @@ describe('early media', () => {
 });
 
 describe('incoming INVITEs without a From tag or a usable Contact', () => {
-  test('no From tag and no Contact (RFC 2543): answered, and the BYE goes to the From address with no tag in To', async () => {
-    const bob = await agent('bob', 20);
-    const peer = await rawPeer();
-    try {
+  test('no From tag and no Contact (RFC 2543): answered, and the BYE goes to the From address with no tag in To', () =>
+    withCallee(async ({ bob, peer }) => {
       const answered = new Promise<IncomingCall>((resolve) =>
         bob.ua.onCall((c) => {
           c.answer().then(() => resolve(c));
@@ -519,11 +528,7 @@ describe('incoming INVITEs without a From tag or a usable Contact', () => {
       peer.send(answerTo(bye, '200 OK', { tag: 'unused' }), bob.address.port);
       await hangup;
       await ended;
-    } finally {
-      peer.close();
-      await bob.stack.stop();
-    }
-  });
+    }));
 
   for (const [what, contact] of [
     ["'*'", '*'],
@@ -601,10 +606,8 @@ describe('a callee that answers without a To tag (RFC 2543)', () => {
 });
 
 describe('a BYE in the early dialog (RFC 3261 §15.1.2)', () => {
-  test('ends the ringing call, and the INVITE still gets its final response: 487', async () => {
-    const bob = await agent('bob', 20);
-    const peer = await rawPeer();
-    try {
+  test('ends the ringing call, and the INVITE still gets its final response: 487', () =>
+    withCallee(async ({ bob, peer }) => {
       const ended = new Promise<CallEnd>((resolve) =>
         bob.ua.onCall((c) => {
           c.once('ended', resolve);
@@ -637,18 +640,12 @@ describe('a BYE in the early dialog (RFC 3261 §15.1.2)', () => {
         peer.got.some((m) => m.startsWith('SIP/2.0 200 ') && /CSeq: 2 BYE\r\n/.test(m)),
         'the BYE is answered 200',
       );
-    } finally {
-      peer.close();
-      await bob.stack.stop();
-    }
-  });
+    }));
 });
 
 describe('an offer inside a multipart body (RFC 5621)', () => {
-  test('the SDP part of a multipart/mixed INVITE is the offer: the 200 answers it; an ISUP part beside it is left unread', async () => {
-    const bob = await agent('bob', 20);
-    const peer = await rawPeer();
-    try {
+  test('the SDP part of a multipart/mixed INVITE is the offer: the 200 answers it; an ISUP part beside it is left unread', () =>
+    withCallee(async ({ bob, peer }) => {
       let media: Negotiated | undefined;
       bob.ua.onCall((c) => {
         c.on('media', (m) => {
@@ -683,11 +680,7 @@ describe('an offer inside a multipart body (RFC 5621)', () => {
       assert.match(ok, /^Content-Type: application\/sdp\r$/m);
       assert.match(ok, /^m=audio \d+ RTP\/AVP 8\r$/m, 'the answer keeps to the offered PCMA');
       assert.equal(media?.codec.name, 'PCMA');
-    } finally {
-      peer.close();
-      await bob.stack.stop();
-    }
-  });
+    }));
 });
 
 describe('a call handler that fails', () => {
