@@ -55,6 +55,11 @@ export interface CallOptions {
   target?: string | Target;
   /** Ask the callee for reliable provisional responses (RFC 3262): 'supported' (default) or 'required'. */
   reliable?: 'supported' | 'required';
+  /**
+   * Seconds the invitation stands (an Expires header, §13.2.1): a call with
+   * no final response by then is cancelled. Default: no limit.
+   */
+  expires?: number;
 }
 
 /** Fields shared by both kinds of call. */
@@ -564,6 +569,8 @@ export class OutgoingCall extends Call {
   private readonly rseqs: Map<string, number>;
   private settle!: (r: SipResponse) => void;
   private fail!: (e: Error) => void;
+  /** Timer for the invitation's Expires (§13.2.1), while it runs. */
+  private expiry: unknown;
 
   /** @internal */
   constructor(ua: UserAgent, target: Uri, options: CallOptions) {
@@ -578,6 +585,7 @@ export class OutgoingCall extends Call {
     this.cancelledOut = undefined;
     this.early = new Map();
     this.rseqs = new Map();
+    this.expiry = undefined;
     this.answered = new Promise<SipResponse>((resolve, reject) => {
       this.settle = resolve;
       this.fail = reject;
@@ -585,6 +593,11 @@ export class OutgoingCall extends Call {
     this.answered.catch(() => {});
     invite.appendHeader('Allow', ALLOWED_METHODS.join(', '));
     if (options.reliable === 'required') invite.appendHeader('Require', '100rel');
+    if (options.expires !== undefined) {
+      if (!(Number.isSafeInteger(options.expires) && options.expires >= 0 && options.expires <= 0xffffffff))
+        throw new RangeError(`expires must be a whole number of seconds, got ${options.expires}`);
+      invite.appendHeader('Expires', options.expires);
+    }
     invite.appendHeader('Supported', SUPPORTED_OPTIONS.join(', '));
     for (const [name, value] of options.headers ?? []) invite.appendHeader(name, value);
     if (options.sdp !== false) {
@@ -609,6 +622,14 @@ export class OutgoingCall extends Call {
   start(): void {
     const key = this.pendingKey();
     this.ua.pending.set(key, this);
+    // §13.2.1: "If the time indicated in the Expires header field is reached and no final answer
+    // for the INVITE has been received, the UAC core SHOULD generate a CANCEL request".
+    if (this.options.expires !== undefined) {
+      this.expiry = this.ua.stack.transactions.clock.set(this.options.expires * 1000, () => {
+        this.expiry = undefined;
+        void this.cancel();
+      });
+    }
     this.ua
       .send(this.invite, {
         target: this.options.target,
@@ -756,6 +777,8 @@ export class OutgoingCall extends Call {
       this.ackAndBye(r, invite);
       return;
     }
+    if (this.expiry !== undefined) this.ua.stack.transactions.clock.clear(this.expiry);
+    this.expiry = undefined;
     const dialog = this.early.get(tag) ?? Dialog.asUac(invite, r);
     dialog.confirm(r);
     this.dialog = dialog;
@@ -827,6 +850,8 @@ export class OutgoingCall extends Call {
   }
 
   protected override onEnd(): void {
+    if (this.expiry !== undefined) this.ua.stack.transactions.clock.clear(this.expiry);
+    this.expiry = undefined;
     for (const d of this.early.values()) this.ua.dialogs.delete(d.key);
     // An INVITE still without a final response when the call ends (the call answered by a 2xx
     // that matched no transaction, or ended another way) is given up: a CANCEL (§9.1), and
@@ -859,6 +884,8 @@ export class IncomingCall extends Call {
   /** Reliable provisional waiting for PRACK (RFC 3262 §3). */
   private reliable: { rseq: number; timer: unknown; acked: () => void } | undefined;
   private nextRSeq: number;
+  /** Timer for the INVITE's Expires (§13.3.1), while it runs. */
+  private expiry: unknown;
 
   /** @internal */
   constructor(ua: UserAgent, invite: IncomingRequest, done: () => void) {
@@ -891,11 +918,33 @@ export class IncomingCall extends Call {
       done();
     }
     this.acceptable = ok;
+    this.expiry = undefined;
+    // §13.3.1 step 1: an INVITE with Expires that has no final response when it runs out is
+    // answered 487 (Request Terminated).
+    let seconds: number | undefined;
+    try {
+      seconds = invite.request.expires;
+    } catch {
+      seconds = undefined;
+    }
+    if (ok && seconds !== undefined) {
+      this.expiry = ua.stack.transactions.clock.set(seconds * 1000, () => this.expired());
+    }
   }
 
   /** The INVITE. */
   get inviteRequest(): SipRequest {
     return this.invite.request;
+  }
+
+  /** The INVITE's Expires ran out before a final response: 487, and the call is over. */
+  private expired(): void {
+    this.expiry = undefined;
+    if (this.final) return;
+    this.final = true;
+    this.invite.respond(487, 'Request Terminated');
+    this.done();
+    this.end({ by: 'remote', reason: 'the invitation expired', status: 487 });
   }
 
   /**
@@ -1086,8 +1135,11 @@ export class IncomingCall extends Call {
   }
 
   protected override onEnd(): void {
-    if (this.reliable !== undefined) this.ua.stack.transactions.clock.clear(this.reliable.timer);
+    const clock = this.ua.stack.transactions.clock;
+    if (this.reliable !== undefined) clock.clear(this.reliable.timer);
     this.reliable = undefined;
+    if (this.expiry !== undefined) clock.clear(this.expiry);
+    this.expiry = undefined;
     // A call over before its INVITE was answered (a BYE in the early dialog, a request in it
     // answered 481 or 408): §15.1.2, "The UAS MUST still respond to any pending requests
     // received for that dialog. It is RECOMMENDED that a 487 (Request Terminated) response

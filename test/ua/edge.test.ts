@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import {
   type CallEnd,
+  type CallOptions,
   type IncomingCall,
   type IncomingRequest,
   type Negotiated,
@@ -108,11 +109,12 @@ async function callRawPeer(
     inv: string;
   }) => Promise<void>,
   auth?: { username: string; password: string },
+  options?: CallOptions,
 ): Promise<void> {
   const alice = await agent('alice', t1, auth);
   const peer = await rawPeer();
   try {
-    const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`);
+    const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`, options);
     await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
     const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
     await fn({ alice, peer, call, inv });
@@ -721,4 +723,44 @@ describe('a call handler that fails', () => {
       }
     });
   }
+});
+
+describe('an INVITE with Expires (RFC 3261 §13.2.1, §13.3.1)', () => {
+  test('as callee: not answered when it runs out, the INVITE gets 487 and the call ends', () =>
+    withCallee(async ({ bob, peer }) => {
+      const ended = new Promise<CallEnd>((resolve) =>
+        bob.ua.onCall((c) => {
+          c.once('ended', resolve);
+          c.ring();
+        }),
+      );
+      peer.send(
+        invite(peer.port, bob.address.port, 'z9hG4bK-expires', 'expires-1').replace(
+          'CSeq: 1 INVITE\r\n',
+          'CSeq: 1 INVITE\r\nExpires: 1\r\n',
+        ),
+        bob.address.port,
+      );
+      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 180 ')));
+      const end = await ended;
+      assert.deepEqual([end.status, end.reason], [487, 'the invitation expired']);
+      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 487 ')));
+    }));
+
+  test('as caller: with no final response when it runs out, the call is cancelled', () =>
+    callRawPeer(
+      20,
+      async ({ alice, peer, call, inv }) => {
+        assert.match(inv, /^Expires: 1\r$/m);
+        const to = alice.address.port;
+        peer.send(answerTo(inv, '180 Ringing', { tag: 'bob', port: peer.port }), to);
+        await peer.waitFor((all) => all.some((m) => m.startsWith('CANCEL ')), 3000);
+        const cancel = peer.got.find((m) => m.startsWith('CANCEL ')) as string;
+        peer.send(answerTo(cancel, '200 OK', { tag: 'bob' }), to);
+        peer.send(answerTo(inv, '487 Request Terminated', { tag: 'bob' }), to);
+        await assert.rejects(call.answered, (e: Error & { status?: number }) => e.status === 487);
+      },
+      undefined,
+      { expires: 1 },
+    ));
 });
