@@ -36,6 +36,8 @@ const PIECES = [
   'Replaces: a;to-tag=b;from-tag=c\r\n',
   'Refer-To: <sip:x@y>\r\n',
   'Event: refer\r\n',
+  'Expires: 0\r\n',
+  'Expires: 4294967295\r\n',
 ];
 
 const SDP =
