@@ -79,6 +79,8 @@ export abstract class Call extends EventEmitter<CallEvents> {
   private readonly unacked: Map<number, { stop: () => void; acked: () => void }>;
   /** ACKs we sent for 2xx, by CSeq, to send again when the 2xx comes again (§13.2.2.4). */
   protected readonly acks: Map<number, SipRequest>;
+  /** A BYE held back until every 2xx we sent has its ACK (§15), waiting here. */
+  private readonly ackWaiters: Array<() => void>;
 
   protected constructor(ua: UserAgent, callId: string, state: CallState) {
     super();
@@ -91,6 +93,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     this.reinviting = false;
     this.unacked = new Map();
     this.acks = new Map();
+    this.ackWaiters = [];
   }
 
   get state(): CallState {
@@ -255,6 +258,10 @@ export abstract class Call extends EventEmitter<CallEvents> {
 
   /** Sends BYE and ends the call (§15.1.1). */
   protected async bye(): Promise<void> {
+    // §15: "The callee's UA MUST NOT send a BYE on a confirmed dialog until it has received an
+    // ACK for its 2xx response or until the server transaction times out." A 2xx of ours still
+    // without its ACK holds the BYE back; after 64*T1 without one, §13.3.1.4 sends the BYE.
+    if (this.unacked.size > 0) await new Promise<void>((resolve) => this.ackWaiters.push(resolve));
     const dialog = this.dialog;
     if (dialog === undefined || dialog.state === 'terminated') return;
     const req = dialog.createRequest('BYE');
@@ -449,6 +456,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
       const tick = () => {
         if (clock.now() - started >= 64 * t1) {
           this.unacked.delete(seq);
+          this.ackSettled();
           reject(new Error('no ACK for the 2xx'));
           // §13.3.1.4: "the session SHOULD be terminated ... with a BYE".
           if (this.dialog === dialog) void this.bye();
@@ -470,6 +478,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
         acked: () => {
           clock.clear(timer);
           this.unacked.delete(seq);
+          this.ackSettled();
           resolve();
         },
       });
@@ -533,12 +542,18 @@ export abstract class Call extends EventEmitter<CallEvents> {
     }
     for (const u of this.unacked.values()) u.stop();
     this.unacked.clear();
+    this.ackSettled();
     this.onEnd();
     this.emit('ended', end);
   }
 
   /** Cleanup of the subclass when the call ends. */
   protected onEnd(): void {}
+
+  /** Lets a held-back BYE go once no 2xx of ours waits for its ACK. */
+  private ackSettled(): void {
+    if (this.unacked.size === 0) for (const go of this.ackWaiters.splice(0)) go();
+  }
 }
 
 /**

@@ -764,3 +764,46 @@ describe('an INVITE with Expires (RFC 3261 §13.2.1, §13.3.1)', () => {
       { expires: 1 },
     ));
 });
+
+describe('hanging up before the ACK (RFC 3261 §15)', () => {
+  test('the callee holds its BYE back until the ACK of its 2xx has come', () =>
+    withCallee(async ({ bob, peer }) => {
+      let hungUp: Promise<void> | undefined;
+      bob.ua.onCall((c) => {
+        void c.answer().catch(() => {});
+        setTimeout(() => {
+          hungUp = c.hangup();
+        }, 30);
+      });
+      peer.send(
+        invite(peer.port, bob.address.port, 'z9hG4bK-bye-before-ack', 'bye-before-ack'),
+        bob.address.port,
+      );
+      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 200 ')));
+      // Well past the hangup, and still no ACK: no BYE either.
+      await new Promise((r) => setTimeout(r, 250));
+      assert.ok(hungUp !== undefined, 'hangup() was called');
+      assert.ok(!peer.got.some((m) => m.startsWith('BYE ')), 'no BYE before the ACK');
+      const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
+      const to = (/^To: (.*)$/m.exec(ok) as RegExpExecArray)[1] as string;
+      peer.send(
+        [
+          `ACK sip:bob@127.0.0.1:${bob.address.port} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-bye-before-ack-2`,
+          'Max-Forwards: 70',
+          `To: ${to}`,
+          'From: <sip:raw@127.0.0.1>;tag=raw1',
+          'Call-ID: bye-before-ack',
+          'CSeq: 1 ACK',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+        bob.address.port,
+      );
+      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
+      const bye = peer.got.find((m) => m.startsWith('BYE ')) as string;
+      peer.send(answerTo(bye, '200 OK', { tag: 'unused' }), bob.address.port);
+      await hungUp;
+    }));
+});
