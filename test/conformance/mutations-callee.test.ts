@@ -23,7 +23,8 @@ import { DIALOG_PIECES, mutator, processErrors } from '../support/mutate.js';
 // random. Nothing may be thrown, every request the agent sends must parse,
 // and once the calls left are hung up and the timers have run (T1 10 ms)
 // nothing may be left: no call, no dialog, no transaction. The mutations are
-// the same on every run; the timing, and so the path of each call, is not.
+// the same on every run (MUTATION_SEED picks others, for runs by hand); the
+// timing, and so the path of each call, is not.
 
 const PIECES = [
   ...DIALOG_PIECES,
@@ -62,7 +63,7 @@ describe('mutated requests against sipwire', () => {
     const [bound] = (await stack.start()) as [TransportAddress];
     const up = bound.port;
     const ua = new UserAgent(stack, { uri: `sip:bob@127.0.0.1:${up}` });
-    const { mutate, below } = mutator(20261127, PIECES);
+    const { mutate, below } = mutator(Number(process.env.MUTATION_SEED ?? 20261127), PIECES);
     const live = new Set<IncomingCall>();
     const seen = { offered: 0, answered: 0, inDialog200: 0, fromAgent: 0, unreadable: [] as string[] };
     // Errors a call's methods report (answering a call already ended...) are the caller's to see, not thrown.
