@@ -60,6 +60,11 @@ export interface CallOptions {
    * no final response by then is cancelled. Default: no limit.
    */
   expires?: number;
+  /**
+   * Most new INVITEs made from 3xx responses to the Contacts they give
+   * (RFC 3261 §8.1.3.4; default 5); 0 makes a 3xx end the call like any failure.
+   */
+  redirects?: number;
 }
 
 /** Fields shared by both kinds of call. */
@@ -649,6 +654,7 @@ export class OutgoingCall extends Call {
       .send(this.invite, {
         target: this.options.target,
         contact: true,
+        redirects: this.options.redirects ?? 5,
         onAttempt: (out) => {
           this.out = out;
           out.onResponse((r) => this.response(r, out));

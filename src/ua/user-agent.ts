@@ -4,7 +4,7 @@ import { TransportError } from '../errors.js';
 import type { AuthHeader } from '../message/auth-header.js';
 import { newCallId, newTag } from '../message/ids.js';
 import { SipRequest, type SipResponse } from '../message/message.js';
-import { NameAddr } from '../message/name-addr.js';
+import { type ContactValue, NameAddr } from '../message/name-addr.js';
 import { parseUri, type SipUri, type Uri } from '../message/uri.js';
 import type { Codec } from '../sdp/offer-answer.js';
 import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-stack.js';
@@ -165,7 +165,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     const req = this.newRequest('MESSAGE', target);
     req.appendHeader('Content-Type', contentType);
     req.body = Buffer.from(text, 'utf8');
-    const { response } = await this.send(req);
+    const { response } = await this.send(req, { redirects: 5 });
     if (response.status >= 300) throw new RequestFailedError(response.status, response.reason, response);
     return response;
   }
@@ -226,10 +226,21 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       contact?: boolean | ((transport: TransportName) => NameAddr);
       onAttempt?: (out: OutgoingRequest) => void;
       nextCSeq?: () => number;
+      /**
+       * Most new requests made from 3xx responses (RFC 3261 §8.1.3.4), 0 (the
+       * default) to return the 3xx as the answer.
+       */
+      redirects?: number;
     } = {},
   ): Promise<{ response: SipResponse; request: SipRequest }> {
     let req = request;
-    const base = request.clone();
+    let base = request.clone();
+    let target = options.target;
+    // §8.1.3.4: the target set, every URI in it once (a redirect loop ends there), tried in turn.
+    const tried = new Set<string>([request.uriRaw]);
+    const untried: Uri[] = [];
+    let redirectsLeft = options.redirects ?? 0;
+    let authAttempts = 0;
     const contact = options.contact;
     const contactMaker =
       typeof contact === 'function'
@@ -237,9 +248,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         : contact === true
           ? (t: TransportName) => this.contactFor(t)
           : undefined;
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       const out = await this.stack.request(req, {
-        target: options.target,
+        target,
         prepare: contactMaker ? (r, t) => r.setHeader('Contact', contactMaker(t.transport)) : undefined,
       });
       options.onAttempt?.(out);
@@ -254,9 +265,36 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
           : response.status === 407
             ? 'Proxy-Authenticate'
             : undefined;
-      if (challengeHeader === undefined || this.digest === undefined || attempt >= this.maxAuthAttempts) {
-        return { response, request: out.request };
+      if (
+        challengeHeader === undefined ||
+        this.digest === undefined ||
+        authAttempts >= this.maxAuthAttempts
+      ) {
+        // §8.1.3.4: a 3xx adds its Contact URIs to the target set; a failure (or a 3xx with
+        // nothing new) moves on to the next URI in it, until the set is exhausted.
+        if (response.status >= 300 && response.status < 400 && redirectsLeft > 0) {
+          for (const uri of redirectTargets(response)) {
+            const key = uri.toString();
+            if (!tried.has(key)) {
+              tried.add(key);
+              untried.push(uri);
+            }
+          }
+        }
+        const next = response.status >= 300 && redirectsLeft > 0 ? untried.shift() : undefined;
+        if (next === undefined) return { response, request: out.request };
+        redirectsLeft--;
+        authAttempts = 0;
+        // A new request for the next target: the same To, From, Call-ID, header fields and
+        // body, a new CSeq (and, from the stack, a new branch); where it goes is found anew.
+        base = request.clone();
+        base.uri = next;
+        base.setHeader('CSeq', `${options.nextCSeq?.() ?? (req.cseq?.seq ?? 1) + 1} ${req.method}`);
+        req = base.clone();
+        target = undefined;
+        continue;
       }
+      authAttempts++;
       // RFC 3261 §22.1: CANCEL and ACK cannot be challenged; a challenge to them is final.
       if (req.method === 'CANCEL' || req.method === 'ACK') return { response, request: out.request };
       const challenge = chooseChallenge(authValues(response, challengeHeader));
@@ -441,4 +479,31 @@ function toUri(uri: Uri): Uri {
 
 function withLr(uri: Uri): Uri {
   return uri.kind === 'sip' && !(uri as SipUri).lr ? (uri as SipUri).withParam('lr') : uri;
+}
+
+/**
+ * The URIs of a 3xx's Contact values to try, highest q first (RFC 3261
+ * §8.1.3.4): SIP and SIPS URIs only, without the method and header
+ * parameters a Request-URI may not carry (§19.1.1).
+ */
+function redirectTargets(response: SipResponse): SipUri[] {
+  let contacts: ContactValue[];
+  try {
+    contacts = response.contact;
+  } catch {
+    return [];
+  }
+  const out: Array<{ uri: SipUri; q: number; at: number }> = [];
+  contacts.forEach((c, at) => {
+    if (c.wildcard) return;
+    let uri: Uri;
+    try {
+      uri = c.uri;
+    } catch {
+      return;
+    }
+    if (uri.kind !== 'sip') return;
+    out.push({ uri: (uri as SipUri).withoutParam('method').withoutHeaders(), q: c.q ?? 1, at });
+  });
+  return out.sort((a, b) => b.q - a.q || a.at - b.at).map((t) => t.uri);
 }

@@ -807,3 +807,88 @@ describe('hanging up before the ACK (RFC 3261 §15)', () => {
       await hungUp;
     }));
 });
+
+describe('3xx responses to an INVITE (RFC 3261 §8.1.3.4)', () => {
+  const header = (m: string, name: string) =>
+    (new RegExp(`^${name}: (.*)\\r$`, 'm').exec(m) as RegExpExecArray)[1];
+
+  test('a 302 is followed to its Contact: a new INVITE with the same Call-ID, From and To, a higher CSeq, a new branch', async () => {
+    const alice = await agent('alice', 20);
+    const [a, b] = [await rawPeer(), await rawPeer()];
+    try {
+      const call = alice.ua.call(`sip:bob@127.0.0.1:${a.port}`);
+      await a.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+      const first = a.got.find((m) => m.startsWith('INVITE ')) as string;
+      a.send(answerTo(first, '302 Moved Temporarily', { tag: 'bob', port: b.port }), alice.address.port);
+      await b.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+      const second = b.got.find((m) => m.startsWith('INVITE ')) as string;
+      assert.ok(second.startsWith(`INVITE sip:bob@127.0.0.1:${b.port} SIP/2.0\r\n`), second.split('\r\n')[0]);
+      for (const name of ['Call-ID', 'From', 'To'])
+        assert.equal(header(second, name), header(first, name), name);
+      assert.equal(
+        Number.parseInt(header(second, 'CSeq') as string, 10),
+        Number.parseInt(header(first, 'CSeq') as string, 10) + 1,
+      );
+      assert.notEqual(header(second, 'Via'), header(first, 'Via'), 'a new branch');
+      await a.waitFor((all) => all.some((m) => m.startsWith('ACK ')));
+      b.send(
+        answerTo(second, '200 OK', { tag: 'carol', port: b.port, body: sdp(30000) }),
+        alice.address.port,
+      );
+      assert.equal((await call.answered).status, 200);
+      await b.waitFor((all) => all.some((m) => m.startsWith('ACK ')));
+      const hangup = call.hangup();
+      await b.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
+      b.send(
+        answerTo(b.got.find((m) => m.startsWith('BYE ')) as string, '200 OK', { tag: 'carol' }),
+        alice.address.port,
+      );
+      await hangup;
+    } finally {
+      a.close();
+      b.close();
+      await alice.stack.stop();
+    }
+  });
+
+  test('two targets redirecting to each other: each is tried once, and the call fails with the last 3xx', async () => {
+    const alice = await agent('alice', 20);
+    const [a, b] = [await rawPeer(), await rawPeer()];
+    try {
+      const call = alice.ua.call(`sip:bob@127.0.0.1:${a.port}`);
+      const redirectTo = (from: typeof a, to: typeof a) =>
+        from
+          .waitFor((all) => all.some((m) => m.startsWith('INVITE ')))
+          .then(() => {
+            const inv = from.got.find((m) => m.startsWith('INVITE ')) as string;
+            from.send(
+              answerTo(inv, '302 Moved Temporarily', { tag: 'bob', port: to.port }),
+              alice.address.port,
+            );
+          });
+      await redirectTo(a, b);
+      await redirectTo(b, a);
+      await assert.rejects(call.answered, (e: Error & { status?: number }) => e.status === 302);
+      assert.equal(a.got.filter((m) => m.startsWith('INVITE ')).length, 1, 'the first target once');
+      assert.equal(b.got.filter((m) => m.startsWith('INVITE ')).length, 1, 'the second target once');
+    } finally {
+      a.close();
+      b.close();
+      await alice.stack.stop();
+    }
+  });
+
+  test('with redirects: 0 a 302 ends the call', () =>
+    callRawPeer(
+      20,
+      async ({ alice, peer, call, inv }) => {
+        peer.send(
+          answerTo(inv, '302 Moved Temporarily', { tag: 'bob', port: peer.port + 1 }),
+          alice.address.port,
+        );
+        await assert.rejects(call.answered, (e: Error & { status?: number }) => e.status === 302);
+      },
+      undefined,
+      { redirects: 0 },
+    ));
+});
