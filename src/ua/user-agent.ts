@@ -240,6 +240,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     const tried = new Set<string>([request.uriRaw]);
     const untried: Uri[] = [];
     let redirectsLeft = options.redirects ?? 0;
+    const secure = request.uriRaw.slice(0, 5).toLowerCase() === 'sips:';
     let authAttempts = 0;
     const contact = options.contact;
     const contactMaker =
@@ -275,6 +276,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         if (response.status >= 300 && response.status < 400 && redirectsLeft > 0) {
           for (const uri of redirectTargets(response)) {
             const key = uri.toString();
+            // A SIPS request is not redirected to a SIP URI: the caller asked for TLS all the way.
+            if (secure && uri.scheme !== 'sips') continue;
             if (!tried.has(key)) {
               tried.add(key);
               untried.push(uri);

@@ -892,3 +892,22 @@ describe('3xx responses to an INVITE (RFC 3261 §8.1.3.4)', () => {
       { redirects: 0 },
     ));
 });
+
+describe('3xx to a SIPS request', () => {
+  test('a SIPS INVITE is not redirected to a SIP URI (the caller asked for TLS all the way)', async () => {
+    const alice = await agent('alice', 20);
+    const [a, b] = [await rawPeer(), await rawPeer()];
+    try {
+      const call = alice.ua.call(`sips:bob@127.0.0.1:${a.port}`, { target: `udp:127.0.0.1:${a.port}` });
+      await a.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
+      const inv = a.got.find((m) => m.startsWith('INVITE ')) as string;
+      a.send(answerTo(inv, '302 Moved Temporarily', { tag: 'bob', port: b.port }), alice.address.port);
+      await assert.rejects(call.answered, (e: Error & { status?: number }) => e.status === 302);
+      assert.equal(b.got.length, 0, 'the SIP contact was not tried');
+    } finally {
+      a.close();
+      b.close();
+      await alice.stack.stop();
+    }
+  });
+});
