@@ -124,6 +124,31 @@ async function callRawPeer(
   }
 }
 
+/** An ACK or BYE from the raw peer on `port`, within a call (no body). */
+function rawInDialog(o: {
+  method: 'ACK' | 'BYE';
+  uri: string;
+  port: number;
+  branch: string;
+  to: string;
+  from: string;
+  callId: string;
+  cseq: number;
+}): string {
+  return [
+    `${o.method} ${o.uri} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${o.port};branch=${o.branch}`,
+    'Max-Forwards: 70',
+    `To: ${o.to}`,
+    `From: ${o.from}`,
+    `Call-ID: ${o.callId}`,
+    `CSeq: ${o.cseq} ${o.method}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 /** bob (T1 20 ms) and a raw UDP peer to call him; `fn` gets both, and both are closed after it. */
 async function withCallee(
   fn: (c: {
@@ -504,18 +529,16 @@ describe('incoming INVITEs without a From tag or a usable Contact', () => {
       const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
       const to = (/^To: (.*)$/m.exec(ok) as RegExpExecArray)[1] as string;
       peer.send(
-        [
-          `ACK sip:bob@127.0.0.1:${bob.address.port} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-rfc2543-ack`,
-          'Max-Forwards: 70',
-          `To: ${to}`,
-          `From: ${from}`,
-          'Call-ID: rfc2543-1',
-          'CSeq: 1 ACK',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
+        rawInDialog({
+          method: 'ACK',
+          uri: `sip:bob@127.0.0.1:${bob.address.port}`,
+          port: peer.port,
+          branch: 'z9hG4bK-rfc2543-ack',
+          to: to,
+          from: from,
+          callId: 'rfc2543-1',
+          cseq: 1,
+        }),
         bob.address.port,
       );
       const call = await answered;
@@ -585,18 +608,16 @@ describe('a callee that answers without a To tag (RFC 2543)', () => {
       const ended = once(call, 'ended');
       const aliceFrom = (/^From: (.*)$/m.exec(inv) as RegExpExecArray)[1] as string;
       peer.send(
-        [
-          `BYE sip:alice@127.0.0.1:${alice.address.port} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-untagged-bye`,
-          'Max-Forwards: 70',
-          `From: ${inviteTo}`,
-          `To: ${aliceFrom}`,
-          `Call-ID: ${(/^Call-ID: (.*)$/m.exec(inv) as RegExpExecArray)[1]}`,
-          'CSeq: 1 BYE',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
+        rawInDialog({
+          method: 'BYE',
+          uri: `sip:alice@127.0.0.1:${alice.address.port}`,
+          port: peer.port,
+          branch: 'z9hG4bK-untagged-bye',
+          to: aliceFrom,
+          from: inviteTo,
+          callId: (/^Call-ID: (.*)$/m.exec(inv) as RegExpExecArray)[1],
+          cseq: 1,
+        }),
         alice.address.port,
       );
       await peer.waitFor((all) => all.some((m) => /^SIP\/2\.0 \d+ .*\r\n(?:.*\r\n)*CSeq: 1 BYE\r\n/.test(m)));
@@ -621,18 +642,16 @@ describe('a BYE in the early dialog (RFC 3261 §15.1.2)', () => {
       const ringing = peer.got.find((m) => m.startsWith('SIP/2.0 180 ')) as string;
       const to = (/^To: (.*)$/m.exec(ringing) as RegExpExecArray)[1] as string;
       peer.send(
-        [
-          `BYE sip:bob@127.0.0.1:${bob.address.port} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-early-bye-2`,
-          'Max-Forwards: 70',
-          `To: ${to}`,
-          'From: <sip:raw@127.0.0.1>;tag=raw1',
-          'Call-ID: early-bye',
-          'CSeq: 2 BYE',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
+        rawInDialog({
+          method: 'BYE',
+          uri: `sip:bob@127.0.0.1:${bob.address.port}`,
+          port: peer.port,
+          branch: 'z9hG4bK-early-bye-2',
+          to: to,
+          from: '<sip:raw@127.0.0.1>;tag=raw1',
+          callId: 'early-bye',
+          cseq: 2,
+        }),
         bob.address.port,
       );
       const end = await ended;
@@ -787,18 +806,16 @@ describe('hanging up before the ACK (RFC 3261 §15)', () => {
       const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
       const to = (/^To: (.*)$/m.exec(ok) as RegExpExecArray)[1] as string;
       peer.send(
-        [
-          `ACK sip:bob@127.0.0.1:${bob.address.port} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-bye-before-ack-2`,
-          'Max-Forwards: 70',
-          `To: ${to}`,
-          'From: <sip:raw@127.0.0.1>;tag=raw1',
-          'Call-ID: bye-before-ack',
-          'CSeq: 1 ACK',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
+        rawInDialog({
+          method: 'ACK',
+          uri: `sip:bob@127.0.0.1:${bob.address.port}`,
+          port: peer.port,
+          branch: 'z9hG4bK-bye-before-ack-2',
+          to: to,
+          from: '<sip:raw@127.0.0.1>;tag=raw1',
+          callId: 'bye-before-ack',
+          cseq: 1,
+        }),
         bob.address.port,
       );
       await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
