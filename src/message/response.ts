@@ -1,6 +1,5 @@
 import { H } from './header-names.js';
 import { type HeaderValue, type SipRequest, SipResponse } from './message.js';
-import { reasonPhrase } from './status-codes.js';
 
 /**
  * Builds a response to a request as RFC 3261 §8.2.6.2 says: Via values,
@@ -18,7 +17,8 @@ export function createResponse(
     body?: Buffer | string;
   } = {},
 ): SipResponse {
-  const res = new SipResponse({ status, reason: reason ?? reasonPhrase(status) });
+  // Without a reason the constructor takes the standard phrase as it is, with nothing to check.
+  const res = new SipResponse({ status, reason });
   const addTag = options.toTag !== undefined && status !== 100 && request.to?.tag === undefined;
   for (const f of request.headers) {
     const id = f.id;

@@ -798,8 +798,7 @@ export class OutgoingCall extends Call {
       this.ackAndBye(r, invite);
       return;
     }
-    if (this.expiry !== undefined) this.ua.stack.transactions.clock.clear(this.expiry);
-    this.expiry = undefined;
+    this.stopExpiry();
     const dialog = this.early.get(tag) ?? Dialog.asUac(invite, r);
     dialog.confirm(r);
     this.dialog = dialog;
@@ -870,9 +869,14 @@ export class OutgoingCall extends Call {
     });
   }
 
-  protected override onEnd(): void {
+  /** The invitation has its final answer, or the call is over: its Expires no longer runs. */
+  private stopExpiry(): void {
     if (this.expiry !== undefined) this.ua.stack.transactions.clock.clear(this.expiry);
     this.expiry = undefined;
+  }
+
+  protected override onEnd(): void {
+    this.stopExpiry();
     for (const d of this.early.values()) this.ua.dialogs.delete(d.key);
     // An INVITE still without a final response when the call ends (the call answered by a 2xx
     // that matched no transaction, or ended another way) is given up: a CANCEL (§9.1), and

@@ -274,10 +274,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         // §8.1.3.4: a 3xx adds its Contact URIs to the target set; a failure (or a 3xx with
         // nothing new) moves on to the next URI in it, until the set is exhausted.
         if (response.status >= 300 && response.status < 400 && redirectsLeft > 0) {
-          for (const uri of redirectTargets(response)) {
+          for (const uri of redirectTargets(response, secure)) {
             const key = uri.toString();
-            // A SIPS request is not redirected to a SIP URI: the caller asked for TLS all the way.
-            if (secure && uri.scheme !== 'sips') continue;
             if (!tried.has(key)) {
               tried.add(key);
               untried.push(uri);
@@ -486,10 +484,12 @@ function withLr(uri: Uri): Uri {
 
 /**
  * The URIs of a 3xx's Contact values to try, highest q first (RFC 3261
- * §8.1.3.4): SIP and SIPS URIs only, without the method and header
- * parameters a Request-URI may not carry (§19.1.1).
+ * §8.1.3.4): SIP and SIPS URIs only (SIPS only when `secure`: a SIPS request
+ * is not redirected to a SIP URI, its caller asked for TLS all the way),
+ * without the method and header parameters a Request-URI may not carry
+ * (§19.1.1).
  */
-function redirectTargets(response: SipResponse): SipUri[] {
+function redirectTargets(response: SipResponse, secure: boolean): SipUri[] {
   let contacts: ContactValue[];
   try {
     contacts = response.contact;
@@ -505,7 +505,7 @@ function redirectTargets(response: SipResponse): SipUri[] {
     } catch {
       return;
     }
-    if (uri.kind !== 'sip') return;
+    if (uri.kind !== 'sip' || (secure && (uri as SipUri).scheme !== 'sips')) return;
     out.push({ uri: (uri as SipUri).withoutParam('method').withoutHeaders(), q: c.q ?? 1, at });
   });
   return out.sort((a, b) => b.q - a.q || a.at - b.at).map((t) => t.uri);
