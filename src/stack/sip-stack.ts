@@ -259,6 +259,11 @@ class ServerLeg implements Channel, ServerTransactionUser {
   ack(a: SipRequest): void {
     this.stack.ackReceived(a, this.source);
   }
+
+  timeout(tx: ServerTransaction): void {
+    // A non-INVITE request its user never answered (not Timer H: a missing ACK is the peer's doing).
+    if (tx.kind === 'non-invite-server') this.stack.stats.unanswered++;
+  }
 }
 
 /** The outcome of a request its user has released. */
@@ -434,6 +439,8 @@ export class SipStack {
     dropped: number;
     strayResponses: number;
     internalErrors: number;
+    /** Non-INVITE requests never answered by their handler, ended once the client had given up. */
+    unanswered: number;
     /** New requests refused with 503 because the transaction table was full. */
     overloaded: number;
     /** Messages that waited in the intake queue (many arrived at once). */
@@ -488,6 +495,7 @@ export class SipStack {
       dropped: 0,
       strayResponses: 0,
       internalErrors: 0,
+      unanswered: 0,
       overloaded: 0,
       deferred: 0,
       shed: 0,

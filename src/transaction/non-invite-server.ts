@@ -1,7 +1,7 @@
 import { TransactionStateError } from '../errors.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { createResponse } from '../message/response.js';
-import { nonInviteTryingMs, timerJ } from './timers.js';
+import { nonInviteAnswerMs, nonInviteTryingMs, timerJ } from './timers.js';
 import {
   type ServerState,
   type ServerTransaction,
@@ -30,7 +30,9 @@ function sleepDrowsy(): void {
  * Non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8) with the RFC
  * 4320 rules: the only provisional response is 100, it is never sent over
  * an unreliable transport before the client's Timer E would reach T2, and it
- * is sent then if the TU has not answered.
+ * is sent then if the TU has not answered. A TU that never answers does not
+ * keep the transaction for ever: it ends once the client has given up
+ * (nonInviteAnswerMs), and the TU hears of it through `timeout`.
  */
 export class NonInviteServerTransaction
   extends TransactionCore<ServerState, ServerTransactionUser>
@@ -38,6 +40,7 @@ export class NonInviteServerTransaction
 {
   readonly kind = 'non-invite-server' as const;
   private last: SipResponse | undefined;
+  /** The RFC 4320 100 while Trying; then, in Proceeding, the end of the wait for the TU's answer. */
   private readonly timerTrying: TxTimer;
   private readonly timerJ: TxTimer;
   private readonly bornAt: number;
@@ -54,7 +57,7 @@ export class NonInviteServerTransaction
     // RFC 4320 §4.1: "an SIP element MUST respond to a non-INVITE request with a
     // Status-Code of 100 if it has not otherwise responded after the amount of
     // time it takes a client transaction's Timer E to be reset to T2."
-    this.timerTrying.start(nonInviteTryingMs(ctx.timers));
+    this.timerTrying.start(Math.min(nonInviteTryingMs(ctx.timers), nonInviteAnswerMs(ctx.timers)));
   }
 
   get lastResponse(): SipResponse | undefined {
@@ -75,9 +78,9 @@ export class NonInviteServerTransaction
       // the timer sends it then if the TU still has not answered.
       if (!this.ctx.reliable && this.ctx.clock.now() - this.bornAt < nonInviteTryingMs(this.ctx.timers))
         return;
-      this.timerTrying.stop();
       this.stateValue = 'proceeding';
       this.last = response;
+      this.waitForAnswer();
       this.ctx.send(response);
       return;
     }
@@ -138,16 +141,26 @@ export class NonInviteServerTransaction
   }
 
   private onTrying(): void {
-    if (this.stateValue !== 'trying') return;
     this.stateValue = 'proceeding';
     this.last = createResponse(this.request, 100);
+    this.waitForAnswer();
     this.ctx.send(this.last);
   }
 
-  /** @internal Timer J ends the transaction. */
+  /** In Proceeding: the timer now ends the wait for the TU's final response. */
+  private waitForAnswer(): void {
+    const left = this.bornAt + nonInviteAnswerMs(this.ctx.timers) - this.ctx.clock.now();
+    this.timerTrying.start(Math.max(0, left));
+  }
+
+  /** @internal The 100 is due, the TU's time to answer is up, or Timer J ends the transaction. */
   timerFired(timer: TxTimer): void {
-    if (timer === this.timerTrying) this.onTrying();
-    else this.terminate();
+    if (timer !== this.timerTrying) this.terminate();
+    else if (this.ctx.clock.now() - this.bornAt >= nonInviteAnswerMs(this.ctx.timers)) {
+      // The client gave up long ago: a response now would reach no one.
+      this.tu.timeout?.(this);
+      this.terminate();
+    } else if (this.stateValue === 'trying') this.onTrying();
   }
 
   protected stopTimers(): void {

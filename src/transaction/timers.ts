@@ -48,6 +48,16 @@ export function timerJ(t: TimerSettings, reliable: boolean): number {
 export const INVITE_TRYING_MS = 200;
 
 /**
+ * How long a non-INVITE server transaction waits for its user's final
+ * response. The client gives up at Timer F (64*T1, §17.1.2.2), and a proxy
+ * that forwarded the request answers 408 when its own Timer F fires; T4
+ * later, no answer can reach anyone, so the transaction ends.
+ */
+export function nonInviteAnswerMs(t: TimerSettings): number {
+  return 64 * t.t1 + t.t4;
+}
+
+/**
  * RFC 4320 §4.1: a non-INVITE request gets a 100 once the client's Timer E
  * would have reached T2 (T1 + 2T1 + 4T1 ... while below T2), unless
  * answered by then.

@@ -18,7 +18,11 @@ export interface ClientTransactionUser {
 export interface ServerTransactionUser {
   /** An ACK for a 2xx, received while the INVITE server transaction is Accepted (RFC 6026 §8.7). */
   ack?(ack: SipRequest, tx: ServerTransaction): void;
-  /** Timer H fired: no ACK came for a final non-2xx response (§17.2.1). */
+  /**
+   * Timer H fired: no ACK came for a final non-2xx response (§17.2.1); or a
+   * non-INVITE transaction ended without a final response from its TU, the
+   * client having given up (nonInviteAnswerMs).
+   */
   timeout?(tx: ServerTransaction): void;
   /** The transport could not deliver a response (§17.2.4). */
   transportError?(error: Error, tx: ServerTransaction): void;

@@ -174,6 +174,43 @@ describe('non-INVITE server transaction (RFC 3261 Figure 8, RFC 4320)', () => {
     assert.deepEqual(r.channel.lines, ['100'], 'allowed at once over a reliable transport');
   });
 
+  test('a TU that never answers: the transaction ends 64*T1 + T4 after the request, telling the TU', () => {
+    const { clock, channel, tx, tu, layer, req } = setup('MESSAGE');
+    clock.tick(3500);
+    assert.deepEqual(channel.lines, ['100']);
+    clock.tick(64 * 500 + 5000 - 3500 - 1);
+    assert.equal(tx.state, 'proceeding', 'the client may still be retransmitting until its Timer F');
+    clock.tick(1);
+    assert.equal(tx.state, 'terminated');
+    assert.deepEqual(tu.events, ['timeout', 'terminated']);
+    assert.equal(layer.size.servers, 0, 'gone from the table');
+    assert.deepEqual(channel.lines, ['100'], 'nothing is sent: no one is waiting');
+    assert.throws(() => tx.respond(response(req, 200)), TransactionStateError, 'a late answer is refused');
+  });
+
+  test('the wait for the TU is the same after a 100 it sent itself (reliable transport)', () => {
+    const { clock, channel, tx, tu, req } = setup('INFO', true);
+    clock.tick(1000);
+    tx.respond(response(req, 100));
+    assert.deepEqual(channel.lines, ['100']);
+    clock.tick(64 * 500 + 5000 - 1000 - 1);
+    assert.equal(tx.state, 'proceeding');
+    clock.tick(1);
+    assert.equal(tx.state, 'terminated');
+    assert.deepEqual(tu.events, ['timeout', 'terminated']);
+  });
+
+  test('an answer in time stops the wait: the transaction lingers only for Timer J', () => {
+    const { clock, tx, tu, req } = setup('MESSAGE');
+    clock.tick(30000);
+    tx.respond(response(req, 200));
+    clock.tick(7000);
+    assert.equal(tx.state, 'completed', 'not ended at 64*T1 + T4 after the request');
+    clock.tick(25000);
+    assert.equal(tx.state, 'terminated');
+    assert.deepEqual(tu.events, ['terminated']);
+  });
+
   test('a final response moves to Completed; retransmissions get it again; Timer J ends it', () => {
     const { clock, channel, tx, req, layer } = setup('OPTIONS');
     tx.respond(response(req, 200));

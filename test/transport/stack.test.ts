@@ -114,6 +114,28 @@ describe('SipStack over loopback UDP and TCP', () => {
     silent.close();
   });
 
+  test('a request its handler never answers ends once the client has given up, and is counted', async () => {
+    const timers = { t1: 10, t4: 40 };
+    const deaf = new SipStack({ listen: ['udp:127.0.0.1:0'], timers });
+    const asker = new SipStack({ listen: ['udp:127.0.0.1:0'], timers });
+    const ignored: string[] = [];
+    deaf.onRequest((inc) => ignored.push(inc.request.method));
+    try {
+      const [u] = (await deaf.start()) as [TransportAddress];
+      await asker.start();
+      const out = await asker.request(options(`127.0.0.1:${u.port}`, 'MESSAGE'), { target: addr(u) });
+      await assert.rejects(out.final, TransactionTimeoutError, 'Timer F at the client');
+      assert.deepEqual(ignored, ['MESSAGE']);
+      assert.equal(deaf.stats.unanswered, 0, 'not before 64*T1 + T4');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(deaf.stats.unanswered, 1);
+      assert.equal(deaf.transactions.size.servers, 0, 'the transaction is gone');
+    } finally {
+      await asker.stop();
+      await deaf.stop();
+    }
+  });
+
   test('TCP to a closed port is a transport error', async () => {
     const out = await client.request(options('127.0.0.1:1'), { target: 'tcp:127.0.0.1:1' });
     await assert.rejects(out.final, TransportError);
