@@ -107,7 +107,23 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       await this.send(0);
       this.bound = false;
     } finally {
-      this.emit('unregistered');
+      this.tell('unregistered');
+    }
+  }
+
+  /**
+   * Emits an event; a listener that throws does not change the
+   * registration (its refresh or retry stays scheduled, the REGISTER's
+   * outcome stands): the error goes to the process, as a listener's error
+   * would from an event emitted by a timer.
+   */
+  private tell<K extends keyof RegistrationEvents>(event: K, ...args: RegistrationEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: RegistrationEvents[K]) => boolean)(event, ...args);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
     }
   }
 
@@ -164,14 +180,14 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.granted = granted;
     this.stateValue = 'registered';
     this.schedule(refreshDelay(granted));
-    this.emit('registered', granted, response);
+    this.tell('registered', granted, response);
     return response;
   }
 
   private failure(err: RequestFailedError): never {
     if (this.stateValue === 'stopped') throw err;
     this.stateValue = 'failed';
-    this.emit('failed', err);
+    this.tell('failed', err);
     // Try again after a pause (a registrar restart, a lost network).
     this.schedule(Math.min(60, Math.max(5, (this.granted ?? 60) / 2)) * 1000);
     throw err;

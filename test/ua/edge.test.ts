@@ -13,6 +13,7 @@ import {
   type TransportAddress,
   UserAgent,
 } from '../../src/index.js';
+import { withEscapedErrors } from '../support/escaped.js';
 
 async function agent(name: string, t1 = 50, auth?: { username: string; password: string }) {
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1 } });
@@ -706,41 +707,35 @@ describe('an offer inside a multipart body (RFC 5621)', () => {
 
 describe('a call handler that fails', () => {
   for (const kind of ['throws', 'rejects'] as const) {
-    test(`one that ${kind}: the INVITE is refused with 500 and the call ends; the error goes on to the process`, async () => {
-      // The error is meant to reach the process: caught here instead of by the test runner.
-      const runners = process.listeners('uncaughtException');
-      process.removeAllListeners('uncaughtException');
-      const escaped: unknown[] = [];
-      process.on('uncaughtException', (e) => escaped.push(e));
-      const bob = await agent('bob', 20);
-      const peer = await rawPeer();
-      try {
-        const ended = new Promise<CallEnd>((resolve) =>
-          bob.ua.onCall((c) => {
-            c.once('ended', resolve);
-            if (kind === 'throws') throw new Error('a bug in the handler');
-            return Promise.reject(new Error('a bug in the handler'));
-          }),
-        );
-        peer.send(
-          invite(peer.port, bob.address.port, `z9hG4bK-handler-${kind}`, `handler-${kind}`),
-          bob.address.port,
-        );
-        const end = await ended;
-        assert.equal(end.status, 500);
-        await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 500 ')));
-        await new Promise((r) => setTimeout(r, 20));
-        assert.deepEqual(
-          escaped.map((e) => (e as Error).message),
-          ['a bug in the handler'],
-        );
-      } finally {
-        process.removeAllListeners('uncaughtException');
-        for (const l of runners) process.on('uncaughtException', l);
-        peer.close();
-        await bob.stack.stop();
-      }
-    });
+    test(`one that ${kind}: the INVITE is refused with 500 and the call ends; the error goes on to the process`, () =>
+      withEscapedErrors(async (escaped) => {
+        const bob = await agent('bob', 20);
+        const peer = await rawPeer();
+        try {
+          const ended = new Promise<CallEnd>((resolve) =>
+            bob.ua.onCall((c) => {
+              c.once('ended', resolve);
+              if (kind === 'throws') throw new Error('a bug in the handler');
+              return Promise.reject(new Error('a bug in the handler'));
+            }),
+          );
+          peer.send(
+            invite(peer.port, bob.address.port, `z9hG4bK-handler-${kind}`, `handler-${kind}`),
+            bob.address.port,
+          );
+          const end = await ended;
+          assert.equal(end.status, 500);
+          await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 500 ')));
+          await new Promise((r) => setTimeout(r, 20));
+          assert.deepEqual(
+            escaped.map((e) => (e as Error).message),
+            ['a bug in the handler'],
+          );
+        } finally {
+          peer.close();
+          await bob.stack.stop();
+        }
+      }));
   }
 });
 

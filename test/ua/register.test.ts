@@ -10,6 +10,7 @@ import {
   type TransportAddress,
   UserAgent,
 } from '../../src/index.js';
+import { withEscapedErrors } from '../support/escaped.js';
 
 /** A small registrar for the test: challenges with digest, records what it got. */
 async function testRegistrar(options: { minExpires?: number; algorithms?: Array<'MD5' | 'SHA-256'> } = {}) {
@@ -182,6 +183,61 @@ describe('registration with digest authentication', () => {
       await registrar.stop();
     }
   });
+
+  test('listeners that throw: the error goes to the process, the REGISTER outcome stands and refreshing goes on', () =>
+    withEscapedErrors(async (escaped) => {
+      const registrar = new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'registrar' });
+      const [addr] = (await registrar.start()) as [TransportAddress];
+      let registers = 0;
+      registrar.onRequest((incoming) => {
+        registers++;
+        // The first is refused; later ones are granted one second.
+        if (registers === 1) incoming.respond(503, 'Service Unavailable');
+        else
+          incoming.respond(200, 'OK', {
+            headers: [['Contact', `${incoming.request.get('Contact')};expires=1`]],
+          });
+      });
+      const stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+      await stack.start();
+      const ua = new UserAgent(stack, { uri: 'sip:alice@example.org' });
+      try {
+        const target = `udp:127.0.0.1:${addr.port}`;
+        const failing = ua.register({ target });
+        failing.on('failed', () => {
+          throw new Error('a bug in the failed listener');
+        });
+        await assert.rejects(
+          failing.registered,
+          (e: unknown) => (e as { status: number }).status === 503,
+          'the failure, not the listener error',
+        );
+        await failing.stop();
+        const r = ua.register({ target });
+        let heard = 0;
+        r.on('registered', () => {
+          heard++;
+          throw new Error('a bug in the registered listener');
+        });
+        assert.equal((await r.registered).status, 200, 'the 2xx, not the listener error');
+        const deadline = Date.now() + 5000;
+        while (heard < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+        assert.equal(heard, 2, 'refreshed after the granted second');
+        await r.stop();
+        await new Promise((res) => setTimeout(res, 10));
+        assert.deepEqual(
+          escaped.map((e) => (e as Error).message),
+          [
+            'a bug in the failed listener',
+            'a bug in the registered listener',
+            'a bug in the registered listener',
+          ],
+        );
+      } finally {
+        await stack.stop();
+        await registrar.stop();
+      }
+    }));
 
   test('a wrong password ends in a failure with the status, after a bounded number of attempts', async () => {
     const reg = await testRegistrar({ algorithms: ['MD5'] });
