@@ -16,6 +16,7 @@ import { type Direction, parseSdp, type SessionDescription, serializeSdp } from 
 import type { IncomingRequest, OutgoingRequest } from '../stack/sip-stack.js';
 import type { Target } from '../transport/transport-layer.js';
 import { Dialog } from './dialog.js';
+import { emitSafely, offerRequest } from './events.js';
 import { ALLOWED_METHODS, RequestFailedError, SUPPORTED_OPTIONS, type UserAgent } from './user-agent.js';
 
 export type CallState = 'calling' | 'incoming' | 'ringing' | 'answered' | 'ended';
@@ -305,12 +306,10 @@ export abstract class Call extends EventEmitter<CallEvents> {
         this.receivePrack(incoming);
         return;
       case 'INFO':
-        if (this.listenerCount('info') === 0) incoming.respond(200, 'OK');
-        else this.emit('info', incoming);
+        offerRequest(this, 'info', incoming);
         return;
       case 'MESSAGE':
-        if (this.listenerCount('message') === 0) incoming.respond(200, 'OK');
-        else this.emit('message', incoming);
+        offerRequest(this, 'message', incoming);
         return;
       case 'OPTIONS':
         incoming.respond(200, 'OK', { headers: this.ua.capabilities() });
@@ -523,7 +522,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     const n = negotiated(local, remote);
     if (n === undefined) return;
     this.media = n;
-    this.emit('media', n);
+    emitSafely(this, 'media', n);
   }
 
   protected confirmedDialog(what: string): Dialog {
@@ -549,7 +548,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     this.unacked.clear();
     this.ackSettled();
     this.onEnd();
-    this.emit('ended', end);
+    emitSafely(this, 'ended', end);
   }
 
   /** Cleanup of the subclass when the call ends. */
@@ -735,14 +734,14 @@ export class OutgoingCall extends Call {
       const n = early !== undefined ? negotiated(this.sdp.pending, early) : undefined;
       if (n !== undefined) {
         this.media = n;
-        this.emit('media', n);
+        emitSafely(this, 'media', n);
       }
     }
     if (r.status === 180 && this.stateValue === 'calling') {
       this.stateValue = 'ringing';
-      this.emit('ringing');
+      emitSafely(this, 'ringing');
     }
-    this.emit('progress', r);
+    emitSafely(this, 'progress', r);
   }
 
   /** RFC 3262 §4: a reliable provisional response gets a PRACK, once, in order. */
@@ -835,7 +834,7 @@ export class OutgoingCall extends Call {
     void this.ua.stack.sendStateless(ack).catch(() => {});
     this.stateValue = 'answered';
     this.settle(r);
-    this.emit('answered');
+    emitSafely(this, 'answered');
     this.mediaChanged();
     if (this.cancelAsked) void this.bye();
   }
@@ -981,7 +980,7 @@ export class IncomingCall extends Call {
     this.provisional(180, 'Ringing', options.reliable === true);
     if (this.stateValue === 'incoming') {
       this.stateValue = 'ringing';
-      this.emit('ringing');
+      emitSafely(this, 'ringing');
     }
   }
 
@@ -1017,7 +1016,7 @@ export class IncomingCall extends Call {
       const n = negotiated(this.earlyAnswer, this.offer);
       if (n !== undefined) {
         this.media = n;
-        this.emit('media', n);
+        emitSafely(this, 'media', n);
       }
     }
     const res = createResponse(req, status, reason, { toTag: this.localTag, headers, body });
@@ -1131,7 +1130,7 @@ export class IncomingCall extends Call {
     this.invite.respond(res);
     this.done();
     this.stateValue = 'answered';
-    this.emit('answered');
+    emitSafely(this, 'answered');
     if (this.offer !== undefined) this.mediaChanged();
     await this.sendUntilAcked(this.invite, res, dialog);
   }

@@ -7,6 +7,7 @@ import { uriEquals } from '../message/uri-compare.js';
 import { timerDelay } from '../transaction/clock.js';
 import type { TransportName } from '../transport/address.js';
 import type { Target } from '../transport/transport-layer.js';
+import { emitSafely } from './events.js';
 import { RequestFailedError, type UserAgent } from './user-agent.js';
 
 export interface RegistrationOptions {
@@ -107,23 +108,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       await this.send(0);
       this.bound = false;
     } finally {
-      this.tell('unregistered');
-    }
-  }
-
-  /**
-   * Emits an event; a listener that throws does not change the
-   * registration (its refresh or retry stays scheduled, the REGISTER's
-   * outcome stands): the error goes to the process, as a listener's error
-   * would from an event emitted by a timer.
-   */
-  private tell<K extends keyof RegistrationEvents>(event: K, ...args: RegistrationEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: RegistrationEvents[K]) => boolean)(event, ...args);
-    } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
+      emitSafely(this, 'unregistered');
     }
   }
 
@@ -180,14 +165,14 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.granted = granted;
     this.stateValue = 'registered';
     this.schedule(refreshDelay(granted));
-    this.tell('registered', granted, response);
+    emitSafely(this, 'registered', granted, response);
     return response;
   }
 
   private failure(err: RequestFailedError): never {
     if (this.stateValue === 'stopped') throw err;
     this.stateValue = 'failed';
-    this.tell('failed', err);
+    emitSafely(this, 'failed', err);
     // Try again after a pause (a registrar restart, a lost network).
     this.schedule(Math.min(60, Math.max(5, (this.granted ?? 60) / 2)) * 1000);
     throw err;

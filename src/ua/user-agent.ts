@@ -12,6 +12,7 @@ import type { TransportName } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
 import { type Call, type CallOptions, IncomingCall, OutgoingCall } from './call.js';
 import { dialogKey } from './dialog.js';
+import { offerRequest, toProcess } from './events.js';
 import { Registration, type RegistrationOptions } from './registration.js';
 
 /** Methods this user agent answers (RFC 3261 §20.5 Allow). */
@@ -350,8 +351,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         incoming.respond(200, 'OK', { headers: this.capabilities() });
         return;
       case 'MESSAGE':
-        if (this.listenerCount('message') === 0) incoming.respond(200, 'OK');
-        else this.emit('message', incoming);
+        offerRequest(this, 'message', incoming);
         return;
       case 'BYE':
       case 'UPDATE':
@@ -416,9 +416,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     if (pending instanceof Promise) {
       pending.catch((e: unknown) => {
         call.reject(500, 'Server Internal Error');
-        queueMicrotask(() => {
-          throw e;
-        });
+        toProcess(e);
       });
     }
   }

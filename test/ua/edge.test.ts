@@ -9,6 +9,7 @@ import {
   type IncomingRequest,
   type Negotiated,
   type OutgoingCall,
+  type SipResponse,
   SipStack,
   type TransportAddress,
   UserAgent,
@@ -737,6 +738,59 @@ describe('a call handler that fails', () => {
         }
       }));
   }
+
+  test('call listeners that throw: the call goes on, an INFO and a MESSAGE get 500, the errors go on to the process', () =>
+    withEscapedErrors(async (escaped) => {
+      const alice = await agent('alice');
+      const bob = await agent('bob');
+      try {
+        bob.ua.on('message', () => {
+          throw new Error('message listener');
+        });
+        const status = (p: Promise<SipResponse>) =>
+          p.then(
+            (r) => r.status,
+            (e: { status?: number }) => e.status,
+          );
+        assert.equal(await status(alice.ua.message(bob.uri, 'hi')), 500, 'MESSAGE outside a call');
+        const incoming = new Promise<IncomingCall>((resolve) =>
+          bob.ua.onCall((c) => {
+            c.on('info', () => {
+              throw new Error('info listener');
+            });
+            void c.answer().then(() => resolve(c));
+          }),
+        );
+        const call = alice.ua.call(bob.uri);
+        call.on('answered', () => {
+          throw new Error('answered listener');
+        });
+        const media = new Promise((resolve) => call.once('media', resolve));
+        await call.answered;
+        const late = new Promise((resolve) => setTimeout(resolve, 2000, 'no media event'));
+        assert.notEqual(
+          await Promise.race([media, late]),
+          'no media event',
+          "emitted after 'answered', whose listener threw",
+        );
+        await incoming;
+        assert.equal(await status(call.info('Signal=1\r\n')), 500, 'INFO in the call');
+        call.on('ended', () => {
+          throw new Error('ended listener');
+        });
+        await call.hangup();
+        assert.equal(call.state, 'ended');
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(
+          escaped.map((e) => (e as Error).message),
+          ['message listener', 'answered listener', 'info listener', 'ended listener'],
+        );
+        assert.equal(alice.ua.dialogs.size, 0, 'nothing left');
+      } finally {
+        await alice.stack.stop();
+        await bob.stack.stop();
+      }
+    }));
 });
 
 describe('an INVITE with Expires (RFC 3261 §13.2.1, §13.3.1)', () => {
