@@ -6,9 +6,11 @@ import { fieldParser } from './header-parsers.js';
 import type { MediaType } from './media-type.js';
 import type { SipMessage, SipRequest, SipResponse } from './message.js';
 import { isKnownMethod, METHODS } from './methods.js';
+import type { BodyPart } from './multipart.js';
 import type { ContactValue } from './name-addr.js';
 import { type ParseOptions, parseMessage } from './parser.js';
 import { reasonPhrase } from './status-codes.js';
+import { parseTokenWithParams, type TokenWithParams } from './token-list.js';
 
 /** What an element does with a message (RFC 3261 §8.2, §16.3, §18.3). */
 export type Verdict =
@@ -132,6 +134,7 @@ const ENDPOINT_NEEDS = new Set<number>([
     'Expires',
     'Authorization',
     'Content-Encoding',
+    'Content-Disposition',
     'Accept',
     'RSeq',
     'RAck',
@@ -418,10 +421,17 @@ function endpointContent(req: SipRequest, options: ValidationOptions): Verdict |
         'Missing Content-Type header',
         'the request has a body but no Content-Type (RFC 3261 §7.4.1)',
       );
+    // §8.2.3, §20.11: a body not understood is refused unless its disposition's handling is optional.
+    const optional = isOptional(req.parsed('Content-Disposition') as TokenWithParams | undefined);
     if (!accept.includes(ct.essence)) {
+      if (optional) return null;
       return reject(415, reasonPhrase(415), `body type ${ct.essence} is not understood`, -1, [
         ['Accept', accept.join(', ')],
       ]);
+    }
+    if (ct.type.toLowerCase() === 'multipart') {
+      const v = multipartContent(req, accept);
+      if (v !== null) return v;
     }
     const enc = req.parsed('Content-Encoding') as string[];
     const unknownEnc = enc.filter((e) => e.toLowerCase() !== 'identity');
@@ -445,6 +455,46 @@ function endpointContent(req: SipRequest, options: ValidationOptions): Verdict |
     }
   }
   return null;
+}
+
+/** True for a Content-Disposition whose handling is optional (§20.11: required when absent). */
+function isOptional(d: TokenWithParams | undefined): boolean {
+  const handling = d?.params.getRaw('handling');
+  return typeof handling === 'string' && handling.toLowerCase() === 'optional';
+}
+
+/**
+ * §8.2.3 for each part of a multipart body (RFC 5621 §9): a part of a type
+ * not understood needs `handling=optional` in its Content-Disposition. Parts
+ * nested in a part are not looked into.
+ */
+function multipartContent(req: SipRequest, accept: readonly string[]): Verdict | null {
+  let parts: BodyPart[];
+  try {
+    parts = req.bodyParts();
+  } catch (e) {
+    if (e instanceof SipParseError) return reject(400, 'Bad multipart body', e.message, e.offset);
+    throw e;
+  }
+  const refused: string[] = [];
+  for (const part of parts) {
+    const type = part.contentType.essence;
+    if (accept.includes(type) || refused.includes(type)) continue;
+    const disposition = part.headers.find(([n]) => n.toLowerCase() === 'content-disposition')?.[1];
+    let d: TokenWithParams | undefined;
+    try {
+      d = disposition === undefined ? undefined : parseTokenWithParams(disposition, 'Content-Disposition');
+    } catch (e) {
+      if (e instanceof SipParseError)
+        return reject(400, 'Bad multipart body', `a part's ${e.message}`, e.offset);
+      throw e;
+    }
+    if (!isOptional(d)) refused.push(type);
+  }
+  if (refused.length === 0) return null;
+  return reject(415, reasonPhrase(415), `body part of type ${refused.join(', ')} is not understood`, -1, [
+    ['Accept', accept.join(', ')],
+  ]);
 }
 
 /** RFC 3261 §10.3 items a registrar checks on the request itself. */

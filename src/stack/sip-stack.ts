@@ -46,6 +46,12 @@ export interface SipStackOptions {
   role?: ValidationRole;
   /** Option tags this element supports: a Require listing others is answered 420 (RFC 3261 §8.2.2.3). */
   supported?: readonly string[];
+  /**
+   * Body types this endpoint understands (RFC 3261 §8.2.3): a request with a
+   * body, or a multipart body part, of another type is answered 415 unless
+   * its Content-Disposition says handling=optional. Default DEFAULT_ACCEPT.
+   */
+  accept?: readonly string[];
   idleTimeoutMs?: number;
   keepAliveMs?: number;
   maxConnections?: number;
@@ -614,6 +620,7 @@ export class SipStack {
     this.trace?.('in', data, source);
     const { message, verdict } = inspect(data, {
       supported: this.options.supported,
+      accept: this.options.accept,
       role: this.role,
       strict: false,
       limits: this.transports.limits,

@@ -116,6 +116,75 @@ describe('request validation (RFC 3261 §8.2, §16.3)', () => {
     assert.equal(outcome(inspect(withBody(null)).verdict), '400 Missing Content-Type header');
   });
 
+  test('a body or body part not understood is refused unless its Content-Disposition says handling=optional', () => {
+    const invite = (headers: string[], body: string) =>
+      crlf(
+        'INVITE sip:bob@biloxi.com SIP/2.0',
+        'Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKdisp1',
+        'Max-Forwards: 70',
+        'To: <sip:bob@biloxi.com>',
+        'From: <sip:alice@atlanta.com>;tag=1',
+        'Call-ID: disp',
+        'CSeq: 1 INVITE',
+        'Contact: <sip:alice@pc33.atlanta.com>',
+        ...headers,
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        '',
+        body,
+      );
+    const blob = 'x=1\r\n';
+    assert.equal(
+      outcome(inspect(invite(['Content-Type: application/x-blob'], blob)).verdict),
+      '415 Unsupported Media Type',
+    );
+    assert.equal(
+      outcome(
+        inspect(invite(['Content-Type: application/x-blob', 'Content-Disposition: render'], blob)).verdict,
+      ),
+      '415 Unsupported Media Type',
+      'handling is required when absent (§20.11)',
+    );
+    assert.equal(
+      outcome(
+        inspect(
+          invite(['Content-Type: application/x-blob', 'Content-Disposition: render;handling=OPTIONAL'], blob),
+        ).verdict,
+      ),
+      'accept',
+    );
+    const sdp =
+      'v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+    const mixed = (disposition: string) =>
+      invite(
+        ['Content-Type: multipart/mixed;boundary=b1'],
+        [
+          '--b1',
+          'Content-Type: application/sdp',
+          '',
+          sdp,
+          '--b1',
+          'Content-Type: application/isup;version=itu-t92+',
+          ...(disposition ? [`Content-Disposition: ${disposition}`] : []),
+          '',
+          'binary',
+          '--b1--',
+          '',
+        ].join('\r\n'),
+      );
+    const gateway = inspect(mixed(''));
+    assert.equal(outcome(gateway.verdict), '415 Unsupported Media Type', 'an ISUP part, handling required');
+    const accept = gateway.verdict.action === 'reject' ? gateway.verdict.headers : [];
+    assert.match(accept.find(([n]) => n === 'Accept')?.[1] ?? '', /application\/sdp/, 'Accept lists SDP');
+    assert.equal(
+      outcome(inspect(mixed('signal;handling=optional')).verdict),
+      'accept',
+      'SIP-I: ISUP optional',
+    );
+    assert.equal(outcome(inspect(mixed('signal;handling=required')).verdict), '415 Unsupported Media Type');
+    const broken = invite(['Content-Type: multipart/mixed;boundary=b1'], 'no boundary here\r\n');
+    assert.equal(outcome(inspect(broken).verdict), '400 Bad multipart body');
+  });
+
   test('registrar: the AOR must be a SIP URI and Contact * needs Expires 0 alone', () => {
     const reg = (extra: string[], to = '<sip:bob@biloxi.com>') =>
       request('REGISTER', extra, { uri: 'sip:biloxi.com' }).replace('To: <sip:bob@biloxi.com>', `To: ${to}`);

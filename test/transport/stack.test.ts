@@ -209,6 +209,55 @@ describe('SipStack over loopback UDP and TCP', () => {
     sock.close();
   });
 
+  test('an endpoint answers 415 to a body type it does not understand; `accept` widens what it understands', async () => {
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const seen: string[] = [];
+    const stacks = [undefined, ['text/plain', 'image/png']].map(
+      (accept) => new SipStack({ listen: ['udp:127.0.0.1:0'], role: 'endpoint', accept }),
+    );
+    try {
+      const ports: number[] = [];
+      for (const st of stacks) {
+        const [a] = (await st.start()) as [TransportAddress];
+        ports.push(a.port);
+        st.onRequest((inc) => {
+          seen.push(inc.request.contentType?.essence ?? '');
+          inc.respond(200);
+        });
+      }
+      const png = (n: number) =>
+        [
+          'MESSAGE sip:bob@127.0.0.1 SIP/2.0',
+          `Via: SIP/2.0/UDP 127.0.0.1:${sock.address().port};branch=z9hG4bKpng${n}`,
+          'Max-Forwards: 70',
+          'From: <sip:a@127.0.0.1>;tag=1',
+          'To: <sip:bob@127.0.0.1>',
+          `Call-ID: png${n}`,
+          'CSeq: 1 MESSAGE',
+          'Content-Type: image/png',
+          'Content-Length: 4',
+          '',
+          '\x89PNG',
+        ].join('\r\n');
+      const answers: string[] = [];
+      for (const [i, port] of ports.entries()) {
+        const got = new Promise<string>((resolve) =>
+          sock.once('message', (m) => resolve(m.toString('latin1'))),
+        );
+        sock.send(Buffer.from(png(i), 'latin1'), port, '127.0.0.1');
+        answers.push(await got);
+      }
+      assert.match(answers[0] ?? '', /^SIP\/2\.0 415 Unsupported Media Type\r\n/);
+      assert.match(answers[0] ?? '', /\r\nAccept: application\/sdp, /, 'the default list');
+      assert.match(answers[1] ?? '', /^SIP\/2\.0 200 OK\r\n/);
+      assert.deepEqual(seen, ['image/png'], 'only the widened stack saw it');
+    } finally {
+      sock.close();
+      for (const st of stacks) await st.stop();
+    }
+  });
+
   test('answers go where the request came from (RFC 3261 §18.2.1): not to a Via host name of a request that did not parse, nor to a received the sender wrote', async () => {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
