@@ -3,7 +3,7 @@ import { SdpError, SdpNegotiationError, SipParseError } from '../errors.js';
 import { newTag } from '../message/ids.js';
 import type { HeaderValue, SipRequest, SipResponse } from '../message/message.js';
 import { createResponse, rawValue } from '../message/response.js';
-import type { Uri } from '../message/uri.js';
+import { parseUri, type Uri } from '../message/uri.js';
 import {
   createAnswer,
   createOffer,
@@ -17,6 +17,16 @@ import type { IncomingRequest, OutgoingRequest } from '../stack/sip-stack.js';
 import type { Target } from '../transport/transport-layer.js';
 import { Dialog } from './dialog.js';
 import { emitSafely, offerRequest } from './events.js';
+import {
+  IncomingReferral,
+  OutgoingReferral,
+  type ReferOptions,
+  type ReferOutcome,
+  readReferTo,
+  referEventId,
+  sipfragStatus,
+  subscriptionTerminated,
+} from './refer.js';
 import { ALLOWED_METHODS, RequestFailedError, SUPPORTED_OPTIONS, type UserAgent } from './user-agent.js';
 
 export type CallState = 'calling' | 'incoming' | 'ringing' | 'answered' | 'ended';
@@ -43,6 +53,11 @@ export interface CallEvents {
   info: [request: IncomingRequest];
   /** MESSAGE received in the dialog (answered 200 unless a listener answers first). */
   message: [request: IncomingRequest];
+  /**
+   * The other party asks this side to call someone (REFER, RFC 3515): the
+   * listener accepts or rejects it. Without a listener REFER is declined (603).
+   */
+  refer: [referral: IncomingReferral];
   /** The call is over. */
   ended: [end: CallEnd];
 }
@@ -87,6 +102,8 @@ export abstract class Call extends EventEmitter<CallEvents> {
   protected readonly acks: Map<number, SipRequest>;
   /** A BYE held back until every 2xx we sent has its ACK (§15), waiting here. */
   private readonly ackWaiters: Array<() => void>;
+  /** Transfers this side asked for, by their REFER's CSeq, until their final report. */
+  private readonly referrals: Map<number, OutgoingReferral>;
 
   protected constructor(ua: UserAgent, callId: string, state: CallState) {
     super();
@@ -100,6 +117,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     this.unacked = new Map();
     this.acks = new Map();
     this.ackWaiters = [];
+    this.referrals = new Map();
   }
 
   get state(): CallState {
@@ -239,6 +257,52 @@ export abstract class Call extends EventEmitter<CallEvents> {
     return res;
   }
 
+  /**
+   * Asks the other party to call `target` (a blind transfer, RFC 3515):
+   * sends REFER with Refer-To and Referred-By, and resolves with the final
+   * status of the call it makes, as its NOTIFYs report it (200 when the
+   * target answered). Rejects with RequestFailedError when the REFER is
+   * refused, and with an Error when no final report comes in time or the
+   * call ends first (a transferor that hangs up at once hears no more).
+   * Header fields in the target URI (`?Replaces=...`) go in the new INVITE.
+   */
+  async refer(target: string | Uri, options: ReferOptions = {}): Promise<ReferOutcome> {
+    const dialog = this.confirmedDialog('REFER');
+    const uri = typeof target === 'string' ? parseUri(target) : target;
+    // The NOTIFYs name the REFER by its CSeq: the one createRequest() gives it next.
+    const referral = new OutgoingReferral(dialog.localSeq + 1, options);
+    this.referrals.set(referral.id, referral);
+    referral.outcome.then(
+      () => this.referrals.delete(referral.id),
+      () => this.referrals.delete(referral.id),
+    );
+    let res: SipResponse;
+    try {
+      res = await this.request('REFER', {
+        headers: [
+          ['Refer-To', `<${uri.toString()}>`],
+          ['Referred-By', `<${this.ua.uri.toString()}>`],
+        ],
+      });
+    } catch (e) {
+      referral.abandon(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+    if (res.status >= 300) {
+      const error = new RequestFailedError(res.status, res.reason, res);
+      referral.abandon(error);
+      throw error;
+    }
+    // A challenged REFER went again with a later CSeq: its NOTIFYs carry that one.
+    const seq = res.cseq?.seq;
+    if (seq !== undefined && seq !== referral.id) {
+      this.referrals.delete(referral.id);
+      referral.id = seq;
+      if (!referral.done) this.referrals.set(seq, referral);
+    }
+    return referral.outcome;
+  }
+
   /** Sends any request in the dialog; resolves with the final response (after answering digest challenges). */
   async request(
     method: string,
@@ -311,12 +375,61 @@ export abstract class Call extends EventEmitter<CallEvents> {
       case 'MESSAGE':
         offerRequest(this, 'message', incoming);
         return;
+      case 'REFER':
+        this.receiveRefer(incoming);
+        return;
+      case 'NOTIFY':
+        this.receiveNotify(incoming);
+        return;
       case 'OPTIONS':
         incoming.respond(200, 'OK', { headers: this.ua.capabilities() });
         return;
       default:
         incoming.respond(405, 'Method Not Allowed', { headers: [['Allow', ALLOWED_METHODS.join(', ')]] });
     }
+  }
+
+  /** RFC 3515 §2.4.2: a REFER in the call, for a listener to accept or reject. */
+  private receiveRefer(incoming: IncomingRequest): void {
+    const referTo = readReferTo(incoming.request);
+    if (typeof referTo === 'string') {
+      incoming.respond(400, 'Bad Refer-To header', {
+        headers: [['Warning', `399 ${this.ua.uri.host} "${quoteSafe(referTo)}"`]],
+      });
+      return;
+    }
+    if (this.listenerCount('refer') === 0) {
+      incoming.respond(603, 'Decline');
+      return;
+    }
+    const call = this;
+    const dialog = {
+      request: (method: string, options: Parameters<Call['request']>[1]) => this.request(method, options),
+      get live() {
+        return call.dialog !== undefined && call.dialog.state !== 'terminated';
+      },
+    };
+    const referral = new IncomingReferral(incoming, referTo, dialog, (target, options) =>
+      this.ua.call(target, options),
+    );
+    emitSafely(this, 'refer', referral);
+  }
+
+  /** RFC 3515 §2.4.4: a NOTIFY reporting on a transfer this side asked for; 481 for any other. */
+  private receiveNotify(incoming: IncomingRequest): void {
+    const req = incoming.request;
+    const id = referEventId(req);
+    let referral = id === null ? undefined : id === undefined ? undefined : this.referrals.get(id);
+    // The id may be left out while there is one transfer (RFC 3515 §2.4.6).
+    if (id === undefined && this.referrals.size === 1) referral = this.referrals.values().next().value;
+    if (referral === undefined) {
+      // RFC 6665 §4.1.3: a NOTIFY for no subscription of ours.
+      incoming.respond(481, 'Subscription Does Not Exist');
+      return;
+    }
+    incoming.respond(200, 'OK');
+    const frag = sipfragStatus(req.body);
+    referral.notified(frag?.status, frag?.reason ?? '', subscriptionTerminated(req));
   }
 
   /** §14.2: a re-INVITE. */
@@ -546,6 +659,8 @@ export abstract class Call extends EventEmitter<CallEvents> {
     }
     for (const u of this.unacked.values()) u.stop();
     this.unacked.clear();
+    for (const r of this.referrals.values())
+      r.abandon(new Error('the call ended before the transfer was reported'));
     this.ackSettled();
     this.onEnd();
     emitSafely(this, 'ended', end);

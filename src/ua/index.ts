@@ -8,6 +8,7 @@ export {
   OutgoingCall,
 } from './call.js';
 export { Dialog, type DialogRejection, type DialogState, dialogKey } from './dialog.js';
+export { IncomingReferral, type ReferOptions, type ReferOutcome } from './refer.js';
 export {
   Registration,
   type RegistrationEvents,

@@ -26,6 +26,8 @@ export const ALLOWED_METHODS = [
   'MESSAGE',
   'UPDATE',
   'PRACK',
+  'REFER',
+  'NOTIFY',
 ];
 /** Option tags this user agent supports (RFC 3261 §20.37). */
 export const SUPPORTED_OPTIONS = ['100rel'];
@@ -358,6 +360,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       case 'PRACK':
       case 'INFO':
         incoming.respond(481, 'Call/Transaction Does Not Exist');
+        return;
+      case 'NOTIFY':
+        // RFC 6665 §4.1.3: no subscription of this agent's lives outside a call.
+        incoming.respond(481, 'Subscription Does Not Exist');
+        return;
+      case 'REFER':
+        // RFC 3515 §2.4.2: a transfer is taken only within a call; outside one it is declined.
+        incoming.respond(603, 'Decline');
         return;
       default:
         incoming.respond(405, 'Method Not Allowed', { headers: [['Allow', ALLOWED_METHODS.join(', ')]] });

@@ -2,32 +2,17 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import {
-  type CallEnd,
-  type CallOptions,
-  type IncomingCall,
-  type IncomingRequest,
-  type Negotiated,
-  type OutgoingCall,
-  type SipResponse,
-  SipStack,
-  type TransportAddress,
-  UserAgent,
+import type {
+  CallEnd,
+  CallOptions,
+  IncomingCall,
+  IncomingRequest,
+  Negotiated,
+  OutgoingCall,
+  SipResponse,
 } from '../../src/index.js';
+import { agent } from '../support/agents.js';
 import { withEscapedErrors } from '../support/escaped.js';
-
-async function agent(name: string, t1 = 50, auth?: { username: string; password: string }) {
-  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1 } });
-  const [address] = (await stack.start()) as [TransportAddress];
-  const ua = new UserAgent(stack, {
-    uri: `sip:${name}@127.0.0.1`,
-    media: { port: name === 'alice' ? 41000 : 42000 },
-    auth,
-  });
-  const trace: string[] = [];
-  stack.onTrace((dir, data) => trace.push(`${dir} ${data.toString('latin1').split('\r\n')[0]}`));
-  return { stack, ua, address, uri: `sip:${name}@127.0.0.1:${address.port}`, trace };
-}
 
 /** A raw UDP peer: sends text, collects what comes back. */
 async function rawPeer() {

@@ -1,0 +1,17 @@
+import { SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
+
+const MEDIA_PORTS: Record<string, number> = { alice: 41000, bob: 42000, carol: 43000 };
+
+/** A user agent on its own UDP stack on loopback, with the first lines of what it sends and gets. */
+export async function agent(name: string, t1 = 50, auth?: { username: string; password: string }) {
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], timers: { t1 } });
+  const [address] = (await stack.start()) as [TransportAddress];
+  const ua = new UserAgent(stack, {
+    uri: `sip:${name}@127.0.0.1`,
+    media: { port: MEDIA_PORTS[name] ?? 44000 },
+    auth,
+  });
+  const trace: string[] = [];
+  stack.onTrace((dir, data) => trace.push(`${dir} ${data.toString('latin1').split('\r\n')[0]}`));
+  return { stack, ua, address, uri: `sip:${name}@127.0.0.1:${address.port}`, trace };
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { IncomingCall, IncomingReferral, RequestFailedError } from '../../src/index.js';
+import { agent } from '../support/agents.js';
+
+type Agent = Awaited<ReturnType<typeof agent>>;
+
+/** Alice calls Bob, who answers; returns both ends of the call. */
+async function connected(alice: Agent, bob: Agent) {
+  const incoming = new Promise<IncomingCall>((resolve) =>
+    bob.ua.onCall((c) => {
+      void c.answer().then(() => resolve(c));
+    }),
+  );
+  const call = alice.ua.call(bob.uri);
+  await call.answered;
+  return { call, incoming: await incoming };
+}
+
+async function three(body: (a: Agent, b: Agent, c: Agent) => Promise<void>) {
+  const [alice, bob, carol] = [await agent('alice'), await agent('bob'), await agent('carol')];
+  try {
+    await body(alice, bob, carol);
+  } finally {
+    for (const x of [alice, bob, carol]) await x.stack.stop();
+  }
+}
+
+describe('call transfer with REFER (RFC 3515)', () => {
+  test('blind transfer: Bob refers Alice to Carol; Alice calls Carol with Referred-By and Bob hears 100 then 200', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      const carolGot = new Promise<IncomingCall>((resolve) =>
+        carol.ua.onCall((c) => {
+          void c.answer().then(() => resolve(c));
+        }),
+      );
+      const referrals: IncomingReferral[] = [];
+      aliceToBob.on('refer', (r) => {
+        referrals.push(r);
+        r.accept();
+      });
+      const progress: number[] = [];
+      const outcome = await bobSide.refer(`${carol.uri};transport=udp`, {
+        onProgress: (status) => progress.push(status),
+      });
+      assert.deepEqual(outcome, { status: 200, reason: 'OK' });
+      assert.equal(progress[0], 100, 'first report: 100 Trying');
+      assert.equal(progress.at(-1), 200);
+      assert.equal(referrals.length, 1);
+      assert.equal(referrals[0]?.target.host, '127.0.0.1');
+      assert.equal(referrals[0]?.target.port, carol.address.port);
+      const atCarol = await carolGot;
+      assert.match(atCarol.inviteRequest.get('Referred-By') ?? '', /sip:bob@127\.0\.0\.1/);
+      assert.match(atCarol.inviteRequest.from?.toString() ?? '', /sip:alice@/, 'the new call is from Alice');
+      // The transferor leaves; the transferred call stays up.
+      await bobSide.hangup();
+      assert.equal(aliceToBob.state, 'ended');
+      assert.equal(atCarol.state, 'answered');
+      await atCarol.hangup();
+      assert.equal(bob.ua.dialogs.size, 0);
+    }));
+
+  test('the target refuses: the final report carries its status', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      carol.ua.onCall((c) => void c.reject(486, 'Busy Here'));
+      aliceToBob.on('refer', (r) => r.accept());
+      const outcome = await bobSide.refer(carol.uri);
+      assert.deepEqual(outcome, { status: 486, reason: 'Busy Here' });
+      assert.equal(aliceToBob.state, 'answered', 'the first call goes on');
+      await aliceToBob.hangup();
+    }));
+
+  test('without a refer listener REFER is declined with 603; a rejecting listener chooses the status', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      await assert.rejects(bobSide.refer(carol.uri), (e: RequestFailedError) => e.status === 603);
+      aliceToBob.on('refer', (r) => r.reject(403, 'Forbidden'));
+      await assert.rejects(bobSide.refer(carol.uri), (e: RequestFailedError) => e.status === 403);
+      assert.equal(aliceToBob.state, 'answered');
+      await aliceToBob.hangup();
+    }));
+
+  test('a REFER without one SIP Refer-To gets 400; a NOTIFY for no transfer gets 481; outside a call REFER gets 603', () =>
+    three(async (alice, bob) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      aliceToBob.on('refer', () => assert.fail('not a valid REFER'));
+      assert.equal((await bobSide.request('REFER')).status, 400, 'no Refer-To');
+      const two = await bobSide.request('REFER', {
+        headers: [
+          ['Refer-To', '<sip:a@127.0.0.1>'],
+          ['Refer-To', '<sip:b@127.0.0.1>'],
+        ],
+      });
+      assert.equal(two.status, 400, 'two Refer-To');
+      const tel = await bobSide.request('REFER', { headers: [['Refer-To', '<tel:+15551234>']] });
+      assert.equal(tel.status, 400, 'not a SIP URI');
+      const notify = await bobSide.request('NOTIFY', {
+        headers: [
+          ['Event', 'refer;id=99'],
+          ['Subscription-State', 'active'],
+        ],
+      });
+      assert.equal(notify.status, 481);
+      assert.equal(aliceToBob.state, 'answered', 'none of it ends the call');
+      await aliceToBob.hangup();
+      const out = bob.ua.newRequest('REFER', alice.uri);
+      out.setHeader('Refer-To', '<sip:carol@127.0.0.1>');
+      const { response } = await bob.ua.send(out);
+      assert.equal(response.status, 603);
+    }));
+
+  test('header fields of the Refer-To URI go in the new INVITE, except those that would forge it', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      const carolGot = new Promise<IncomingCall>((resolve) =>
+        carol.ua.onCall((c) => {
+          void c.answer().then(() => resolve(c));
+        }),
+      );
+      aliceToBob.on('refer', (r) => r.accept());
+      const target = `${carol.uri}?Subject=Handed%20over&Call-ID=forged&Route=%3Csip:evil.example%3E`;
+      assert.equal((await bobSide.refer(target)).status, 200);
+      const invite = (await carolGot).inviteRequest;
+      assert.equal(invite.get('Subject'), 'Handed over');
+      assert.notEqual(invite.callId, 'forged');
+      assert.equal(invite.get('Route'), undefined);
+      await aliceToBob.hangup();
+    }));
+
+  test('the call ending before the final report settles the transfer with an error', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      carol.ua.onCall(() => {}); // rings for ever
+      aliceToBob.on('refer', (r) => {
+        r.accept();
+        setTimeout(() => void aliceToBob.hangup(), 100);
+      });
+      await assert.rejects(bobSide.refer(carol.uri), /call ended before the transfer/);
+    }));
+});
