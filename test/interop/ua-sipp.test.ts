@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import type { IncomingCall, IncomingReferral } from '../../src/index.js';
+import { agent } from '../support/agents.js';
 import { bound, type Child, start, stopAll, until, within } from '../support/children.js';
 import { freePort } from '../support/net.js';
 import { ROOT, startSipwire } from '../support/sipwire-cli.js';
@@ -535,6 +537,66 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
       assert.ok(answers.length >= 1, `SIPp got the 200 to the re-INVITE:\n${r.messages}`);
       assert.match(answers[0]?.text ?? '', /^a=recvonly\r?$/m, 'the 200 to the hold re-INVITE says recvonly');
     } finally {
+      await stopAll();
+    }
+  });
+
+  test('SIPp transfers its call to a sipwire user agent elsewhere with REFER (RFC 3515)', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const transferee = await agent('bob');
+    const target = await agent('carol');
+    try {
+      const carolGot = new Promise<IncomingCall>((resolve) =>
+        target.ua.onCall((c) => {
+          void c.answer().then(() => resolve(c));
+        }),
+      );
+      const referrals: IncomingReferral[] = [];
+      transferee.ua.onCall((c) => {
+        c.on('refer', (r) => {
+          referrals.push(r);
+          r.accept();
+        });
+        void c.answer();
+      });
+      const run = sipp([
+        '-sf',
+        join(SCENARIOS, 'uac-refer.xml'),
+        `127.0.0.1:${transferee.address.port}`,
+        '-key',
+        'target',
+        target.uri,
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(await freePort()),
+        '-m',
+        '1',
+        ...SIPP_LIMITS,
+      ]);
+      const r = await within(run.result, 30_000, 'SIPp transferor');
+      assertSippClean(r, 'SIPp transferor');
+      assert.equal(referrals.length, 1, 'the REFER reached the refer listener');
+      assert.match(referrals[0]?.referredBy ?? '', /sip:sipp@127\.0\.0\.1/);
+      const atCarol = await within(carolGot, 10_000, 'the transferred call');
+      assert.match(
+        atCarol.inviteRequest.get('Referred-By') ?? '',
+        /sip:sipp@/,
+        'Referred-By on the new INVITE',
+      );
+      const notifies = traced(r.messages).filter(
+        (t) => t.direction === 'received' && t.text.startsWith('NOTIFY '),
+      );
+      assert.ok(notifies.length >= 2, `SIPp got the NOTIFYs:\n${r.messages}`);
+      const last = notifies.at(-1)?.text ?? '';
+      assert.match(last, /^SIP\/2\.0 200 OK\r?$/m, 'the final report: 200 OK');
+      assert.match(header(last, 'Subscription-State') ?? '', /^terminated/, 'the subscription ends with it');
+      assert.match(header(last, 'Content-Type') ?? '', /^message\/sipfrag/);
+      await atCarol.hangup();
+    } finally {
+      await transferee.stack.stop();
+      await target.stack.stop();
       await stopAll();
     }
   });
