@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   type CallEnd,
   type IncomingCall,
+  type IncomingReferral,
   type Negotiated,
   SipStack,
   type TransportName,
@@ -217,4 +218,49 @@ describe('baresip interop', () => {
       });
     }
   }
+});
+describe('baresip transfers a call to sipwire (RFC 3515)', () => {
+  test('baresip REFERs its call with a sipwire agent to another; the agent calls it and reports 200 OK', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    let b: Baresip | undefined;
+    let s: Sipwire | undefined;
+    let carol: Sipwire | undefined;
+    const diag = () => `${diagnostics(s, b)}\n--- target ladder ---\n${carol?.ladder.join('\n') ?? ''}`;
+    try {
+      b = await Baresip.start({ answerMode: 'auto' });
+      s = await startSipwire('udp');
+      carol = await startSipwire('udp');
+      const atCarol = answerFirstCall(carol.ua);
+      const call = s.ua.call(`sip:baresip@127.0.0.1:${b.sipPort}`);
+      const referred = new Promise<IncomingReferral>((resolve) =>
+        call.on('refer', (r) => {
+          resolve(r);
+          r.accept();
+        }),
+      );
+      await within(call.answered, 'baresip did not answer', diag);
+      await within(b.callEvent('CALL_ESTABLISHED', call.callId), 'baresip did not establish the call', diag);
+      const target = `sip:carol@127.0.0.1:${carol.port}`;
+      await within(b.command('transfer', target), 'baresip refused the transfer command', diag);
+      const referral = await within(referred, 'no REFER from baresip reached the call', diag);
+      assert.equal(referral.target.port, carol.port, `Refer-To ${referral.referTo}\n${diag()}`);
+      const transferred = await within(atCarol, 'the transferred call did not reach the target', diag);
+      await within(transferred.answered, 'the target did not answer', diag);
+      assert.ok(
+        s.ladder.some((m) => m.startsWith('>>> out') && /^NOTIFY /m.test(m) && /^SIP\/2\.0 200 OK/m.test(m)),
+        `sipwire reported 200 OK to baresip in a NOTIFY\n${diag()}`,
+      );
+      assert.ok(
+        received(s, /^SIP\/2\.0 200 /m, /^CSeq: \d+ NOTIFY/m),
+        `baresip answered the NOTIFYs\n${diag()}`,
+      );
+      await transferred.call.hangup();
+      if (call.state !== 'ended') await call.hangup();
+    } finally {
+      await b?.stop();
+      await s?.stack.stop();
+      await carol?.stack.stop();
+    }
+  });
 });
