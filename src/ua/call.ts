@@ -3,7 +3,7 @@ import { SdpError, SdpNegotiationError, SipParseError } from '../errors.js';
 import { newTag } from '../message/ids.js';
 import type { HeaderValue, SipRequest, SipResponse } from '../message/message.js';
 import { createResponse, rawValue } from '../message/response.js';
-import { parseUri, type Uri } from '../message/uri.js';
+import { parseUri, type SipUri, type Uri } from '../message/uri.js';
 import {
   createAnswer,
   createOffer,
@@ -301,6 +301,22 @@ export abstract class Call extends EventEmitter<CallEvents> {
       if (!referral.done) this.referrals.set(seq, referral);
     }
     return referral.outcome;
+  }
+
+  /**
+   * An attended transfer (RFC 3515, RFC 3891): asks the other party of this
+   * call to call the other party of `other`, replacing `other`: REFER with
+   * `other`'s remote target and a Replaces naming its dialog. Resolves as
+   * refer() does; the peer of `other` ends that call when it answers.
+   */
+  transfer(other: Call, options: ReferOptions = {}): Promise<ReferOutcome> {
+    const d = other.confirmedDialog('an attended transfer');
+    const target = d.remoteTarget;
+    if (target.kind !== 'sip') throw new Error('the call to hand over has no SIP remote target');
+    // The peer of `other` matches to-tag against its own tag (our remote one), RFC 3891 §3.
+    const replaces = `${d.callId};to-tag=${d.remoteTag};from-tag=${d.localTag}`;
+    const uri = `${(target as SipUri).withoutHeaders().toString()}?Replaces=${encodeURIComponent(replaces)}`;
+    return this.refer(uri, options);
   }
 
   /** Sends any request in the dialog; resolves with the final response (after answering digest challenges). */
@@ -1010,6 +1026,11 @@ export class OutgoingCall extends Call {
 export class IncomingCall extends Call {
   /** @internal The INVITE's server transaction. */
   readonly invite: IncomingRequest;
+  /**
+   * The call this one replaces (its INVITE's Replaces named it, RFC 3891):
+   * answering this call ends that one; refusing it leaves that one alone.
+   */
+  replaces: Call | undefined;
   /** False when the INVITE was refused on arrival (400 for bad SDP, 488 for an offer we cannot take). */
   readonly acceptable: boolean;
   /** The caller, as in From. */
@@ -1030,6 +1051,7 @@ export class IncomingCall extends Call {
   constructor(ua: UserAgent, invite: IncomingRequest, done: () => void) {
     super(ua, invite.request.callId ?? '', 'incoming');
     this.invite = invite;
+    this.replaces = undefined;
     this.done = done;
     this.localTag = newTag();
     this.final = false;

@@ -30,7 +30,7 @@ export const ALLOWED_METHODS = [
   'NOTIFY',
 ];
 /** Option tags this user agent supports (RFC 3261 §20.37). */
-export const SUPPORTED_OPTIONS = ['100rel'];
+export const SUPPORTED_OPTIONS = ['100rel', 'replaces'];
 
 export interface UserAgentOptions {
   /** The identity this agent calls from and registers: its address of record, e.g. sip:alice@example.com. */
@@ -405,6 +405,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       });
       return;
     }
+    const replacing = this.replacedBy(req);
+    if (replacing?.refuse !== undefined) {
+      incoming.respond(replacing.refuse.status, replacing.refuse.reason);
+      return;
+    }
+    const replaced = replacing?.call;
     if (this.callHandler === undefined) {
       incoming.respond(480, 'Temporarily Unavailable');
       return;
@@ -412,6 +418,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     this.inProgress.set(mergeKey, branch);
     const call = new IncomingCall(this, incoming, () => this.inProgress.delete(mergeKey));
     if (!call.acceptable) return;
+    if (replaced !== undefined) {
+      // RFC 3891 §3: answering the new call shuts the replaced one down (BYE, or CANCEL while ours
+      // is early); refusing it leaves the replaced call as it is. The handler decides (call.replaces).
+      call.replaces = replaced;
+      call.once('answered', () => {
+        void replaced.hangup().catch(() => {});
+      });
+    }
     this.incomingCalls.set(incoming, call);
     // A handler that fails (throws, or its promise rejects) does not leave the INVITE waiting:
     // the call is refused with 500 unless it was answered, and the error goes on to the process
@@ -429,6 +443,29 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         toProcess(e);
       });
     }
+  }
+
+  /**
+   * RFC 3891 §3: the call an INVITE's Replaces names, matched as if its tags
+   * came in a request (to-tag ours, from-tag theirs); undefined without
+   * Replaces, else the response that refuses the INVITE.
+   */
+  private replacedBy(
+    req: SipRequest,
+  ): { call?: Call; refuse?: { status: number; reason: string } } | undefined {
+    const values = req.getAll('Replaces');
+    if (values.length === 0) return undefined;
+    const bad = { refuse: { status: 400, reason: 'Bad Replaces header' } };
+    if (values.length > 1) return bad;
+    const r = parseReplaces(values[0] as string);
+    if (r === undefined) return bad;
+    const call = this.dialogs.get(dialogKey(r.callId, r.toTag, r.fromTag));
+    const none = { refuse: { status: 481, reason: 'Call/Transaction Does Not Exist' } };
+    if (call === undefined || call.state === 'ended') return none;
+    if (call.state === 'answered')
+      return r.earlyOnly ? { refuse: { status: 486, reason: 'Busy Here' } } : { call };
+    // An early dialog: replaced only when this agent started it.
+    return call instanceof OutgoingCall ? { call } : none;
   }
 
   private receiveCancel(incoming: IncomingRequest): void {
@@ -517,4 +554,25 @@ function redirectTargets(response: SipResponse, secure: boolean): SipUri[] {
     out.push({ uri: (uri as SipUri).withoutParam('method').withoutHeaders(), q: c.q ?? 1, at });
   });
   return out.sort((a, b) => b.q - a.q || a.at - b.at).map((t) => t.uri);
+}
+
+/** A Replaces value (RFC 3891 §6.1): callid, to-tag, from-tag, early-only; undefined when malformed. */
+export function parseReplaces(
+  value: string,
+): { callId: string; toTag: string; fromTag: string; earlyOnly: boolean } | undefined {
+  const [callId, ...params] = value.split(';').map((p) => p.trim());
+  if (callId === undefined || callId === '' || /[\s"<>]/.test(callId)) return undefined;
+  let toTag: string | undefined;
+  let fromTag: string | undefined;
+  let earlyOnly = false;
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    const name = (eq === -1 ? p : p.slice(0, eq)).trim().toLowerCase();
+    const v = eq === -1 ? '' : p.slice(eq + 1).trim();
+    if (name === 'to-tag') toTag = v;
+    else if (name === 'from-tag') fromTag = v;
+    else if (name === 'early-only') earlyOnly = true;
+  }
+  if (toTag === undefined || fromTag === undefined || toTag === '' || fromTag === '') return undefined;
+  return { callId, toTag, fromTag, earlyOnly };
 }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { IncomingCall, IncomingReferral, RequestFailedError } from '../../src/index.js';
+import type {
+  CallEnd,
+  IncomingCall,
+  IncomingReferral,
+  OutgoingCall,
+  RequestFailedError,
+} from '../../src/index.js';
 import { agent } from '../support/agents.js';
 
 type Agent = Awaited<ReturnType<typeof agent>>;
@@ -138,5 +144,57 @@ describe('call transfer with REFER (RFC 3515)', () => {
         setTimeout(() => void aliceToBob.hangup(), 100);
       });
       await assert.rejects(bobSide.refer(carol.uri), /call ended before the transfer/);
+    }));
+
+  test('attended transfer: Alice hands Bob over to Carol, replacing her own call with Carol (RFC 3891)', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
+      const carolCalls: IncomingCall[] = [];
+      carol.ua.onCall((c) => {
+        carolCalls.push(c);
+        void c.answer();
+      });
+      const aliceToCarol = alice.ua.call(carol.uri);
+      await aliceToCarol.answered;
+      const aliceCarolEnded = new Promise<CallEnd>((resolve) => aliceToCarol.once('ended', resolve));
+      const bobsNewCall = new Promise<OutgoingCall>((resolve) =>
+        bobSide.on('refer', (r) => resolve(r.accept())),
+      );
+      const outcome = await aliceToBob.transfer(aliceToCarol);
+      assert.deepEqual(outcome, { status: 200, reason: 'OK' });
+      const replacing = carolCalls[1];
+      assert.ok(replacing !== undefined, 'Carol got the second INVITE');
+      assert.equal(replacing.replaces, carolCalls[0], "it names Carol's call with Alice");
+      assert.match(replacing.inviteRequest.get('Replaces') ?? '', new RegExp(`^${aliceToCarol.callId};`));
+      const end = await aliceCarolEnded;
+      assert.equal(end.by, 'remote', 'Carol ended her call with Alice (BYE)');
+      assert.equal(carolCalls[0]?.state, 'ended');
+      const bobToCarol = await bobsNewCall;
+      assert.equal(bobToCarol.state, 'answered', 'Bob and Carol talk');
+      await aliceToBob.hangup();
+      await bobToCarol.hangup();
+      for (const x of [alice, bob, carol]) assert.equal(x.ua.dialogs.size, 0, 'nothing left');
+    }));
+
+  test('Replaces naming no dialog gets 481, early-only on a confirmed call 486, a malformed one 400', () =>
+    three(async (alice, bob, carol) => {
+      const { call: aliceToBob } = await connected(alice, bob);
+      const d = aliceToBob.dialog;
+      assert.ok(d !== undefined);
+      const statusOf = (replaces: string[]) => {
+        const call = carol.ua.call(bob.uri, { headers: replaces.map((v) => ['Replaces', v] as const) });
+        return call.answered.then(
+          (r) => r.status,
+          (e: { status?: number }) => e.status,
+        );
+      };
+      // Seen from Bob: to-tag is Bob's tag, from-tag Alice's.
+      const mine = `${d.callId};to-tag=${d.remoteTag};from-tag=${d.localTag}`;
+      assert.equal(await statusOf([`${d.callId};to-tag=nope;from-tag=${d.localTag}`]), 481);
+      assert.equal(await statusOf([`${mine};early-only`]), 486);
+      assert.equal(await statusOf([`${d.callId};to-tag=${d.remoteTag}`]), 400, 'no from-tag');
+      assert.equal(await statusOf([mine, mine]), 400, 'two Replaces');
+      assert.equal(aliceToBob.state, 'answered', 'the call named is left alone');
+      await aliceToBob.hangup();
     }));
 });
