@@ -197,4 +197,28 @@ describe('call transfer with REFER (RFC 3515)', () => {
       assert.equal(aliceToBob.state, 'answered', 'the call named is left alone');
       await aliceToBob.hangup();
     }));
+
+  test('Replaces naming a ringing call the agent placed: answering the new call cancels it (call pickup)', () =>
+    three(async (alice, bob, carol) => {
+      carol.ua.onCall((c) => c.ring()); // rings, never answers
+      const aliceToCarol = alice.ua.call(carol.uri);
+      await new Promise<void>((resolve) => aliceToCarol.once('ringing', () => resolve()));
+      const d = aliceToCarol.dialog;
+      assert.ok(d !== undefined, 'the 180 made an early dialog');
+      const ended = new Promise<CallEnd>((resolve) => aliceToCarol.once('ended', resolve));
+      const picked = new Promise<IncomingCall>((resolve) =>
+        alice.ua.onCall((c) => {
+          void c.answer().then(() => resolve(c));
+        }),
+      );
+      // Seen from Alice: to-tag is her tag, from-tag Carol's.
+      const pickup = bob.ua.call(alice.uri, {
+        headers: [['Replaces', `${d.callId};to-tag=${d.localTag};from-tag=${d.remoteTag}`]],
+      });
+      await pickup.answered;
+      assert.equal((await picked).replaces, aliceToCarol);
+      const end = await ended;
+      assert.equal(end.status, 487, 'the ringing call was cancelled');
+      await pickup.hangup();
+    }));
 });
