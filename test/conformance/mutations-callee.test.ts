@@ -3,6 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { describe, test } from 'node:test';
 import {
   type IncomingCall,
+  type OutgoingCall,
   parseMessage,
   type SipMessage,
   type SipRequest,
@@ -65,7 +66,14 @@ describe('mutated requests against sipwire', () => {
     const ua = new UserAgent(stack, { uri: `sip:bob@127.0.0.1:${up}` });
     const { mutate, below } = mutator(Number(process.env.MUTATION_SEED ?? 20261127), PIECES);
     const live = new Set<IncomingCall>();
-    const seen = { offered: 0, answered: 0, inDialog200: 0, fromAgent: 0, unreadable: [] as string[] };
+    const seen = {
+      offered: 0,
+      answered: 0,
+      inDialog200: 0,
+      fromAgent: 0,
+      transfers: 0,
+      unreadable: [] as string[],
+    };
     // Errors a call's methods report (answering a call already ended...) are the caller's to see, not thrown.
     const quietly = (f: () => unknown) => {
       try {
@@ -75,10 +83,25 @@ describe('mutated requests against sipwire', () => {
         // A call already over refuses the action.
       }
     };
+    // Calls placed for transfers the callee accepted (to the caller's own address, which answers).
+    const placed = new Set<OutgoingCall>();
     ua.onCall((call) => {
       seen.offered++;
       live.add(call);
       call.once('ended', () => live.delete(call));
+      call.on('refer', (referral) => {
+        if (below(2) === 0) {
+          quietly(() => referral.reject(below(2) === 0 ? 603 : 403));
+          return;
+        }
+        quietly(() => {
+          const c = referral.accept();
+          seen.transfers++;
+          placed.add(c);
+          c.once('ended', () => placed.delete(c));
+          c.answered.catch(() => {});
+        });
+      });
       call.once('answered', () => seen.answered++);
       const later = (ms: number, f: () => unknown) => setTimeout(() => quietly(f), ms);
       switch (below(6)) {
@@ -207,7 +230,7 @@ describe('mutated requests against sipwire', () => {
               cseq++;
               const extra =
                 m === 'REFER'
-                  ? ['Refer-To: <sip:carol@127.0.0.1>']
+                  ? [`Refer-To: <sip:carol@127.0.0.1:${pp}>`]
                   : m === 'NOTIFY'
                     ? ['Event: refer', 'Subscription-State: active']
                     : [];
@@ -248,6 +271,7 @@ describe('mutated requests against sipwire', () => {
       }
       await sleep(1500);
       for (const call of live) quietly(() => call.hangup());
+      for (const call of placed) quietly(() => call.hangup());
       const empty = () =>
         live.size === 0 &&
         ua.dialogs.size === 0 &&
@@ -271,9 +295,10 @@ describe('mutated requests against sipwire', () => {
       assert.ok(seen.answered > 150, `calls answered: ${seen.answered}`);
       assert.ok(seen.inDialog200 > 100, `requests in calls answered 200: ${seen.inDialog200}`);
       assert.ok(seen.fromAgent > 40, `requests from the agent (BYE and others): ${seen.fromAgent}`);
+      assert.ok(seen.transfers > 3, `transfers carried out: ${seen.transfers}`);
       assert.ok(
         cleared,
-        `nothing left: calls ${live.size}, dialogs ${ua.dialogs.size}, pending ${ua.pending.size}, ` +
+        `nothing left: calls ${live.size}, transfer calls ${placed.size}, dialogs ${ua.dialogs.size}, pending ${ua.pending.size}, ` +
           `transactions ${JSON.stringify(stack.transactions.size)}`,
       );
       peer.removeAllListeners('message');

@@ -84,6 +84,10 @@ export const DIALOG_PIECES: readonly string[] = [
   'Require: 100rel\r\n',
   'Content-Type: application/sdp\r\n',
   'Content-Type: multipart/mixed;boundary=x\r\n',
+  'Replaces: x;to-tag=a;from-tag=b\r\n',
+  'Replaces: ;early-only\r\n',
+  'Refer-To: <sip:127.0.0.1:9?Replaces=a%3Bto-tag%3Db>\r\n',
+  'Event: refer;id=1\r\nSubscription-State: terminated\r\n',
 ];
 
 /**
