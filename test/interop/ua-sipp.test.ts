@@ -73,6 +73,23 @@ function sipp(args: string[]): SippRun {
   return { child, result };
 }
 
+/** SIPp running one of our UAC scenarios once against a UAS on loopback UDP `port`. */
+async function sippUac(scenario: string, port: number, extra: string[] = []): Promise<SippRun> {
+  return sipp([
+    '-sf',
+    join(SCENARIOS, scenario),
+    `127.0.0.1:${port}`,
+    ...extra,
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(await freePort()),
+    '-m',
+    '1',
+    ...SIPP_LIMITS,
+  ]);
+}
+
 /** A SIPp run ended well: exit status 0 and nothing in its error log. */
 function assertSippClean(r: SippResult, what: string): void {
   assert.equal(r.code, 0, `${what}: SIPp exit status ${r.code}\n${r.errors}\n${r.screen}`);
@@ -491,18 +508,7 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     const port = await freePort();
     try {
       const uas = await answer(['--listen', `udp:127.0.0.1:${port}`]);
-      const run = sipp([
-        '-sf',
-        join(SCENARIOS, 'uac-reinvite-hold.xml'),
-        `127.0.0.1:${port}`,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freePort()),
-        '-m',
-        '1',
-        ...SIPP_LIMITS,
-      ]);
+      const run = await sippUac('uac-reinvite-hold.xml', port);
       const r = await within(run.result, 30_000, 'SIPp re-INVITE UAC');
       const exit = await uas.stop('SIGTERM');
       const out = uas.output();
@@ -560,21 +566,7 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
         });
         void c.answer();
       });
-      const run = sipp([
-        '-sf',
-        join(SCENARIOS, 'uac-refer.xml'),
-        `127.0.0.1:${transferee.address.port}`,
-        '-key',
-        'target',
-        target.uri,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freePort()),
-        '-m',
-        '1',
-        ...SIPP_LIMITS,
-      ]);
+      const run = await sippUac('uac-refer.xml', transferee.address.port, ['-key', 'target', target.uri]);
       const r = await within(run.result, 30_000, 'SIPp transferor');
       assertSippClean(r, 'SIPp transferor');
       assert.equal(referrals.length, 1, 'the REFER reached the refer listener');
@@ -605,18 +597,7 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     const port = await freePort();
     try {
       const uas = await answer(['--listen', `udp:127.0.0.1:${port}`, '--ring', '5']);
-      const run = sipp([
-        '-sf',
-        join(SCENARIOS, 'uac-cancel.xml'),
-        `127.0.0.1:${port}`,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freePort()),
-        '-m',
-        '1',
-        ...SIPP_LIMITS,
-      ]);
+      const run = await sippUac('uac-cancel.xml', port);
       // SIPp ends 0.5 s after its ACK, well within the 5 s of ringing: what
       // ended the call is the CANCEL.
       const r = await within(run.result, 30_000, 'SIPp CANCEL UAC');
