@@ -35,8 +35,10 @@ Commands:
       --count N --interval S
   call URI          Place a call, print each message as it goes, hang up after --duration S (5).
       --from URI --auth USER:PASSWORD --transport udp|tcp|tls|ws --timeout S
+      --transfer-to URI --transfer-after S (1)   refer the callee to URI (REFER), print its reports
   answer            Listen and answer calls (a test UAS).
       --listen ADDR (udp:127.0.0.1:5090) --ring S --duration S --reject CODE --calls N
+      --transfers   carry out REFERs (call the target); without it they are declined with 603
       --register AOR --registrar URI --auth USER:PASSWORD   register while answering
       --cert FILE --key FILE (for tls: and wss: listeners)
   register AOR      Register with a registrar, keep refreshing, unregister on Ctrl-C.

@@ -8,7 +8,7 @@ import { SipStack } from '../stack/sip-stack.js';
 import { timerDelay } from '../transaction/clock.js';
 import { formatTransportAddress, parseTransportAddress, type TransportName } from '../transport/address.js';
 import type { Source, Target } from '../transport/transport-layer.js';
-import type { CallEnd, IncomingCall } from '../ua/call.js';
+import type { CallEnd, IncomingCall, OutgoingCall } from '../ua/call.js';
 import { RequestFailedError, UserAgent } from '../ua/user-agent.js';
 
 type Print = (s: string) => void;
@@ -203,7 +203,12 @@ export async function runCall(args: string[], out: Print, err: Print): Promise<n
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...COMMON, duration: { type: 'string', default: '5' } },
+    options: {
+      ...COMMON,
+      duration: { type: 'string', default: '5' },
+      'transfer-to': { type: 'string' },
+      'transfer-after': { type: 'string', default: '1' },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('give one SIP URI to call (usage: sipwire call <uri>)');
   const uri = sipUri(positionals[0] as string, 'the callee');
@@ -213,6 +218,9 @@ export async function runCall(args: string[], out: Print, err: Print): Promise<n
   const auth = credentials(values.auth);
   const target = targetFor(values.target, uri, transport);
   if (values.from !== undefined) sipUri(values.from, '--from');
+  const transferTo =
+    values['transfer-to'] === undefined ? undefined : sipUri(values['transfer-to'], '--transfer-to');
+  const transferAfter = seconds(values['transfer-after'], 'transfer-after', 1);
   const { stack, address } = await commandStack(values.listen, uri.host, transport);
   const ua = new UserAgent(stack, { uri: values.from ?? `sip:sipwire@${address}`, auth, media: { address } });
   const elapsed = ladder(stack, out);
@@ -230,10 +238,16 @@ export async function runCall(args: string[], out: Print, err: Print): Promise<n
     const ended = new Promise<CallEnd>((resolve) => call.once('ended', resolve));
     const finished = await Promise.race([
       ended,
-      sleep(duration).then(() => undefined),
+      sleep(transferTo === undefined ? duration : transferAfter).then(() => undefined),
       untilSignal().then(() => undefined),
     ]);
-    if (finished === undefined) {
+    if (finished === undefined && transferTo !== undefined && call.state === 'answered') {
+      // A blind transfer (RFC 3515): the callee is asked to call transferTo; its reports are printed.
+      code = await transfer(call, transferTo, out, err);
+      // The callee may have ended the call itself once the transfer went through.
+      if ((call.state as string) !== 'ended') await call.hangup();
+      out(`call ended: hung up after the transfer, ${elapsed().toFixed(1)} s`);
+    } else if (finished === undefined) {
       await call.hangup();
       out(`call ended: hung up after ${elapsed().toFixed(1)} s`);
     } else {
@@ -254,6 +268,23 @@ export async function runCall(args: string[], out: Print, err: Print): Promise<n
   return code;
 }
 
+/** Refers the callee to `to` and prints each report; 0 when the transferred call was answered. */
+async function transfer(call: OutgoingCall, to: SipUri, out: Print, err: Print): Promise<number> {
+  out(`          transfer to ${to.toString()}`);
+  try {
+    const o = await call.refer(to, {
+      onProgress: (status, reason) => out(`          transfer: ${status} ${reason}`),
+    });
+    if (o.status < 300) return 0;
+    err(`transfer failed: the transferred call got ${o.status} ${o.reason}`);
+  } catch (e) {
+    err(
+      `transfer failed: ${e instanceof RequestFailedError ? `REFER answered ${e.status} ${e.reason}` : (e as Error).message}`,
+    );
+  }
+  return 1;
+}
+
 // ---- sipwire answer --------------------------------------------------------------
 
 export async function runAnswer(args: string[], out: Print, _err: Print): Promise<number> {
@@ -271,6 +302,7 @@ export async function runAnswer(args: string[], out: Print, _err: Print): Promis
       register: { type: 'string' },
       registrar: { type: 'string' },
       auth: { type: 'string' },
+      transfers: { type: 'boolean', default: false },
     },
   });
   const listen = values.listen ?? ['udp:127.0.0.1:5090'];
@@ -338,7 +370,7 @@ export async function runAnswer(args: string[], out: Print, _err: Print): Promis
   ua.onCall((call: IncomingCall) => {
     handled++;
     const last = handled >= maxCalls;
-    void handleCall(call, ring, duration, rejectWith, out).finally(() => {
+    void handleCall(call, { ring, duration, rejectWith, transfers: values.transfers }, out).finally(() => {
       if (last) resolveDone();
     });
   });
@@ -351,13 +383,23 @@ export async function runAnswer(args: string[], out: Print, _err: Print): Promis
 
 async function handleCall(
   call: IncomingCall,
-  ring: number,
-  duration: number | undefined,
-  rejectWith: number | undefined,
+  how: { ring: number; duration: number | undefined; rejectWith: number | undefined; transfers: boolean },
   out: Print,
 ): Promise<void> {
+  const { ring, duration, rejectWith } = how;
   out(`          call from ${call.from}`);
   const ended = new Promise<CallEnd>((resolve) => call.once('ended', resolve));
+  // REFER (RFC 3515): with --transfers the transfer target is called, else it is declined.
+  const transferred: Array<Promise<void>> = [];
+  call.on('refer', (r) => {
+    if (!how.transfers) {
+      out(`          transfer to ${r.target.toString()} declined (--transfers takes them)`);
+      r.reject(603, 'Decline');
+      return;
+    }
+    out(`          transfer to ${r.target.toString()}`);
+    transferred.push(followTransfer(r.accept(), duration, out));
+  });
   call.on('media', (m) =>
     out(
       `          media: ${m.codec.name}/${m.codec.clockRate} to ${m.remoteAddress}:${m.remotePort} (${m.direction})`,
@@ -380,6 +422,29 @@ async function handleCall(
   const end = await ended;
   out(
     `          call ended by ${end.by === 'remote' ? 'the caller' : end.by === 'local' ? 'us' : 'the network'} (${end.reason})`,
+  );
+  await Promise.all(transferred);
+}
+
+/** The call made for a transfer, to its end: hung up after --duration like the others. */
+async function followTransfer(next: OutgoingCall, duration: number | undefined, out: Print): Promise<void> {
+  const ended = new Promise<CallEnd>((resolve) => next.once('ended', resolve));
+  try {
+    await next.answered;
+  } catch (e) {
+    out(
+      `          transferred call failed: ${e instanceof RequestFailedError ? `${e.status} ${e.reason}` : (e as Error).message}`,
+    );
+    return;
+  }
+  out('          transferred call answered');
+  if (duration !== undefined) {
+    const done = await Promise.race([ended, sleep(duration).then(() => undefined)]);
+    if (done === undefined) await next.hangup();
+  }
+  const end = await ended;
+  out(
+    `          transferred call ended by ${end.by === 'remote' ? 'the callee' : end.by === 'local' ? 'us' : 'the network'} (${end.reason})`,
   );
 }
 

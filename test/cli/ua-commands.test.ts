@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { type AuthHeader, DigestServer, SipStack, type TransportAddress } from '../../src/index.js';
+import { agent } from '../support/agents.js';
+import { freePort } from '../support/net.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -85,6 +87,74 @@ describe('sipwire options / register / call (in process)', () => {
     } finally {
       await stack.stop();
     }
+  });
+
+  test('call --transfer-to refers the callee to a third party and prints its reports; answer --transfers carries one out', async () => {
+    const carol = await agent('carol');
+    carol.ua.onCall((c) => {
+      void c.answer().then(() => setTimeout(() => void c.hangup(), 300));
+    });
+    const answerPort = await freePort();
+    try {
+      // sipwire answer takes one call, carries out its transfer to Carol, then ends.
+      const answering = run([
+        'answer',
+        '--listen',
+        `udp:127.0.0.1:${answerPort}`,
+        '--transfers',
+        '--calls',
+        '1',
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      const calling = await run([
+        'call',
+        `sip:bob@127.0.0.1:${answerPort}`,
+        '--transfer-to',
+        carol.uri,
+        '--transfer-after',
+        '0.2',
+      ]);
+      assert.equal(calling.code, 0, calling.err.join('\n'));
+      const said = calling.out.join('\n');
+      assert.match(said, /--> REFER sip:answer@127\.0\.0\.1:\d+ /, said);
+      assert.match(said, /^ {10}transfer: 100 Trying$/m, said);
+      assert.match(said, /^ {10}transfer: 200 OK$/m, said);
+      assert.match(said, /^call ended: hung up after the transfer/m, said);
+      const answered = await answering;
+      assert.equal(answered.code, 0, answered.err.join('\n'));
+      const told = answered.out.join('\n');
+      assert.match(
+        told,
+        new RegExp(`^ {10}transfer to sip:carol@127\\.0\\.0\\.1:${carol.address.port}$`, 'm'),
+        told,
+      );
+      assert.match(told, /^ {10}transferred call answered$/m, told);
+      assert.match(told, /^ {10}transferred call ended by the callee \(BYE\)$/m, told);
+    } finally {
+      await carol.stack.stop();
+    }
+  });
+
+  test('without --transfers, answer declines a REFER with 603 and call --transfer-to exits 1', async () => {
+    const answerPort = await freePort();
+    const answering = run(['answer', '--listen', `udp:127.0.0.1:${answerPort}`, '--calls', '1']);
+    await new Promise((r) => setTimeout(r, 300));
+    const calling = await run([
+      'call',
+      `sip:bob@127.0.0.1:${answerPort}`,
+      '--transfer-to',
+      'sip:carol@127.0.0.1:9',
+      '--transfer-after',
+      '0.1',
+    ]);
+    assert.equal(calling.code, 1);
+    assert.match(
+      calling.err.join('\n'),
+      /^transfer failed: REFER answered 603 Decline$/m,
+      calling.err.join('\n'),
+    );
+    const told = (await answering).out.join('\n');
+    assert.match(told, /transfer to sip:carol@127\.0\.0\.1:9 declined/, told);
   });
 
   test('usage mistakes are exit 2 with the reason', async () => {
