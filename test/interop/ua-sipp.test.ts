@@ -399,6 +399,45 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     }
   });
 
+  test('sipwire call --transfer-to refers SIPp to a third party and follows its NOTIFYs to 200 OK', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    try {
+      const { run, port } = await sippUas(['-sf', join(SCENARIOS, 'uas-transferee.xml')]);
+      const c = await call([
+        `sip:service@127.0.0.1:${port}`,
+        '--transfer-to',
+        'sip:carol@127.0.0.1:5999',
+        '--transfer-after',
+        '0.2',
+      ]);
+      const r = await within(run.result, 30_000, 'SIPp transferee');
+      assert.equal(c.code, 0, `sipwire call exit status ${c.code}:\n${c.output}`);
+      assertLadder(
+        c.output,
+        [
+          '--> INVITE ',
+          '<-- 200 OK',
+          '--> ACK ',
+          '--> REFER ',
+          '<-- 202 Accepted',
+          '<-- NOTIFY ',
+          '--> 200 OK',
+          '<-- NOTIFY ',
+          '--> 200 OK',
+          '--> BYE ',
+          '<-- 200 OK',
+        ],
+        'sipwire call',
+      );
+      assert.match(c.output, /^ {10}transfer: 100 Trying$/m, c.output);
+      assert.match(c.output, /^ {10}transfer: 200 OK$/m, c.output);
+      assertSippClean(r, 'SIPp transferee');
+    } finally {
+      await stopAll();
+    }
+  });
+
   test('sipwire call answers a 407 proxy challenge with Proxy-Authorization', {
     timeout: TEST_TIMEOUT,
   }, async () => {
