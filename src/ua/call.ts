@@ -672,6 +672,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     if (this.dialog !== undefined) {
       this.dialog.terminate();
       this.ua.dialogs.delete(this.dialog.key);
+      this.ua.noteEnded(this.dialog.key);
     }
     for (const u of this.unacked.values()) u.stop();
     this.unacked.clear();

@@ -29,6 +29,9 @@ export const ALLOWED_METHODS = [
   'REFER',
   'NOTIFY',
 ];
+/** Dialogs remembered after their end (for Replaces, RFC 3891 §3): a bound on the memory they take. */
+const MAX_RECENTLY_ENDED = 4096;
+
 /** Option tags this user agent supports (RFC 3261 §20.37). */
 export const SUPPORTED_OPTIONS = ['100rel', 'replaces'];
 
@@ -89,6 +92,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   readonly dialogs: Map<string, Call>;
   /** @internal Outgoing calls by Call-ID + From tag, until their dialogs exist. */
   readonly pending: Map<string, OutgoingCall>;
+  /**
+   * Dialogs ended in the last 64*T1, by key, with when (for RFC 3891 §3: a
+   * Replaces naming a call just over gets 603, not 481). Oldest first; at
+   * most MAX_RECENTLY_ENDED.
+   */
+  private readonly recentlyEnded: Map<string, number>;
   private readonly digest: DigestClient | undefined;
   private readonly outbound: NameAddr | undefined;
   private readonly maxAuthAttempts: number;
@@ -117,6 +126,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
       options.outboundProxy !== undefined ? new NameAddr(withLr(parseUri(options.outboundProxy))) : undefined;
     this.maxAuthAttempts = options.maxAuthAttempts ?? 2;
     this.dialogs = new Map();
+    this.recentlyEnded = new Map();
     this.pending = new Map();
     this.inProgress = new Map();
     this.incomingCalls = new WeakMap();
@@ -459,13 +469,35 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     if (values.length > 1) return bad;
     const r = parseReplaces(values[0] as string);
     if (r === undefined) return bad;
-    const call = this.dialogs.get(dialogKey(r.callId, r.toTag, r.fromTag));
+    const key = dialogKey(r.callId, r.toTag, r.fromTag);
+    const call = this.dialogs.get(key);
     const none = { refuse: { status: 481, reason: 'Call/Transaction Does Not Exist' } };
-    if (call === undefined || call.state === 'ended') return none;
+    // §3: a call just ended is declined (no ringing for a replacement no one wants).
+    if (call === undefined || call.state === 'ended')
+      return this.endedLately(key) ? { refuse: { status: 603, reason: 'Declined' } } : none;
     if (call.state === 'answered')
       return r.earlyOnly ? { refuse: { status: 486, reason: 'Busy Here' } } : { call };
     // An early dialog: replaced only when this agent started it.
     return call instanceof OutgoingCall ? { call } : none;
+  }
+
+  /** @internal A call's dialog is over: remembered for 64*T1. */
+  noteEnded(key: string): void {
+    const now = this.stack.transactions.clock.now();
+    this.recentlyEnded.delete(key);
+    this.recentlyEnded.set(key, now);
+    const horizon = now - 64 * this.stack.transactions.timers.t1;
+    for (const [k, at] of this.recentlyEnded) {
+      if (at > horizon && this.recentlyEnded.size <= MAX_RECENTLY_ENDED) break;
+      this.recentlyEnded.delete(k);
+    }
+  }
+
+  private endedLately(key: string): boolean {
+    const at = this.recentlyEnded.get(key);
+    return (
+      at !== undefined && this.stack.transactions.clock.now() - at < 64 * this.stack.transactions.timers.t1
+    );
   }
 
   private receiveCancel(incoming: IncomingRequest): void {

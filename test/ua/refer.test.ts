@@ -176,7 +176,7 @@ describe('call transfer with REFER (RFC 3515)', () => {
       for (const x of [alice, bob, carol]) assert.equal(x.ua.dialogs.size, 0, 'nothing left');
     }));
 
-  test('Replaces naming no dialog gets 481, early-only on a confirmed call 486, a malformed one 400', () =>
+  test('Replaces naming no dialog gets 481, early-only on a confirmed call 486, a malformed one 400, a call just ended 603', () =>
     three(async (alice, bob, carol) => {
       const { call: aliceToBob } = await connected(alice, bob);
       const d = aliceToBob.dialog;
@@ -196,6 +196,8 @@ describe('call transfer with REFER (RFC 3515)', () => {
       assert.equal(await statusOf([mine, mine]), 400, 'two Replaces');
       assert.equal(aliceToBob.state, 'answered', 'the call named is left alone');
       await aliceToBob.hangup();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await statusOf([mine]), 603, 'a call just ended: Declined (§3)');
     }));
 
   test('Replaces naming a ringing call the agent placed: answering the new call cancels it (call pickup)', () =>
