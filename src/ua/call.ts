@@ -435,7 +435,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
   private receiveNotify(incoming: IncomingRequest): void {
     const req = incoming.request;
     const id = referEventId(req);
-    let referral = id === null ? undefined : id === undefined ? undefined : this.referrals.get(id);
+    let referral = typeof id === 'number' ? this.referrals.get(id) : undefined;
     // The id may be left out while there is one transfer (RFC 3515 §2.4.6).
     if (id === undefined && this.referrals.size === 1) referral = this.referrals.values().next().value;
     if (referral === undefined) {

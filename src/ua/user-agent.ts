@@ -5,6 +5,7 @@ import type { AuthHeader } from '../message/auth-header.js';
 import { newCallId, newTag } from '../message/ids.js';
 import { SipRequest, type SipResponse } from '../message/message.js';
 import { type ContactValue, NameAddr } from '../message/name-addr.js';
+import { own } from '../message/text.js';
 import { parseUri, type SipUri, type Uri } from '../message/uri.js';
 import type { Codec } from '../sdp/offer-answer.js';
 import type { IncomingRequest, OutgoingRequest, SipStack } from '../stack/sip-stack.js';
@@ -485,7 +486,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
   noteEnded(key: string): void {
     const now = this.stack.transactions.clock.now();
     this.recentlyEnded.delete(key);
-    this.recentlyEnded.set(key, now);
+    // A copy of its own: the key is cut from message text a peer wrote, and would keep all of it.
+    this.recentlyEnded.set(own(key), now);
     const horizon = now - 64 * this.stack.transactions.timers.t1;
     for (const [k, at] of this.recentlyEnded) {
       if (at > horizon && this.recentlyEnded.size <= MAX_RECENTLY_ENDED) break;
