@@ -150,6 +150,18 @@ async function call(args: string[]): Promise<{ code: number | null; output: stri
   return { code: exit.code, output: child.output() };
 }
 
+/** `sipwire call` run against SIPp playing one of our UAS scenarios: the call's outcome and SIPp's. */
+async function callScenario(
+  scenario: string,
+  what: string,
+  args: (uri: string) => string[],
+): Promise<{ c: { code: number | null; output: string }; r: SippResult; uri: string }> {
+  const { run, port } = await sippUas(['-sf', join(SCENARIOS, scenario)]);
+  const uri = `sip:service@127.0.0.1:${port}`;
+  const c = await call(args(uri));
+  return { c, r: await within(run.result, 30_000, what), uri };
+}
+
 interface Rung {
   /** '-->' sent, '<--' received. */
   arrow: string;
@@ -372,9 +384,13 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     timeout: TEST_TIMEOUT,
   }, async () => {
     try {
-      const { run, port } = await sippUas(['-sf', join(SCENARIOS, 'uas-digest-md5.xml')]);
-      const c = await call([`sip:service@127.0.0.1:${port}`, '--duration', '1', '--auth', 'alice:secret']);
-      const r = await within(run.result, 30_000, 'SIPp digest UAS');
+      const { c, r } = await callScenario('uas-digest-md5.xml', 'SIPp digest UAS', (uri) => [
+        uri,
+        '--duration',
+        '1',
+        '--auth',
+        'alice:secret',
+      ]);
       assert.equal(c.code, 0, `sipwire call exit status ${c.code}:\n${c.output}`);
       assertLadder(
         c.output,
@@ -403,15 +419,13 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     timeout: TEST_TIMEOUT,
   }, async () => {
     try {
-      const { run, port } = await sippUas(['-sf', join(SCENARIOS, 'uas-transferee.xml')]);
-      const c = await call([
-        `sip:service@127.0.0.1:${port}`,
+      const { c, r } = await callScenario('uas-transferee.xml', 'SIPp transferee', (uri) => [
+        uri,
         '--transfer-to',
         'sip:carol@127.0.0.1:5999',
         '--transfer-after',
         '0.2',
       ]);
-      const r = await within(run.result, 30_000, 'SIPp transferee');
       assert.equal(c.code, 0, `sipwire call exit status ${c.code}:\n${c.output}`);
       assertLadder(
         c.output,
@@ -442,9 +456,13 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     timeout: TEST_TIMEOUT,
   }, async () => {
     try {
-      const { run, port } = await sippUas(['-sf', join(SCENARIOS, 'uas-digest-proxy.xml')]);
-      const c = await call([`sip:service@127.0.0.1:${port}`, '--duration', '1', '--auth', 'alice:secret']);
-      const r = await within(run.result, 30_000, 'SIPp proxy-challenge UAS');
+      const { c, r, uri } = await callScenario('uas-digest-proxy.xml', 'SIPp proxy-challenge UAS', (uri) => [
+        uri,
+        '--duration',
+        '1',
+        '--auth',
+        'alice:secret',
+      ]);
       assert.equal(c.code, 0, `sipwire call exit status ${c.code}:\n${c.output}`);
       assertLadder(
         c.output,
@@ -467,7 +485,7 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
       const p = digestParams(value);
       assert.equal(p.get('username'), 'alice', `username in ${value}`);
       assert.equal(p.get('realm'), 'proxy.sipp.test', `realm in ${value}`);
-      assert.equal(p.get('uri'), `sip:service@127.0.0.1:${port}`, `digest uri in ${value}`);
+      assert.equal(p.get('uri'), uri, `digest uri in ${value}`);
       assert.equal(p.get('qop'), 'auth', `qop in ${value}`);
       assert.equal(p.get('nc'), '00000001', `nc in ${value}`);
       assert.equal(
@@ -488,9 +506,13 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
       // scenario checks the form of the credentials; the exact SHA-256
       // computation is covered by the unit tests against RFC 7616's vectors.
       // The response is recomputed here as well, with node:crypto.
-      const { run, port } = await sippUas(['-sf', join(SCENARIOS, 'uas-digest-sha256.xml')]);
-      const c = await call([`sip:service@127.0.0.1:${port}`, '--duration', '1', '--auth', 'alice:secret']);
-      const r = await within(run.result, 30_000, 'SIPp SHA-256 UAS');
+      const { c, r } = await callScenario('uas-digest-sha256.xml', 'SIPp SHA-256 UAS', (uri) => [
+        uri,
+        '--duration',
+        '1',
+        '--auth',
+        'alice:secret',
+      ]);
       assert.equal(c.code, 0, `sipwire call exit status ${c.code}:\n${c.output}`);
       assertLadder(
         c.output,
@@ -524,9 +546,11 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     timeout: TEST_TIMEOUT,
   }, async () => {
     try {
-      const { run, port } = await sippUas(['-sf', join(SCENARIOS, 'uas-digest-md5-wrong.xml')]);
-      const c = await call([`sip:service@127.0.0.1:${port}`, '--duration', '1', '--auth', 'alice:wrong']);
-      const r = await within(run.result, 30_000, 'SIPp digest UAS (wrong password)');
+      const { c, r } = await callScenario(
+        'uas-digest-md5-wrong.xml',
+        'SIPp digest UAS (wrong password)',
+        (uri) => [uri, '--duration', '1', '--auth', 'alice:wrong'],
+      );
       assert.equal(c.code, 1, `sipwire call exit status ${c.code}, not 1:\n${c.output}`);
       assert.match(c.output, /^call failed: 403 Forbidden$/m, `sipwire call printed the 403:\n${c.output}`);
       assertLadder(
