@@ -15,6 +15,7 @@ import { type Call, type CallOptions, IncomingCall, OutgoingCall } from './call.
 import { dialogKey } from './dialog.js';
 import { offerRequest, toProcess } from './events.js';
 import { Registration, type RegistrationOptions } from './registration.js';
+import { uriHeaderFields } from './uri-headers.js';
 
 /** Methods this user agent answers (RFC 3261 §20.5 Allow). */
 export const ALLOWED_METHODS = [
@@ -303,7 +304,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         // A new request for the next target: the same To, From, Call-ID, header fields and
         // body, a new CSeq (and, from the stack, a new branch); where it goes is found anew.
         base = request.clone();
-        base.uri = next;
+        // §19.1.5: the URI's header fields go in the request, but for those that would forge it.
+        base.uri = next.kind === 'sip' ? (next as SipUri).withoutHeaders() : next;
+        if (next.kind === 'sip') for (const [n, v] of uriHeaderFields(next as SipUri)) base.setHeader(n, v);
         base.setHeader('CSeq', `${options.nextCSeq?.() ?? (req.cseq?.seq ?? 1) + 1} ${req.method}`);
         req = base.clone();
         target = undefined;
@@ -585,7 +588,7 @@ function redirectTargets(response: SipResponse, secure: boolean): SipUri[] {
       return;
     }
     if (uri.kind !== 'sip' || (secure && (uri as SipUri).scheme !== 'sips')) return;
-    out.push({ uri: (uri as SipUri).withoutParam('method').withoutHeaders(), q: c.q ?? 1, at });
+    out.push({ uri: (uri as SipUri).withoutParam('method'), q: c.q ?? 1, at });
   });
   return out.sort((a, b) => b.q - a.q || a.at - b.at).map((t) => t.uri);
 }

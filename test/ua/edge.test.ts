@@ -863,17 +863,23 @@ describe('3xx responses to an INVITE (RFC 3261 §8.1.3.4)', () => {
   const header = (m: string, name: string) =>
     (new RegExp(`^${name}: (.*)\\r$`, 'm').exec(m) as RegExpExecArray)[1];
 
-  test('a 302 is followed to its Contact: a new INVITE with the same Call-ID, From and To, a higher CSeq, a new branch', async () => {
+  test("a 302 is followed to its Contact: a new INVITE with the same Call-ID, From and To, a higher CSeq, a new branch, the Contact URI's safe header fields", async () => {
     const alice = await agent('alice', 20);
     const [a, b] = [await rawPeer(), await rawPeer()];
     try {
       const call = alice.ua.call(`sip:bob@127.0.0.1:${a.port}`);
       await a.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
       const first = a.got.find((m) => m.startsWith('INVITE ')) as string;
-      a.send(answerTo(first, '302 Moved Temporarily', { tag: 'bob', port: b.port }), alice.address.port);
+      // The Contact's header fields go in the new INVITE (§19.1.5), but not one that would forge it.
+      const moved = answerTo(first, '302 Moved Temporarily', { tag: 'bob', port: b.port }).replace(
+        `<sip:bob@127.0.0.1:${b.port}>`,
+        `<sip:bob@127.0.0.1:${b.port}?Subject=Moved%20call&Call-ID=forged>`,
+      );
+      a.send(moved, alice.address.port);
       await b.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
       const second = b.got.find((m) => m.startsWith('INVITE ')) as string;
       assert.ok(second.startsWith(`INVITE sip:bob@127.0.0.1:${b.port} SIP/2.0\r\n`), second.split('\r\n')[0]);
+      assert.equal(header(second, 'Subject'), 'Moved call', 'a URI header field taken');
       for (const name of ['Call-ID', 'From', 'To'])
         assert.equal(header(second, name), header(first, name), name);
       assert.equal(
