@@ -23,6 +23,13 @@ export const TOKEN = table("-.!%*_+`'~", ALNUM);
 /** SP / HTAB */
 export const WS = table(' \t');
 
+/** True when `s` is a non-empty token (RFC 3261 §25.1). */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (TOKEN[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
 export const DIGIT = table('', [[0x30, 0x39]]);
 
 export const HEX = table('', [

@@ -1,5 +1,5 @@
 import { SipParseError } from '../errors.js';
-import { TOKEN } from './chars.js';
+import { isToken, TOKEN } from './chars.js';
 import type { HeaderField } from './header-field.js';
 import { H, HEADERS, type HeaderInfo, headerInfo, headerInfoById } from './header-names.js';
 import { fieldParser } from './header-parsers.js';
@@ -282,17 +282,10 @@ function bareCrIn(f: HeaderField, cr: number): [string, SipParseError] {
   ];
 }
 
-/** True when `s` is a token (RFC 3261 §25.1), as a header name must be. */
-function isTokenText(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) if (TOKEN[s.charCodeAt(i)] !== 1) return false;
-  return true;
-}
-
 function badHeader(name: string, e: SipParseError): Verdict {
   // The reason names the header when its name can stand in a status line; a name that is not
   // a token (a control character in it, say) makes the whole line bad.
-  const reason = name === 'header line' || !isTokenText(name) ? 'Bad Header Line' : `Bad ${name} header`;
+  const reason = name === 'header line' || !isToken(name) ? 'Bad Header Line' : `Bad ${name} header`;
   return reject(e.status === 400 ? 400 : e.status, reason, e.message, e.offset);
 }
 

@@ -418,12 +418,9 @@ export abstract class Call extends EventEmitter<CallEvents> {
       incoming.respond(603, 'Decline');
       return;
     }
-    const call = this;
     const dialog = {
       request: (method: string, options: Parameters<Call['request']>[1]) => this.request(method, options),
-      get live() {
-        return call.dialog !== undefined && call.dialog.state !== 'terminated';
-      },
+      live: () => this.dialog !== undefined && this.dialog.state !== 'terminated',
     };
     const referral = new IncomingReferral(incoming, referTo, dialog, (target, options) =>
       this.ua.call(target, options),

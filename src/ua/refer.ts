@@ -1,5 +1,6 @@
-import type { HeaderValue, SipRequest } from '../message/message.js';
+import type { HeaderValue, SipRequest, SipResponse } from '../message/message.js';
 import { type NameAddr, parseNameAddr } from '../message/name-addr.js';
+import type { TokenWithParams } from '../message/token-list.js';
 import type { SipUri } from '../message/uri.js';
 import type { IncomingRequest } from '../stack/sip-stack.js';
 import type { CallOptions, OutgoingCall } from './call.js';
@@ -33,9 +34,9 @@ export interface ReferDialog {
   request(
     method: string,
     options: { headers?: ReadonlyArray<readonly [string, HeaderValue]>; body?: string | Buffer },
-  ): Promise<import('../message/message.js').SipResponse>;
+  ): Promise<SipResponse>;
   /** True while the dialog can carry requests. */
-  readonly live: boolean;
+  live(): boolean;
 }
 
 /**
@@ -97,9 +98,9 @@ export function sipfragStatus(body: Buffer): { status: number; reason: string } 
 
 /** The `refer` event's id for a NOTIFY (RFC 3515 §2.4.6), null when its Event is not refer. */
 export function referEventId(req: SipRequest): number | undefined | null {
-  let event: { value: string; params: { getRaw(n: string): string | null | undefined } } | undefined;
+  let event: TokenWithParams | undefined;
   try {
-    event = req.parsed('Event') as typeof event;
+    event = req.parsed('Event') as TokenWithParams | undefined;
   } catch {
     return null;
   }
@@ -112,7 +113,7 @@ export function referEventId(req: SipRequest): number | undefined | null {
 /** True when the NOTIFY's Subscription-State says terminated (RFC 6665 §8.2.3). */
 export function subscriptionTerminated(req: SipRequest): boolean {
   try {
-    const s = req.parsed('Subscription-State') as { value: string } | undefined;
+    const s = req.parsed('Subscription-State') as TokenWithParams | undefined;
     return s?.value.toLowerCase() === 'terminated';
   } catch {
     return false;
@@ -186,7 +187,7 @@ export class IncomingReferral {
 
   /** Reports a status of the new call to the other party (RFC 3515 §2.4.4); failures are only lost reports. */
   private notify(status: number, reason: string, final: boolean): void {
-    if (!this.dialog.live) return;
+    if (!this.dialog.live()) return;
     const id = this.request.request.cseq?.seq ?? 0;
     void this.dialog
       .request('NOTIFY', {

@@ -1,3 +1,4 @@
+import { isToken } from '../message/chars.js';
 import { unescapeUri } from '../message/escape.js';
 import type { SipUri } from '../message/uri.js';
 
@@ -39,12 +40,7 @@ const UNSAFE_URI_HEADERS = new Set([
 export function uriHeaderFields(uri: SipUri): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [name, value] of uri.headers.entries()) {
-    if (
-      value === null ||
-      UNSAFE_URI_HEADERS.has(name.toLowerCase()) ||
-      !/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name)
-    )
-      continue;
+    if (value === null || UNSAFE_URI_HEADERS.has(name.toLowerCase()) || !isToken(name)) continue;
     // Values are %-escaped in a URI (§19.1.1); a header field cannot hold a line break.
     const text = unescapeUri(value);
     if (!/[\r\n]/.test(text)) out.push([name, text]);

@@ -15,3 +15,19 @@ export async function agent(name: string, t1 = 50, auth?: { username: string; pa
   stack.onTrace((dir, data) => trace.push(`${dir} ${data.toString('latin1').split('\r\n')[0]}`));
   return { stack, ua, address, uri: `sip:${name}@127.0.0.1:${address.port}`, trace };
 }
+
+export type Agent = Awaited<ReturnType<typeof agent>>;
+
+/** Runs `body` with an agent for each name, and stops them all afterwards. */
+export async function withAgents<const N extends readonly string[], T>(
+  names: N,
+  body: (agents: { [K in keyof N]: Agent }) => Promise<T>,
+): Promise<T> {
+  const agents: Agent[] = [];
+  try {
+    for (const n of names) agents.push(await agent(n));
+    return await body(agents as { [K in keyof N]: Agent });
+  } finally {
+    for (const a of agents) await a.stack.stop();
+  }
+}

@@ -10,8 +10,9 @@ import type {
   Negotiated,
   OutgoingCall,
   SipResponse,
+  UserAgent,
 } from '../../src/index.js';
-import { agent } from '../support/agents.js';
+import { agent, withAgents } from '../support/agents.js';
 import { withEscapedErrors } from '../support/escaped.js';
 
 /** A raw UDP peer: sends text, collects what comes back. */
@@ -40,8 +41,28 @@ async function rawPeer() {
         });
       }
     },
+    /** The first message received that starts with `prefix`, once one has come. */
+    async first(prefix: string): Promise<string> {
+      await this.waitFor((all) => all.some((m) => m.startsWith(prefix)));
+      return got.find((m) => m.startsWith(prefix)) as string;
+    },
     close: () => socket.close(),
   };
+}
+
+/** Has the agent ring every call it gets; resolves with how the first one ended. */
+function ringsUntilEnded(ua: UserAgent): Promise<CallEnd> {
+  return new Promise((resolve) =>
+    ua.onCall((c) => {
+      c.once('ended', resolve);
+      c.ring();
+    }),
+  );
+}
+
+/** The value of the first `name` header field of a message as text. */
+function headerOf(message: string, name: string): string {
+  return (new RegExp(`^${name}: (.*)$`, 'm').exec(message) as RegExpExecArray)[1] as string;
 }
 
 const sdp = (port: number) =>
@@ -61,7 +82,7 @@ const sdp = (port: number) =>
  * peer's `port` is given, and an SDP `body` when given.
  */
 function answerTo(req: string, status: string, o: { tag: string; port?: number; body?: string }): string {
-  const header = (n: string) => (req.match(new RegExp(`^${n}: (.*)$`, 'm')) as RegExpMatchArray)[1] as string;
+  const header = (n: string) => headerOf(req, n);
   const body = o.body ?? '';
   return [
     `SIP/2.0 ${status}`,
@@ -102,8 +123,7 @@ async function callRawPeer(
   const peer = await rawPeer();
   try {
     const call = alice.ua.call(`sip:bob@127.0.0.1:${peer.port}`, options);
-    await peer.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-    const inv = peer.got.find((m) => m.startsWith('INVITE ')) as string;
+    const inv = await peer.first('INVITE ');
     await fn({ alice, peer, call, inv });
   } finally {
     peer.close();
@@ -226,8 +246,7 @@ describe('user agent edge cases', () => {
       peer.send(answerTo(inv, '180 Ringing', { tag: 'bob', port: peer.port }), alice.address.port);
       await once(call, 'ringing');
       void call.cancel();
-      await peer.waitFor((all) => all.some((m) => m.startsWith('CANCEL ')));
-      const cancel = peer.got.find((m) => m.startsWith('CANCEL ')) as string;
+      const cancel = await peer.first('CANCEL ');
       peer.send(answerTo(cancel, '200 OK', { tag: 'bob' }), alice.address.port);
       assert.equal(await outcome, 'failed 408', 'given up as a timeout (§8.1.3.1)');
       assert.equal(call.state, 'ended');
@@ -512,9 +531,8 @@ describe('incoming INVITEs without a From tag or a usable Contact', () => {
         inviteWith({ port: peer.port, target: bob.address.port, callId: 'rfc2543-1', from }),
         bob.address.port,
       );
-      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 200 ')));
-      const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
-      const to = (/^To: (.*)$/m.exec(ok) as RegExpExecArray)[1] as string;
+      const ok = await peer.first('SIP/2.0 200 ');
+      const to = headerOf(ok, 'To');
       peer.send(
         rawInDialog({
           method: 'ACK',
@@ -532,10 +550,9 @@ describe('incoming INVITEs without a From tag or a usable Contact', () => {
       assert.equal(call.state, 'answered');
       const ended = once(call, 'ended');
       const hangup = call.hangup();
-      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
-      const bye = peer.got.find((m) => m.startsWith('BYE ')) as string;
+      const bye = await peer.first('BYE ');
       assert.ok(bye.startsWith(`BYE sip:raw@127.0.0.1:${peer.port} SIP/2.0\r\n`), bye);
-      const byeTo = (/^To: (.*)$/m.exec(bye) as RegExpExecArray)[1] as string;
+      const byeTo = headerOf(bye, 'To');
       assert.equal(byeTo, from, 'the remote tag is null: no tag parameter, not an empty one');
       peer.send(answerTo(bye, '200 OK', { tag: 'unused' }), bob.address.port);
       await hangup;
@@ -586,9 +603,8 @@ describe('a callee that answers without a To tag (RFC 2543)', () => {
       assert.doesNotMatch(/^To: .*$/m.exec(ok)?.[0] ?? '', /tag=/);
       peer.send(ok, alice.address.port);
       await call.answered;
-      await peer.waitFor((all) => all.some((m) => m.startsWith('ACK ')));
-      const ack = peer.got.find((m) => m.startsWith('ACK ')) as string;
-      const inviteTo = (/^To: (.*)$/m.exec(inv) as RegExpExecArray)[1] as string;
+      const ack = await peer.first('ACK ');
+      const inviteTo = headerOf(inv, 'To');
       assert.equal((/^To: (.*)$/m.exec(ack) as RegExpExecArray)[1], inviteTo, 'the ACK names no remote tag');
       assert.ok(ack.startsWith(`ACK sip:UNTAGGED@127.0.0.1:${peer.port} SIP/2.0`), 'sent to the Contact');
       // The callee hangs up: its BYE's From has no tag, and it matches the dialog.
@@ -618,16 +634,10 @@ describe('a callee that answers without a To tag (RFC 2543)', () => {
 describe('a BYE in the early dialog (RFC 3261 §15.1.2)', () => {
   test('ends the ringing call, and the INVITE still gets its final response: 487', () =>
     withCallee(async ({ bob, peer }) => {
-      const ended = new Promise<CallEnd>((resolve) =>
-        bob.ua.onCall((c) => {
-          c.once('ended', resolve);
-          c.ring();
-        }),
-      );
+      const ended = ringsUntilEnded(bob.ua);
       peer.send(invite(peer.port, bob.address.port, 'z9hG4bK-early-bye', 'early-bye'), bob.address.port);
-      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 180 ')));
-      const ringing = peer.got.find((m) => m.startsWith('SIP/2.0 180 ')) as string;
-      const to = (/^To: (.*)$/m.exec(ringing) as RegExpExecArray)[1] as string;
+      const ringing = await peer.first('SIP/2.0 180 ');
+      const to = headerOf(ringing, 'To');
       peer.send(
         rawInDialog({
           method: 'BYE',
@@ -683,8 +693,7 @@ describe('an offer inside a multipart body (RFC 5621)', () => {
           `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`,
         );
       peer.send(text, bob.address.port);
-      await peer.waitFor((all) => all.some((m) => m.startsWith('SIP/2.0 200 ')));
-      const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
+      const ok = await peer.first('SIP/2.0 200 ');
       assert.match(ok, /^Content-Type: application\/sdp\r$/m);
       assert.match(ok, /^m=audio \d+ RTP\/AVP 8\r$/m, 'the answer keeps to the offered PCMA');
       assert.equal(media?.codec.name, 'PCMA');
@@ -725,10 +734,8 @@ describe('a call handler that fails', () => {
   }
 
   test('call listeners that throw: the call goes on, an INFO and a MESSAGE get 500, the errors go on to the process', () =>
-    withEscapedErrors(async (escaped) => {
-      const alice = await agent('alice');
-      const bob = await agent('bob');
-      try {
+    withEscapedErrors((escaped) =>
+      withAgents(['alice', 'bob'], async ([alice, bob]) => {
         bob.ua.on('message', () => {
           throw new Error('message listener');
         });
@@ -771,22 +778,14 @@ describe('a call handler that fails', () => {
           ['message listener', 'answered listener', 'info listener', 'ended listener'],
         );
         assert.equal(alice.ua.dialogs.size, 0, 'nothing left');
-      } finally {
-        await alice.stack.stop();
-        await bob.stack.stop();
-      }
-    }));
+      }),
+    ));
 });
 
 describe('an INVITE with Expires (RFC 3261 §13.2.1, §13.3.1)', () => {
   test('as callee: not answered when it runs out, the INVITE gets 487 and the call ends', () =>
     withCallee(async ({ bob, peer }) => {
-      const ended = new Promise<CallEnd>((resolve) =>
-        bob.ua.onCall((c) => {
-          c.once('ended', resolve);
-          c.ring();
-        }),
-      );
+      const ended = ringsUntilEnded(bob.ua);
       peer.send(
         invite(peer.port, bob.address.port, 'z9hG4bK-expires', 'expires-1').replace(
           'CSeq: 1 INVITE\r\n',
@@ -838,7 +837,7 @@ describe('hanging up before the ACK (RFC 3261 §15)', () => {
       assert.ok(hungUp !== undefined, 'hangup() was called');
       assert.ok(!peer.got.some((m) => m.startsWith('BYE ')), 'no BYE before the ACK');
       const ok = peer.got.find((m) => m.startsWith('SIP/2.0 200 ')) as string;
-      const to = (/^To: (.*)$/m.exec(ok) as RegExpExecArray)[1] as string;
+      const to = headerOf(ok, 'To');
       peer.send(
         rawInDialog({
           method: 'ACK',
@@ -852,41 +851,35 @@ describe('hanging up before the ACK (RFC 3261 §15)', () => {
         }),
         bob.address.port,
       );
-      await peer.waitFor((all) => all.some((m) => m.startsWith('BYE ')));
-      const bye = peer.got.find((m) => m.startsWith('BYE ')) as string;
+      const bye = await peer.first('BYE ');
       peer.send(answerTo(bye, '200 OK', { tag: 'unused' }), bob.address.port);
       await hungUp;
     }));
 });
 
 describe('3xx responses to an INVITE (RFC 3261 §8.1.3.4)', () => {
-  const header = (m: string, name: string) =>
-    (new RegExp(`^${name}: (.*)\\r$`, 'm').exec(m) as RegExpExecArray)[1];
-
   test("a 302 is followed to its Contact: a new INVITE with the same Call-ID, From and To, a higher CSeq, a new branch, the Contact URI's safe header fields", async () => {
     const alice = await agent('alice', 20);
     const [a, b] = [await rawPeer(), await rawPeer()];
     try {
       const call = alice.ua.call(`sip:bob@127.0.0.1:${a.port}`);
-      await a.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-      const first = a.got.find((m) => m.startsWith('INVITE ')) as string;
+      const first = await a.first('INVITE ');
       // The Contact's header fields go in the new INVITE (§19.1.5), but not one that would forge it.
       const moved = answerTo(first, '302 Moved Temporarily', { tag: 'bob', port: b.port }).replace(
         `<sip:bob@127.0.0.1:${b.port}>`,
         `<sip:bob@127.0.0.1:${b.port}?Subject=Moved%20call&Call-ID=forged>`,
       );
       a.send(moved, alice.address.port);
-      await b.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-      const second = b.got.find((m) => m.startsWith('INVITE ')) as string;
+      const second = await b.first('INVITE ');
       assert.ok(second.startsWith(`INVITE sip:bob@127.0.0.1:${b.port} SIP/2.0\r\n`), second.split('\r\n')[0]);
-      assert.equal(header(second, 'Subject'), 'Moved call', 'a URI header field taken');
+      assert.equal(headerOf(second, 'Subject'), 'Moved call', 'a URI header field taken');
       for (const name of ['Call-ID', 'From', 'To'])
-        assert.equal(header(second, name), header(first, name), name);
+        assert.equal(headerOf(second, name), headerOf(first, name), name);
       assert.equal(
-        Number.parseInt(header(second, 'CSeq') as string, 10),
-        Number.parseInt(header(first, 'CSeq') as string, 10) + 1,
+        Number.parseInt(headerOf(second, 'CSeq'), 10),
+        Number.parseInt(headerOf(first, 'CSeq'), 10) + 1,
       );
-      assert.notEqual(header(second, 'Via'), header(first, 'Via'), 'a new branch');
+      assert.notEqual(headerOf(second, 'Via'), headerOf(first, 'Via'), 'a new branch');
       await a.waitFor((all) => all.some((m) => m.startsWith('ACK ')));
       b.send(
         answerTo(second, '200 OK', { tag: 'carol', port: b.port, body: sdp(30000) }),
@@ -956,8 +949,7 @@ describe('3xx to a SIPS request', () => {
     const [a, b] = [await rawPeer(), await rawPeer()];
     try {
       const call = alice.ua.call(`sips:bob@127.0.0.1:${a.port}`, { target: `udp:127.0.0.1:${a.port}` });
-      await a.waitFor((all) => all.some((m) => m.startsWith('INVITE ')));
-      const inv = a.got.find((m) => m.startsWith('INVITE ')) as string;
+      const inv = await a.first('INVITE ');
       a.send(answerTo(inv, '302 Moved Temporarily', { tag: 'bob', port: b.port }), alice.address.port);
       await assert.rejects(call.answered, (e: Error & { status?: number }) => e.status === 302);
       assert.equal(b.got.length, 0, 'the SIP contact was not tried');

@@ -7,9 +7,7 @@ import type {
   OutgoingCall,
   RequestFailedError,
 } from '../../src/index.js';
-import { agent } from '../support/agents.js';
-
-type Agent = Awaited<ReturnType<typeof agent>>;
+import { type Agent, withAgents } from '../support/agents.js';
 
 /** Alice calls Bob, who answers; returns both ends of the call. */
 async function connected(alice: Agent, bob: Agent) {
@@ -23,13 +21,8 @@ async function connected(alice: Agent, bob: Agent) {
   return { call, incoming: await incoming };
 }
 
-async function three(body: (a: Agent, b: Agent, c: Agent) => Promise<void>) {
-  const [alice, bob, carol] = [await agent('alice'), await agent('bob'), await agent('carol')];
-  try {
-    await body(alice, bob, carol);
-  } finally {
-    for (const x of [alice, bob, carol]) await x.stack.stop();
-  }
+function three(body: (a: Agent, b: Agent, c: Agent) => Promise<void>): Promise<void> {
+  return withAgents(['alice', 'bob', 'carol'], ([a, b, c]) => body(a, b, c));
 }
 
 describe('call transfer with REFER (RFC 3515)', () => {
