@@ -104,6 +104,8 @@ export abstract class Call extends EventEmitter<CallEvents> {
   private readonly ackWaiters: Array<() => void>;
   /** Transfers this side asked for, by their REFER's CSeq, until their final report. */
   private readonly referrals: Map<number, OutgoingReferral>;
+  /** Timer for the INVITE's Expires (§13.2.1, §13.3.1), while it runs. */
+  private expiry: unknown;
 
   protected constructor(ua: UserAgent, callId: string, state: CallState) {
     super();
@@ -118,6 +120,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     this.acks = new Map();
     this.ackWaiters = [];
     this.referrals = new Map();
+    this.expiry = undefined;
   }
 
   get state(): CallState {
@@ -673,6 +676,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
     }
     for (const u of this.unacked.values()) u.stop();
     this.unacked.clear();
+    this.stopExpiry();
     for (const r of this.referrals.values())
       r.abandon(new Error('the call ended before the transfer was reported'));
     this.ackSettled();
@@ -682,6 +686,20 @@ export abstract class Call extends EventEmitter<CallEvents> {
 
   /** Cleanup of the subclass when the call ends. */
   protected onEnd(): void {}
+
+  /** Runs `fire` once the INVITE's Expires has passed, unless stopExpiry() comes first. */
+  protected startExpiry(seconds: number, fire: () => void): void {
+    this.expiry = this.ua.stack.transactions.clock.set(seconds * 1000, () => {
+      this.expiry = undefined;
+      fire();
+    });
+  }
+
+  /** The invitation has its final answer, or the call is over: its Expires no longer runs. */
+  protected stopExpiry(): void {
+    if (this.expiry !== undefined) this.ua.stack.transactions.clock.clear(this.expiry);
+    this.expiry = undefined;
+  }
 
   /** Lets a held-back BYE go once no 2xx of ours waits for its ACK. */
   private ackSettled(): void {
@@ -717,9 +735,6 @@ export class OutgoingCall extends Call {
   private readonly rseqs: Map<string, number>;
   private settle!: (r: SipResponse) => void;
   private fail!: (e: Error) => void;
-  /** Timer for the invitation's Expires (§13.2.1), while it runs. */
-  private expiry: unknown;
-
   /** @internal */
   constructor(ua: UserAgent, target: Uri, options: CallOptions) {
     const invite = ua.newRequest('INVITE', target);
@@ -733,7 +748,6 @@ export class OutgoingCall extends Call {
     this.cancelledOut = undefined;
     this.early = new Map();
     this.rseqs = new Map();
-    this.expiry = undefined;
     this.answered = new Promise<SipResponse>((resolve, reject) => {
       this.settle = resolve;
       this.fail = reject;
@@ -772,12 +786,7 @@ export class OutgoingCall extends Call {
     this.ua.pending.set(key, this);
     // §13.2.1: "If the time indicated in the Expires header field is reached and no final answer
     // for the INVITE has been received, the UAC core SHOULD generate a CANCEL request".
-    if (this.options.expires !== undefined) {
-      this.expiry = this.ua.stack.transactions.clock.set(this.options.expires * 1000, () => {
-        this.expiry = undefined;
-        void this.cancel();
-      });
-    }
+    if (this.options.expires !== undefined) this.startExpiry(this.options.expires, () => void this.cancel());
     this.ua
       .send(this.invite, {
         target: this.options.target,
@@ -997,14 +1006,7 @@ export class OutgoingCall extends Call {
     });
   }
 
-  /** The invitation has its final answer, or the call is over: its Expires no longer runs. */
-  private stopExpiry(): void {
-    if (this.expiry !== undefined) this.ua.stack.transactions.clock.clear(this.expiry);
-    this.expiry = undefined;
-  }
-
   protected override onEnd(): void {
-    this.stopExpiry();
     for (const d of this.early.values()) this.ua.dialogs.delete(d.key);
     // An INVITE still without a final response when the call ends (the call answered by a 2xx
     // that matched no transaction, or ended another way) is given up: a CANCEL (§9.1), and
@@ -1042,8 +1044,6 @@ export class IncomingCall extends Call {
   /** Reliable provisional waiting for PRACK (RFC 3262 §3). */
   private reliable: { rseq: number; timer: unknown; acked: () => void } | undefined;
   private nextRSeq: number;
-  /** Timer for the INVITE's Expires (§13.3.1), while it runs. */
-  private expiry: unknown;
 
   /** @internal */
   constructor(ua: UserAgent, invite: IncomingRequest, done: () => void) {
@@ -1077,7 +1077,6 @@ export class IncomingCall extends Call {
       done();
     }
     this.acceptable = ok;
-    this.expiry = undefined;
     // §13.3.1 step 1: an INVITE with Expires that has no final response when it runs out is
     // answered 487 (Request Terminated).
     let seconds: number | undefined;
@@ -1087,7 +1086,7 @@ export class IncomingCall extends Call {
       seconds = undefined;
     }
     if (ok && seconds !== undefined) {
-      this.expiry = ua.stack.transactions.clock.set(seconds * 1000, () => this.expired());
+      this.startExpiry(seconds, () => this.expired());
     }
   }
 
@@ -1098,7 +1097,6 @@ export class IncomingCall extends Call {
 
   /** The INVITE's Expires ran out before a final response: 487, and the call is over. */
   private expired(): void {
-    this.expiry = undefined;
     if (this.final) return;
     this.final = true;
     this.invite.respond(487, 'Request Terminated');
@@ -1297,8 +1295,6 @@ export class IncomingCall extends Call {
     const clock = this.ua.stack.transactions.clock;
     if (this.reliable !== undefined) clock.clear(this.reliable.timer);
     this.reliable = undefined;
-    if (this.expiry !== undefined) clock.clear(this.expiry);
-    this.expiry = undefined;
     // A call over before its INVITE was answered (a BYE in the early dialog, a request in it
     // answered 481 or 408): §15.1.2, "The UAS MUST still respond to any pending requests
     // received for that dialog. It is RECOMMENDED that a 487 (Request Terminated) response

@@ -253,7 +253,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
     let target = options.target;
     // §8.1.3.4: the target set, every URI in it once (a redirect loop ends there), tried in turn.
     const tried = new Set<string>([request.uriRaw]);
-    const untried: Uri[] = [];
+    const untried: SipUri[] = [];
     let redirectsLeft = options.redirects ?? 0;
     const secure = request.uriRaw.slice(0, 5).toLowerCase() === 'sips:';
     let authAttempts = 0;
@@ -305,8 +305,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> {
         // body, a new CSeq (and, from the stack, a new branch); where it goes is found anew.
         base = request.clone();
         // §19.1.5: the URI's header fields go in the request, but for those that would forge it.
-        base.uri = next.kind === 'sip' ? (next as SipUri).withoutHeaders() : next;
-        if (next.kind === 'sip') for (const [n, v] of uriHeaderFields(next as SipUri)) base.setHeader(n, v);
+        base.uri = next.withoutHeaders();
+        for (const [n, v] of uriHeaderFields(next)) base.setHeader(n, v);
         base.setHeader('CSeq', `${options.nextCSeq?.() ?? (req.cseq?.seq ?? 1) + 1} ${req.method}`);
         req = base.clone();
         target = undefined;
