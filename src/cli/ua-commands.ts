@@ -420,10 +420,13 @@ async function handleCall(
     }
   }
   const end = await ended;
-  out(
-    `          call ended by ${end.by === 'remote' ? 'the caller' : end.by === 'local' ? 'us' : 'the network'} (${end.reason})`,
-  );
+  out(`          call ended by ${endedBy(end, 'the caller')} (${end.reason})`);
   await Promise.all(transferred);
+}
+
+/** Who ended a call, as a line of output says it: `peer` for the other side. */
+function endedBy(end: CallEnd, peer: string): string {
+  return end.by === 'remote' ? peer : end.by === 'local' ? 'us' : 'the network';
 }
 
 /** The call made for a transfer, to its end: hung up after --duration like the others. */
@@ -443,9 +446,7 @@ async function followTransfer(next: OutgoingCall, duration: number | undefined, 
     if (done === undefined) await next.hangup();
   }
   const end = await ended;
-  out(
-    `          transferred call ended by ${end.by === 'remote' ? 'the callee' : end.by === 'local' ? 'us' : 'the network'} (${end.reason})`,
-  );
+  out(`          transferred call ended by ${endedBy(end, 'the callee')} (${end.reason})`);
 }
 
 // ---- sipwire register --------------------------------------------------------------

@@ -414,10 +414,9 @@ function endpointContent(req: SipRequest, options: ValidationOptions): Verdict |
         'Missing Content-Type header',
         'the request has a body but no Content-Type (RFC 3261 §7.4.1)',
       );
-    // §8.2.3, §20.11: a body not understood is refused unless its disposition's handling is optional.
-    const optional = isOptional(req.parsed('Content-Disposition') as TokenWithParams | undefined);
     if (!accept.includes(ct.essence)) {
-      if (optional) return null;
+      // §8.2.3, §20.11: a body not understood is refused unless its disposition's handling is optional.
+      if (isOptional(req.parsed('Content-Disposition') as TokenWithParams | undefined)) return null;
       return reject(415, reasonPhrase(415), `body type ${ct.essence} is not understood`, -1, [
         ['Accept', accept.join(', ')],
       ]);
