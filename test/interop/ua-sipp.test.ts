@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { IncomingCall, IncomingReferral } from '../../src/index.js';
-import { agent } from '../support/agents.js';
+import type { IncomingReferral } from '../../src/index.js';
+import { agent, answering } from '../support/agents.js';
 import { bound, type Child, start, stopAll, until, within } from '../support/children.js';
 import { freePort } from '../support/net.js';
 import { ROOT, startSipwire } from '../support/sipwire-cli.js';
@@ -616,11 +616,7 @@ describe('user agent against SIPp', { timeout: 5 * TEST_TIMEOUT }, () => {
     const transferee = await agent('bob');
     const target = await agent('carol');
     try {
-      const carolGot = new Promise<IncomingCall>((resolve) =>
-        target.ua.onCall((c) => {
-          void c.answer().then(() => resolve(c));
-        }),
-      );
+      const carolGot = answering(target);
       const referrals: IncomingReferral[] = [];
       transferee.ua.onCall((c) => {
         c.on('refer', (r) => {

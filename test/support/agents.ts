@@ -1,4 +1,4 @@
-import { SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
+import { type IncomingCall, SipStack, type TransportAddress, UserAgent } from '../../src/index.js';
 
 const MEDIA_PORTS: Record<string, number> = { alice: 41000, bob: 42000, carol: 43000 };
 
@@ -17,6 +17,15 @@ export async function agent(name: string, t1 = 50, auth?: { username: string; pa
 }
 
 export type Agent = Awaited<ReturnType<typeof agent>>;
+
+/** Makes the agent answer every call from now on; resolves with the first once it is answered. */
+export function answering(a: Agent): Promise<IncomingCall> {
+  return new Promise<IncomingCall>((resolve) =>
+    a.ua.onCall((c) => {
+      void c.answer().then(() => resolve(c));
+    }),
+  );
+}
 
 /** Runs `body` with an agent for each name, and stops them all afterwards. */
 export async function withAgents<const N extends readonly string[], T>(

@@ -12,7 +12,7 @@ import type {
   SipResponse,
   UserAgent,
 } from '../../src/index.js';
-import { agent, withAgents } from '../support/agents.js';
+import { agent, answering, withAgents } from '../support/agents.js';
 import { withEscapedErrors } from '../support/escaped.js';
 
 /** A raw UDP peer: sends text, collects what comes back. */
@@ -467,11 +467,7 @@ describe('user agent edge cases', () => {
     const alice = await agent('alice');
     const bob = await agent('bob');
     try {
-      const incoming = new Promise<IncomingCall>((resolve) =>
-        bob.ua.onCall((c) => {
-          void c.answer().then(() => resolve(c));
-        }),
-      );
+      const incoming = answering(bob);
       const call = alice.ua.call(bob.uri);
       await call.answered;
       const inc = await incoming;

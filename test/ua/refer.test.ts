@@ -7,15 +7,11 @@ import type {
   OutgoingCall,
   RequestFailedError,
 } from '../../src/index.js';
-import { type Agent, withAgents } from '../support/agents.js';
+import { type Agent, answering, withAgents } from '../support/agents.js';
 
 /** Alice calls Bob, who answers; returns both ends of the call. */
 async function connected(alice: Agent, bob: Agent) {
-  const incoming = new Promise<IncomingCall>((resolve) =>
-    bob.ua.onCall((c) => {
-      void c.answer().then(() => resolve(c));
-    }),
-  );
+  const incoming = answering(bob);
   const call = alice.ua.call(bob.uri);
   await call.answered;
   return { call, incoming: await incoming };
@@ -29,11 +25,7 @@ describe('call transfer with REFER (RFC 3515)', () => {
   test('blind transfer: Bob refers Alice to Carol; Alice calls Carol with Referred-By and Bob hears 100 then 200', () =>
     three(async (alice, bob, carol) => {
       const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
-      const carolGot = new Promise<IncomingCall>((resolve) =>
-        carol.ua.onCall((c) => {
-          void c.answer().then(() => resolve(c));
-        }),
-      );
+      const carolGot = answering(carol);
       const referrals: IncomingReferral[] = [];
       aliceToBob.on('refer', (r) => {
         referrals.push(r);
@@ -113,11 +105,7 @@ describe('call transfer with REFER (RFC 3515)', () => {
   test('header fields of the Refer-To URI go in the new INVITE, except those that would forge it', () =>
     three(async (alice, bob, carol) => {
       const { call: aliceToBob, incoming: bobSide } = await connected(alice, bob);
-      const carolGot = new Promise<IncomingCall>((resolve) =>
-        carol.ua.onCall((c) => {
-          void c.answer().then(() => resolve(c));
-        }),
-      );
+      const carolGot = answering(carol);
       aliceToBob.on('refer', (r) => r.accept());
       const target = `${carol.uri}?Subject=Handed%20over&Call-ID=forged&Route=%3Csip:evil.example%3E`;
       assert.equal((await bobSide.refer(target)).status, 200);
@@ -201,11 +189,7 @@ describe('call transfer with REFER (RFC 3515)', () => {
       const d = aliceToCarol.dialog;
       assert.ok(d !== undefined, 'the 180 made an early dialog');
       const ended = new Promise<CallEnd>((resolve) => aliceToCarol.once('ended', resolve));
-      const picked = new Promise<IncomingCall>((resolve) =>
-        alice.ua.onCall((c) => {
-          void c.answer().then(() => resolve(c));
-        }),
-      );
+      const picked = answering(alice);
       // Seen from Alice: to-tag is her tag, from-tag Carol's.
       const pickup = bob.ua.call(alice.uri, {
         headers: [['Replaces', `${d.callId};to-tag=${d.localTag};from-tag=${d.remoteTag}`]],
