@@ -16,6 +16,7 @@ import {
   parseRSeq,
   parseSessionExpires,
 } from './numeric.js';
+import { WORD_RE } from './patterns.js';
 import { parseTokenList, parseTokenWithParams, parseTokenWithParamsList } from './token-list.js';
 import { parseViaList } from './via.js';
 import { parseWarningList } from './warning.js';
@@ -29,7 +30,7 @@ export type FieldParser = (
 ) => unknown;
 
 /** Common form of a Call-ID with no surrounding whitespace (linear: see patterns.ts). */
-const FAST_CALL_ID = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
+const FAST_CALL_ID = new RegExp(`^${WORD_RE}+(?:@${WORD_RE}+)?$`);
 
 /** Call-ID (RFC 3261 §20.8): callid = word [ "@" word ]. */
 export function parseCallId(value: string, base = 0): string {

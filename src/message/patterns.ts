@@ -38,7 +38,7 @@ export const SIMPLE_PARAMS_RE = `((?:;${TOKEN_RE}+(?:=(?:${PARAM_VALUE_RE}+|${QU
 export const PORT_RE =
   '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})(?![0-9])';
 
-/** The same pattern with its capture groups made non-capturing (for test-only matching). */
+/** The same pattern with its capture groups made non-capturing (for a test that builds no captures). */
 export function nonCapturing(re: string): string {
   let out = '';
   for (let i = 0; i < re.length; i++) {
@@ -58,3 +58,21 @@ export function nonCapturing(re: string): string {
   }
   return out;
 }
+
+/**
+ * The common form of a SIP URI: scheme ":" [user [":" password] "@"] host
+ * [":" port] *( ";" pname [ "=" pvalue ] ), without URI headers, no capture
+ * groups. The user part may hold ';' and '?', so when there is no '@' the
+ * optional userinfo group gives its characters back one at a time; each retry
+ * fails at once, so the match stays linear in the input.
+ */
+export const SIP_URI_RE = `[sS][iI][pP][sS]?:(?:[A-Za-z0-9\\-_.!~*'()%&=+$,;?/]+(?::[A-Za-z0-9\\-_.!~*'()%&=+$,]*)?@)?${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?(?:;[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+(?:=[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+)?)*`;
+
+/** word (RFC 3261 §25.1), the characters of a Call-ID on either side of its '@'. */
+export const WORD_RE = '[A-Za-z0-9\\-.!%*_+`\'~()<>:\\\\"/[\\]?{}]';
+
+/**
+ * The common form of a via-parm: "SIP/2.0/" transport SP host [":" port]
+ * then simple parameters, no capture groups.
+ */
+export const VIA_RE = `SIP/2\\.0/${TOKEN_RE}+ ${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?${nonCapturing(SIMPLE_PARAMS_RE)}`;

@@ -18,7 +18,7 @@ import {
 import { escapeUri, unescapeUri } from './escape.js';
 import { checkHost, type HostType, hostType } from './host.js';
 import { Params } from './params.js';
-import { HOST_RE, nonCapturing, PORT_RE } from './patterns.js';
+import { SIP_URI_RE } from './patterns.js';
 import { bytesToText } from './text.js';
 
 /** Any URI: a SIP or SIPS URI, a tel URI, or another absolute URI kept as written. */
@@ -421,17 +421,8 @@ export function scanUriFull(s: string, start: number, end: number, base: number,
   return new AbsoluteUri(scheme, s.slice(vStart, end), s.slice(start, end));
 }
 
-/*
- * Fast path for the common form of a SIP URI: scheme ":" [user [":"
- * password] "@"] host [":" port] *( ";" pname [ "=" pvalue ] ), without
- * URI headers. The user part may hold ';' and '?', so when there is no '@'
- * the optional userinfo group gives its characters back one at a time; each
- * retry fails at once, so the match stays linear in the input.
- */
-const FAST_SIP_URI = new RegExp(
-  `[sS][iI][pP][sS]?:(?:[A-Za-z0-9\\-_.!~*'()%&=+$,;?/]+(?::[A-Za-z0-9\\-_.!~*'()%&=+$,]*)?@)?${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?(?:;[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+(?:=[A-Za-z0-9\\-_.!~*'()%[\\]/:&+$]+)?)*`,
-  'y',
-);
+/* Fast path for the common form of a SIP URI (see SIP_URI_RE). */
+const FAST_SIP_URI = new RegExp(SIP_URI_RE, 'y');
 
 function fastSipUri(s: string, start: number, end: number): SipUri | null {
   FAST_SIP_URI.lastIndex = start;

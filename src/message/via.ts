@@ -1,7 +1,7 @@
 import { COMMA, DIGIT, HT, SLASH, SP } from './chars.js';
 import { bareHost, checkHost } from './host.js';
 import { Params, scanParams } from './params.js';
-import { HOST_RE, nonCapturing, PORT_RE, SIMPLE_PARAMS_RE, TOKEN_RE } from './patterns.js';
+import { VIA_RE } from './patterns.js';
 import { Scanner } from './scanner.js';
 
 /**
@@ -277,10 +277,7 @@ export class Via {
 /* Fast path for the common form of a via-parm: "SIP/2.0/" transport SP host
  * [":" port] then simple parameters (see patterns.ts). The match builds no
  * captures; the parts are found with string searches when first read. */
-const FAST_VIA_TEST = new RegExp(
-  `SIP/2\\.0/${TOKEN_RE}+ ${nonCapturing(HOST_RE)}(?::${nonCapturing(PORT_RE)})?${nonCapturing(SIMPLE_PARAMS_RE)}`,
-  'y',
-);
+const FAST_VIA_TEST = new RegExp(VIA_RE, 'y');
 
 /**
  * Tries the fast path at s[i]: returns the Via and leaves `FAST_VIA_TEST.lastIndex`
