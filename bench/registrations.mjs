@@ -19,6 +19,12 @@
 //     a durable SQLite write per binding (bench/registrations/floor-server.mjs).
 //     What sipwire costs above floor-durable is its SIP processing: parsing,
 //     validation, transactions, digest verification, the registrar.
+//   - sipwire-parts: a reference made of sipwire's own parts that every
+//     registrar needs (parser and validation, the Authenticator, the
+//     Registrar on the SQLite store) wired straight to the socket, without
+//     the transport and transaction layers and the routing pipeline
+//     (bench/registrations/parts-server.mjs): what sipwire costs above it is
+//     what its stack costs.
 // Each step prints the achieved rate, the failures and the server's CPU time
 // per successful registration (user + system of all its processes, from
 // /proc). The summary gives each server's highest rate held with no failure
@@ -26,7 +32,8 @@
 //
 // Alone: node bench/registrations.mjs  (needs scripts/install-peers.sh run
 // once for SIPp and Kamailio, and `npm run build` for sipwire). Environment:
-//   REG_BENCH_SERVERS   kamailio-mem,kamailio-db1,kamailio-db1-single,sipwire,floor,floor-durable
+//   REG_BENCH_SERVERS   kamailio-mem,kamailio-db1,kamailio-db1-single,sipwire,sipwire-parts,floor,
+//                       floor-durable
 //   REG_BENCH_RATES     100,200,500,1000,1500,2000   (registrations per second)
 //   REG_BENCH_SECONDS   4       seconds per step
 //   REG_BENCH_WARMUP    1000    registrations before the steps (at 200/s), 0 for none
@@ -55,6 +62,7 @@ import {
   measureSipwireHeapPerBinding,
   sipwireServeAvailable,
   startSipwire,
+  startSipwireParts,
 } from './registrations/sipwire.mjs';
 import {
   benchThenStop,
@@ -79,6 +87,7 @@ const DEFAULT_SERVERS = [
   'kamailio-db1',
   'kamailio-db1-single',
   'sipwire',
+  'sipwire-parts',
   'floor',
   'floor-durable',
 ];
@@ -123,14 +132,15 @@ async function startServer(kind, o, dir, users) {
       journalMode: kind === 'kamailio-mem' || o.sqliteJournal === 'default' ? undefined : o.sqliteJournal,
     });
   }
-  if (kind === 'sipwire') {
+  if (kind === 'sipwire' || kind === 'sipwire-parts') {
     if (!o.forceSipwire) {
       const avail = await sipwireServeAvailable();
       if (!avail.ok) return { skipped: `sipwire serve not available yet (${avail.why})` };
     }
     const sub = join(dir, kind);
     mkdirSync(sub, { recursive: true });
-    return startSipwire({ dir: sub, port, users, password: PASSWORD, domain: DOMAIN });
+    const start = kind === 'sipwire' ? startSipwire : startSipwireParts;
+    return start({ dir: sub, port, users, password: PASSWORD, domain: DOMAIN });
   }
   if (kind === 'floor' || kind === 'floor-durable')
     return startFloor({ dir: join(dir, kind), port, durable: kind === 'floor-durable' });
@@ -249,13 +259,15 @@ function printSummary(results, o) {
 }
 
 /**
- * sipwire's CPU per registration split against the floors, at each rate
+ * sipwire's CPU per registration split against the references, at each rate
  * sipwire and both floors held: the socket API's share, the durable write's,
- * and what sipwire's SIP processing adds on top.
+ * what sipwire's SIP processing adds on top, and (where the parts server held
+ * the rate too) how much of that its stack takes.
  */
 function printFloors(ours, results) {
   const floor = results.find((r) => r.kind === 'floor' && !r.skipped);
   const durable = results.find((r) => r.kind === 'floor-durable' && !r.skipped);
+  const parts = results.find((r) => r.kind === 'sipwire-parts' && !r.skipped);
   if (!floor || !durable) return;
   const rates = ours.steps
     .filter(held)
@@ -270,6 +282,13 @@ function printFloors(ours, results) {
       `    at ${rate}/s, CPU us/reg: node floor ${fmt(f)}, node floor + durable write ${fmt(d)}, sipwire ${fmt(s)}: ` +
         `SIP processing above the durable floor ${fmt(s - d)} us (${fmt((100 * (s - d)) / s)}% of sipwire's)`,
     );
+    const p = parts && heldAt(parts, rate)?.cpuUsPerReg;
+    if (p !== undefined) {
+      console.log(
+        `      sipwire's parts without its stack ${fmt(p)} (${fmt(p - d)} above the durable floor); ` +
+          `the stack (transport and transaction layers, pipeline) ${fmt(s - p)} us (${fmt((100 * (s - p)) / s)}%)`,
+      );
+    }
   }
 }
 

@@ -26,10 +26,10 @@ export async function sipwireServeAvailable() {
 }
 
 /**
- * Imports the users into a fresh database and starts `sipwire serve` on it in
- * `dir`. Resolves once it answers OPTIONS.
+ * Writes the benchmark's users into a fresh database in `dir` with
+ * `sipwire user import`; resolves with the database file.
  */
-export async function startSipwire({ dir, port, users, password, domain, readyTimeoutMs = 15000 }) {
+export async function importUsers({ dir, users, password, domain }) {
   const dbFile = join(dir, 'sipwire.sqlite');
   const usersFile = join(dir, 'sipwire-users.txt');
   writeFileSync(usersFile, `${users.map((u) => `${u}@${domain} ${password}`).join('\n')}\n`);
@@ -39,6 +39,15 @@ export async function startSipwire({ dir, port, users, password, domain, readyTi
       `sipwire user import exited ${imp.code}: ${(imp.stderr || imp.stdout).trim().slice(0, 2000)}`,
     );
   }
+  return dbFile;
+}
+
+/**
+ * Imports the users into a fresh database and starts `sipwire serve` on it in
+ * `dir`. Resolves once it answers OPTIONS.
+ */
+export async function startSipwire({ dir, port, users, password, domain, readyTimeoutMs = 15000 }) {
+  const dbFile = await importUsers({ dir, users, password, domain });
   const args = [
     BIN,
     'serve',
@@ -84,5 +93,27 @@ export async function measureSipwireHeapPerBinding({ bindings = 100_000 } = {}) 
     bytesPerBinding: r.sqliteHeapPerBinding,
     rssPerBinding: r.sqliteRssPerBinding,
     memoryStoreBytesPerBinding: r.memoryHeapPerBinding,
+  };
+}
+
+const PARTS_SCRIPT = join(ROOT, 'bench', 'registrations', 'parts-server.mjs');
+
+/**
+ * Starts the reference made of sipwire's registrar parts without its stack
+ * (parts-server.mjs) on a fresh database with the users imported.
+ */
+export async function startSipwireParts({ dir, port, users, password, domain, readyTimeoutMs = 15000 }) {
+  const dbFile = await importUsers({ dir, users, password, domain });
+  const server = await startServerGroup(process.execPath, [PARTS_SCRIPT, String(port), dbFile], {
+    dir,
+    port,
+    logFile: join(dir, 'parts.log'),
+    name: 'sipwire parts server',
+    readyTimeoutMs,
+  });
+  return {
+    ...server,
+    name: "sipwire's parts, no stack",
+    describe: 'reference: parser, Authenticator, Registrar, SQLite store; no transactions or pipeline',
   };
 }
