@@ -16,6 +16,7 @@ import type { Connection } from '../transport/connection.js';
 import type { Source, Target, TlsOptions } from '../transport/transport-layer.js';
 import { Authenticator } from './authenticator.js';
 import type { GuardOptions } from './guard.js';
+import { InflightList } from './inflight.js';
 import { createLogger, type Logger } from './log.js';
 import { Pipeline } from './pipeline.js';
 import { addressOfRecord, Registrar, type RegistrarOptions } from './registrar.js';
@@ -246,7 +247,7 @@ export class SipServer {
 
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   /** Requests still in the pipeline, with when they entered it. */
-  private readonly inflight = new Map<RouteContext, number>();
+  private readonly inflight = new InflightList<RouteContext>();
   private routeTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Refusals for a full transaction table already logged. */
@@ -290,13 +291,14 @@ export class SipServer {
    * the request is answered 500 and the stage named in the log.
    */
   private sweepStuckRoutes(limitMs: number): void {
-    const now = Date.now();
-    for (const [ctx, since] of this.inflight) {
-      if (now - since < limitMs) continue;
-      this.inflight.delete(ctx);
+    const now = performance.now();
+    for (const { item: ctx, since } of this.inflight.takeOlderThan(limitMs, now)) {
       if (ctx.answered) continue;
       this.stats.routeErrors++;
-      this.log.error({ stage: ctx.stage, method: ctx.method, waitedMs: now - since }, 'route timed out');
+      this.log.error(
+        { stage: ctx.stage, method: ctx.method, waitedMs: Math.round(now - since) },
+        'route timed out',
+      );
       ctx.reply(500, 'Server Internal Error (route timed out)');
     }
   }
@@ -434,10 +436,10 @@ export class SipServer {
       return;
     }
     if (this.options.followRedirects) ctx.forwardOptions.followRedirects = true;
-    this.inflight.set(ctx, Date.now());
+    const entry = this.inflight.add(ctx, performance.now());
     this.pipeline.run(ctx).then(
       () => {
-        this.inflight.delete(ctx);
+        this.inflight.remove(entry);
         if (!ctx.answered && request.method !== 'ACK') {
           this.log.warn(
             { method: request.method, uri: String(request.uri) },
@@ -447,7 +449,7 @@ export class SipServer {
         }
       },
       (e: unknown) => {
-        this.inflight.delete(ctx);
+        this.inflight.remove(entry);
         // A failing stage answers 500 and is logged; the server goes on (a routes module's bug stays in its request).
         this.stats.routeErrors++;
         this.log.error({ err: e, stage: ctx.stage, method: request.method }, 'route failed');
