@@ -63,7 +63,7 @@ import {
   tail,
 } from './registrations/procs.mjs';
 import { runSippLoad } from './registrations/sipp.mjs';
-import { BIN, sipwireServeAvailable } from './registrations/sipwire.mjs';
+import { BIN, SERVE_NODE_FLAGS, sipwireServeAvailable } from './registrations/sipwire.mjs';
 import {
   benchThenStop,
   best,
@@ -195,7 +195,9 @@ async function startSipwireProxy({ dir, port, heapFile, readyTimeoutMs = 15000 }
     '--log-level',
     'warn',
   ];
-  const args = heapFile ? ['--expose-gc', HEAP_WRAPPER, heapFile, ...serve] : [BIN, ...serve];
+  const args = heapFile
+    ? ['--expose-gc', ...SERVE_NODE_FLAGS, HEAP_WRAPPER, heapFile, ...serve]
+    : [...SERVE_NODE_FLAGS, BIN, ...serve];
   const server = await startServerGroup(process.execPath, args, {
     dir,
     port,

@@ -1,7 +1,7 @@
 // sipwire as the registrar under test: `sipwire serve` on its SQLite store,
 // with the benchmark's users imported by `sipwire user import` first.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, startServerGroup } from './procs.mjs';
@@ -10,6 +10,17 @@ import { run, startServerGroup } from './procs.mjs';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The built CLI. */
 export const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+
+/**
+ * The options `npm start` gives node for `sipwire serve` (package.json's
+ * start script), so the benchmarks measure the server as it is run.
+ */
+export const SERVE_NODE_FLAGS = (() => {
+  const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts?.start ?? '';
+  const m = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/cli\/bin\.js serve\b/.exec(start);
+  if (m === null) throw new Error(`package.json's start script does not run dist/cli/bin.js serve: ${start}`);
+  return m[1].trim().split(' ').filter(Boolean);
+})();
 
 /**
  * Whether the built CLI has `serve`: resolves with { ok } or { ok: false, why }.
@@ -49,6 +60,7 @@ export async function importUsers({ dir, users, password, domain }) {
 export async function startSipwire({ dir, port, users, password, domain, readyTimeoutMs = 15000 }) {
   const dbFile = await importUsers({ dir, users, password, domain });
   const args = [
+    ...SERVE_NODE_FLAGS,
     BIN,
     'serve',
     '--listen',
@@ -104,7 +116,9 @@ const PARTS_SCRIPT = join(ROOT, 'bench', 'registrations', 'parts-server.mjs');
  */
 export async function startSipwireParts({ dir, port, users, password, domain, readyTimeoutMs = 15000 }) {
   const dbFile = await importUsers({ dir, users, password, domain });
-  const server = await startServerGroup(process.execPath, [PARTS_SCRIPT, String(port), dbFile], {
+  // Under the same node options as serve, so that the difference is the stack's.
+  const args = [...SERVE_NODE_FLAGS, PARTS_SCRIPT, String(port), dbFile];
+  const server = await startServerGroup(process.execPath, args, {
     dir,
     port,
     logFile: join(dir, 'parts.log'),
