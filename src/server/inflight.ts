@@ -8,7 +8,8 @@
  * its place, finished requests survived young-generation collections and
  * were moved to the old generation: under load where collections come every
  * few milliseconds (registrations driven in one process as fast as they go),
- * 5 KB more promoted per registration and a third more time collecting.
+ * 5 KB more promoted per registration and about 40% more time in
+ * young-generation collections.
  */
 export interface InflightEntry<T> {
   readonly item: T;
