@@ -4,8 +4,8 @@
 // layer, its top Via marked with where it came from, its credentials checked
 // by the server's Authenticator (the same users table and nonces), and the
 // REGISTER handed to the server's Registrar on the SQLite location store
-// (group commits at most every 10 ms, as serve's default); the answer is
-// built by createResponse. What is left out is the stack: the transport and
+// (group commits at serve's default interval); the answer is built by
+// createResponse. What is left out is the stack: the transport and
 // transaction layers (no retransmission is absorbed, nothing lingers, no
 // timers), the routing pipeline, the failure guard's delays, statistics and
 // logs. What sipwire serve costs above this is what those layers cost.
@@ -15,17 +15,21 @@ import dgram from 'node:dgram';
 
 const dist = new URL('../../dist/', import.meta.url);
 const load = (path) => import(new URL(path, dist).href);
+const { isRequest } = await load('message/message.js');
 const { parseMessage } = await load('message/parser.js');
 const { validateRequest } = await load('message/validate.js');
 const { createResponse } = await load('message/response.js');
 const { Authenticator } = await load('server/authenticator.js');
 const { Registrar, addressOfRecord } = await load('server/registrar.js');
+const { DEFAULT_COMMIT_INTERVAL_MS } = await load('server/server.js');
 const { openDatabase, SqliteLocationStore, SqliteUserStore } = await load('server/store/sqlite.js');
 
 const port = Number(process.argv[2]);
 const db = openDatabase(process.argv[3]);
 const authenticator = new Authenticator({ users: new SqliteUserStore(db), algorithms: ['MD5'] });
-const registrar = new Registrar(new SqliteLocationStore(db, { commitIntervalMs: 10 }));
+const registrar = new Registrar(
+  new SqliteLocationStore(db, { commitIntervalMs: DEFAULT_COMMIT_INTERVAL_MS }),
+);
 const socket = dgram.createSocket('udp4');
 let tags = 0;
 
@@ -41,7 +45,7 @@ async function handle(data, peer) {
   } catch {
     return;
   }
-  if (request.status !== undefined || validateRequest(request).action !== 'accept') return;
+  if (!isRequest(request) || validateRequest(request).action !== 'accept') return;
   const via = request.topVia;
   const marked = via.markedFrom(peer.address, peer.port);
   if (marked !== via) request.replaceFirstValue('Via', marked);
